@@ -1,0 +1,75 @@
+/**
+ * The two data shapes that cross the public API: float tensors (NCHW, row-major Float32Array, the
+ * layout PyTorch uses) and RGBA8 images (row-major, 4 bytes a pixel, as ImageData and canvas use).
+ * Conversion between them follows FUNIT: x = pixel / 127.5 - 1 and pixel = (y + 1) * 127.5.
+ */
+
+export interface Tensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+export interface ImageRGBA {
+  width: number;
+  height: number;
+  /** width × height × 4 bytes, row-major RGBA. */
+  data: Uint8Array | Uint8ClampedArray;
+}
+
+export class InputError extends Error {
+  override name = "InputError";
+}
+
+export function elementCount(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+export function isTensor(x: unknown): x is Tensor {
+  return typeof x === "object" && x !== null && "shape" in x && (x as Tensor).data instanceof Float32Array;
+}
+
+/** Checks a [N,3,H,W] tensor and returns its dims. */
+export function imageBatchDims(t: Tensor, what: string): { n: number; h: number; w: number } {
+  const [n, c, h, w] = t.shape;
+  if (t.shape.length !== 4 || c !== 3 || !n || !h || !w) {
+    throw new InputError(`${what}: expected a [N,3,H,W] tensor with N, H, W ≥ 1, got [${t.shape}]`);
+  }
+  if (t.data.length !== elementCount(t.shape)) {
+    throw new InputError(`${what}: shape [${t.shape}] needs ${elementCount(t.shape)} floats, data has ${t.data.length}`);
+  }
+  return { n, h, w };
+}
+
+/** Packs RGBA8 images (all the same size) into a [N,3,H,W] tensor in [-1, 1]; alpha is ignored. */
+export function imagesToTensor(images: ImageRGBA[], what: string): Tensor {
+  if (images.length === 0) throw new InputError(`${what}: no images given`);
+  const { width, height } = images[0]!;
+  const plane = width * height;
+  const data = new Float32Array(images.length * 3 * plane);
+  images.forEach((img, n) => {
+    if (img.width !== width || img.height !== height) {
+      throw new InputError(`${what}: image ${n} is ${img.width}x${img.height}, image 0 is ${width}x${height}; all must be the same size`);
+    }
+    if (img.data.length !== plane * 4) throw new InputError(`${what}: image ${n} has ${img.data.length} bytes, ${width}x${height} RGBA needs ${plane * 4}`);
+    for (let p = 0; p < plane; p++) {
+      for (let c = 0; c < 3; c++) data[(n * 3 + c) * plane + p] = img.data[p * 4 + c]! / 127.5 - 1;
+    }
+  });
+  return { shape: [images.length, 3, height, width], data };
+}
+
+/** Unpacks a [N,3,H,W] tensor in [-1, 1] into opaque RGBA8 images (rounded, clamped). */
+export function tensorToImages(t: Tensor): ImageRGBA[] {
+  const { n, h, w } = imageBatchDims(t, "tensorToImages");
+  const plane = h * w;
+  const out: ImageRGBA[] = [];
+  for (let i = 0; i < n; i++) {
+    const data = new Uint8ClampedArray(plane * 4);
+    for (let p = 0; p < plane; p++) {
+      for (let c = 0; c < 3; c++) data[p * 4 + c] = Math.round((t.data[(i * 3 + c) * plane + p]! + 1) * 127.5);
+      data[p * 4 + 3] = 255;
+    }
+    out.push({ width: w, height: h, data });
+  }
+  return out;
+}
