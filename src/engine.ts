@@ -1,0 +1,302 @@
+/**
+ * The public FUNIT engine. `Funit.create` reads and checks the weights, uploads them and compiles
+ * every pipeline; each call then finds (or builds once, per input shape) a plan and runs it as one
+ * command encoder, one submit and one readback. Calls on one engine are serialised, since a plan's
+ * buffers are reused from call to call. A style is either a class code (latent_dim floats: the
+ * mean class code of K example images, which can be saved, averaged or interpolated) or the K
+ * example images themselves, encoded in the same submit as the translation.
+ */
+import type { FunitHyper } from "./hyper";
+import { classEncoder, contentEncoder, decoder, mlp, packImages, unpackImages, uploadGenerator, type GpuGenerator } from "./model";
+import { compile, encodePlan, Graph, type Plan, type TensorDesc } from "./runtime/graph";
+import { getKernel } from "./runtime/kernels";
+import { imageBatchDims, InputError, isTensor, type ImageRGBA, type Tensor } from "./tensor";
+import { readGeneratorWeights, type GeneratorWeights } from "./weights";
+
+export interface Intermediates {
+  content_code: Tensor;
+  class_code: Tensor;
+  adain_params: Tensor;
+  output: Tensor;
+}
+
+export type Style = Float32Array | ImageRGBA[] | Tensor;
+
+type Format = "rgba8" | "f32";
+
+interface BatchSpec {
+  n: number;
+  h: number;
+  w: number;
+  format: Format;
+}
+
+interface PlanSpec {
+  content?: BatchSpec;
+  classImages?: BatchSpec;
+  /** Produce the output as RGBA8 (else f32). */
+  outputFormat: Format;
+  readback: ("content_code" | "class_code" | "adain_params" | "output")[];
+}
+
+interface PlanBundle {
+  plan: Plan;
+  inputs: { content?: TensorDesc; classImages?: TensorDesc; classCode: TensorDesc };
+  readbacks: { name: string; tensor: TensorDesc; offset: number }[];
+  staging: GPUBuffer;
+}
+
+export interface FunitOptions {
+  label?: string;
+}
+
+export class Funit {
+  readonly hyper: FunitHyper;
+  readonly device: GPUDevice;
+  readonly label: string;
+  /** Bytes of weights held on the GPU. */
+  readonly weightBytes: number;
+  private readonly gen: GpuGenerator;
+  private readonly dummy: GPUBuffer;
+  private readonly plans = new Map<string, Promise<PlanBundle>>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private destroyed = false;
+
+  private constructor(device: GPUDevice, gen: GpuGenerator, label: string) {
+    this.device = device;
+    this.gen = gen;
+    this.hyper = gen.hyper;
+    this.label = label;
+    this.weightBytes = gen.bytes;
+    this.dummy = device.createBuffer({ label: `${label}:unused-binding`, size: 16, usage: GPUBufferUsage.STORAGE });
+  }
+
+  /** Loads safetensors bytes (F32/F16/BF16) or already-read weights, and compiles every pipeline. */
+  static async create(device: GPUDevice, weights: Uint8Array | GeneratorWeights, opts: FunitOptions = {}): Promise<Funit> {
+    const label = opts.label ?? "funit";
+    const w = weights instanceof Uint8Array ? readGeneratorWeights(weights) : weights;
+    const largest = Math.max(...[...w.tensors.values()].map((t) => t.byteLength));
+    if (largest > device.limits.maxStorageBufferBindingSize) {
+      throw new InputError(`a weight tensor of ${largest} bytes exceeds this device's maxStorageBufferBindingSize (${device.limits.maxStorageBufferBindingSize})`);
+    }
+    const engine = new Funit(device, uploadGenerator(device, w.hyper, w.tensors, label), label);
+    await engine.warmPipelines();
+    return engine;
+  }
+
+  /** Creates every pipeline the model uses (they depend on layer shapes, not on image sizes). */
+  private async warmPipelines(): Promise<void> {
+    const size = 2 ** Math.max(this.hyper.n_downs_content, this.hyper.n_downs_class) * 4;
+    const g = this.buildGraph({ content: { n: 1, h: size, w: size, format: "rgba8" }, classImages: { n: 1, h: size, w: size, format: "rgba8" }, outputFormat: "rgba8", readback: [] }).graph;
+    const g2 = this.buildGraph({ content: { n: 1, h: size, w: size, format: "f32" }, classImages: { n: 1, h: size, w: size, format: "f32" }, outputFormat: "f32", readback: [] }).graph;
+    await Promise.all([...g.ops, ...g2.ops].map((op) => getKernel(this.device, op.kernel, op.overrides)));
+  }
+
+  /** Mean class code over the K images: latent_dim floats. */
+  encodeClass(images: ImageRGBA[] | Tensor): Promise<Float32Array> {
+    return this.serial(async () => {
+      const cls = this.classInput(images);
+      const out = await this.run({ classImages: cls.spec, outputFormat: "f32", readback: ["class_code"] }, { classImages: cls.data });
+      return out.class_code!;
+    });
+  }
+
+  /** Translates each content image into the style (a class code, or K class images). */
+  translate(contents: ImageRGBA[], style: Style): Promise<ImageRGBA[]> {
+    return this.serial(async () => {
+      const content = this.contentInput(contents);
+      const { spec: classSpec, data: classData, code } = this.styleInput(style);
+      const out = await this.run(
+        { content: content.spec, classImages: classSpec, outputFormat: "rgba8", readback: ["output"] },
+        { content: content.data, classImages: classData, classCode: code },
+      );
+      const rgba = new Uint8ClampedArray(out.output!.buffer, out.output!.byteOffset, out.output!.byteLength);
+      const { n, h, w } = content.spec;
+      return Array.from({ length: n }, (_, i) => ({ width: w, height: h, data: rgba.slice(i * h * w * 4, (i + 1) * h * w * 4) }));
+    });
+  }
+
+  /** Like translate, on [N,3,H,W] tensors in [-1, 1]. */
+  translateTensor(contents: Tensor, style: Style): Promise<Tensor> {
+    return this.serial(async () => {
+      const content = this.contentInput(contents);
+      const { spec: classSpec, data: classData, code } = this.styleInput(style);
+      const out = await this.run(
+        { content: content.spec, classImages: classSpec, outputFormat: "f32", readback: ["output"] },
+        { content: content.data, classImages: classData, classCode: code },
+      );
+      return { shape: [...contents.shape], data: out.output! };
+    });
+  }
+
+  /** Runs content [N,3,H,W] with class images [K,3,H,W] and reads back every intermediate. */
+  runWithIntermediates(contents: Tensor, classImages: Tensor): Promise<Intermediates> {
+    return this.serial(async () => {
+      const content = this.contentInput(contents);
+      const cls = this.classInput(classImages);
+      const spec: PlanSpec = { content: content.spec, classImages: cls.spec, outputFormat: "f32", readback: ["content_code", "class_code", "adain_params", "output"] };
+      const out = await this.run(spec, { content: content.data, classImages: cls.data });
+      const { shapes } = this.buildGraph(spec);
+      const t = (name: keyof Intermediates): Tensor => ({ shape: shapes[name]!, data: out[name]! });
+      return { content_code: t("content_code"), class_code: t("class_code"), adain_params: t("adain_params"), output: t("output") };
+    });
+  }
+
+  /** Bytes of activation memory held by the plans built so far. */
+  async activationBytes(): Promise<number> {
+    let total = 0;
+    for (const p of this.plans.values()) total += (await p).plan.activationBytes;
+    return total;
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+    this.gen.destroy();
+    this.dummy.destroy();
+    for (const p of this.plans.values()) p.then((b) => { b.plan.destroy(); b.staging.destroy(); }, () => {});
+    this.plans.clear();
+  }
+
+  // ---------------------------------------------------------------- inputs
+
+  private contentInput(x: ImageRGBA[] | Tensor): { spec: BatchSpec; data: ArrayBufferView } {
+    const spec = batchSpec(x, "content");
+    const f = 2 ** this.hyper.n_downs_content;
+    if (spec.h % f !== 0 || spec.w % f !== 0) {
+      throw new InputError(`content images are ${spec.w}x${spec.h}; this model needs width and height divisible by ${f} (2^n_downs_content)`);
+    }
+    return { spec, data: batchData(x) };
+  }
+
+  private classInput(x: ImageRGBA[] | Tensor): { spec: BatchSpec; data: ArrayBufferView } {
+    const spec = batchSpec(x, "class images");
+    return { spec, data: batchData(x) };
+  }
+
+  private styleInput(style: Style): { spec?: BatchSpec; data?: ArrayBufferView; code?: Float32Array } {
+    if (style instanceof Float32Array) {
+      if (style.length !== this.hyper.latent_dim) throw new InputError(`class code has ${style.length} values; this model's latent_dim is ${this.hyper.latent_dim}`);
+      if (!style.every(Number.isFinite)) throw new InputError("class code holds a non-finite value");
+      return { code: style };
+    }
+    return this.classInput(style);
+  }
+
+  // ---------------------------------------------------------------- planning and running
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.destroyed) return Promise.reject(new Error(`${this.label}: engine was destroyed`));
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private buildGraph(spec: PlanSpec) {
+    const g = new Graph();
+    const gen = this.gen;
+    const input = (b: BatchSpec, label: string) => {
+      if (b.format === "f32") { const t = g.tensor(`${label}:input`, [b.n, 3, b.h, b.w]); return { raw: t, tensor: t }; }
+      const raw = g.tensor(`${label}:rgba`, [b.n, b.h, b.w]);
+      return { raw, tensor: packImages(g, raw, label) };
+    };
+    const tensors: Partial<Record<PlanSpec["readback"][number], TensorDesc>> = {};
+    let classImages: TensorDesc | undefined;
+    let classCode: TensorDesc;
+    if (spec.classImages) {
+      const ci = input(spec.classImages, "class");
+      classImages = ci.raw;
+      classCode = classEncoder(g, gen, ci.tensor);
+    } else {
+      classCode = g.tensor("class_code:input", [1, this.hyper.latent_dim]);
+    }
+    tensors.class_code = classCode;
+    let content: TensorDesc | undefined;
+    if (spec.content) {
+      const adain = mlp(g, gen, classCode);
+      const ci = input(spec.content, "content");
+      content = ci.raw;
+      const code = contentEncoder(g, gen, ci.tensor);
+      const out = decoder(g, gen, code, adain);
+      Object.assign(tensors, { adain_params: adain, content_code: code, output: spec.outputFormat === "rgba8" ? unpackImages(g, out, "output") : out });
+    }
+    const shapes = Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, t.shape]));
+    return { graph: g, tensors, inputs: { content, classImages, classCode }, shapes };
+  }
+
+  private planFor(spec: PlanSpec): Promise<PlanBundle> {
+    const key = JSON.stringify(spec);
+    let p = this.plans.get(key);
+    if (p) return p;
+    p = (async () => {
+      const { graph, tensors, inputs } = this.buildGraph(spec);
+      const inputIds = new Set([inputs.content, inputs.classImages, spec.classImages ? undefined : inputs.classCode].filter((t): t is TensorDesc => !!t).map((t) => t.id));
+      const readbacks: PlanBundle["readbacks"] = [];
+      let offset = 0;
+      for (const name of spec.readback) {
+        const tensor = tensors[name];
+        if (!tensor) throw new Error(`plan has no tensor ${name}`);
+        readbacks.push({ name, tensor, offset });
+        offset += tensor.elements * 4;
+      }
+      const label = `${this.label}:${spec.content ? `translate ${spec.content.n}x${spec.content.h}x${spec.content.w}` : "encode"}${spec.classImages ? ` k=${spec.classImages.n}` : " code"}`;
+      const plan = await compile(this.device, graph, { inputs: inputIds, outputs: new Set(readbacks.map((r) => r.tensor.id)) }, label, this.dummy);
+      const staging = this.device.createBuffer({ label: `${label}:readback`, size: Math.max(16, offset), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      return { plan, inputs, readbacks, staging };
+    })();
+    p.catch(() => this.plans.delete(key));
+    this.plans.set(key, p);
+    return p;
+  }
+
+  private async run(spec: PlanSpec, data: { content?: ArrayBufferView; classImages?: ArrayBufferView; classCode?: Float32Array }): Promise<Record<string, Float32Array>> {
+    const bundle = await this.planFor(spec);
+    const { plan, inputs, readbacks, staging } = bundle;
+    const q = this.device.queue;
+    const write = (t: TensorDesc | undefined, d: ArrayBufferView | undefined) => {
+      if (t && d) q.writeBuffer(plan.bufferOf.get(t.id)!, 0, d.buffer, d.byteOffset, d.byteLength);
+    };
+    write(inputs.content, data.content);
+    write(inputs.classImages, data.classImages);
+    if (!spec.classImages) write(inputs.classCode, data.classCode);
+    const encoder = this.device.createCommandEncoder({ label: `${plan.uniforms.label}:encoder` });
+    encodePlan(encoder, plan, plan.uniforms.label);
+    for (const r of readbacks) encoder.copyBufferToBuffer(plan.bufferOf.get(r.tensor.id)!, 0, staging, r.offset, r.tensor.elements * 4);
+    q.submit([encoder.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    const out: Record<string, Float32Array> = {};
+    try {
+      const bytes = staging.getMappedRange();
+      for (const r of readbacks) out[r.name] = new Float32Array(bytes.slice(r.offset, r.offset + r.tensor.elements * 4));
+    } finally {
+      staging.unmap();
+    }
+    return out;
+  }
+}
+
+function batchSpec(x: ImageRGBA[] | Tensor, what: string): BatchSpec {
+  if (isTensor(x)) {
+    const { n, h, w } = imageBatchDims(x, what);
+    return { n, h, w, format: "f32" };
+  }
+  if (!Array.isArray(x) || x.length === 0) throw new InputError(`${what}: at least one image is needed (got none)`);
+  const { width, height } = x[0]!;
+  x.forEach((img, i) => {
+    if (img.width !== width || img.height !== height) throw new InputError(`${what}: image ${i} is ${img.width}x${img.height}, image 0 is ${width}x${height}; all must be the same size`);
+    if (img.data.length !== width * height * 4) throw new InputError(`${what}: image ${i} has ${img.data.length} bytes; ${width}x${height} RGBA needs ${width * height * 4}`);
+  });
+  if (!width || !height) throw new InputError(`${what}: images are empty`);
+  return { n: x.length, h: height, w: width, format: "rgba8" };
+}
+
+function batchData(x: ImageRGBA[] | Tensor): ArrayBufferView {
+  if (isTensor(x)) {
+    if (!x.data.every(Number.isFinite)) throw new InputError("input tensor holds a non-finite value");
+    return x.data;
+  }
+  const plane = x[0]!.width * x[0]!.height * 4;
+  const out = new Uint8Array(plane * x.length);
+  x.forEach((img, i) => out.set(img.data, i * plane));
+  return out;
+}
+

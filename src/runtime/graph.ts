@@ -1,0 +1,169 @@
+/**
+ * Plan once, replay many times. A Graph is the list of kernel dispatches of one computation with
+ * symbolic activation tensors; `compile` turns it into a Plan: lifetime-based buffer assignment
+ * (a tensor takes the best-fitting buffer whose previous tenant is dead), one uniform buffer
+ * holding every dispatch's params, the pipelines, and ready bind groups. Running a plan is one
+ * compute pass in one command encoder; the caller adds copies and submits once.
+ */
+import { encodeParams, getKernel, kernelInfo, type KernelName, type Overrides } from "./kernels";
+
+export interface TensorDesc {
+  id: number;
+  label: string;
+  shape: number[];
+  /** Elements of 4 bytes (f32, or one packed RGBA8 pixel). */
+  elements: number;
+}
+
+export interface OpDesc {
+  label: string;
+  kernel: KernelName;
+  overrides: Overrides;
+  params: Record<string, number>;
+  bindings: Record<string, TensorDesc | GPUBuffer>;
+  workgroups: [number, number, number];
+}
+
+export class Graph {
+  readonly tensors: TensorDesc[] = [];
+  readonly ops: OpDesc[] = [];
+
+  tensor(label: string, shape: number[]): TensorDesc {
+    const t = { id: this.tensors.length, label, shape, elements: shape.reduce((a, b) => a * b, 1) };
+    this.tensors.push(t);
+    return t;
+  }
+
+  op(op: OpDesc): void {
+    for (const [name, res] of Object.entries(op.bindings)) {
+      if (!(res instanceof Object) || (!("id" in res) && !isGpuBuffer(res))) throw new Error(`${op.label}: binding ${name} is not a tensor or buffer`);
+    }
+    this.ops.push(op);
+  }
+}
+
+function isGpuBuffer(x: object): x is GPUBuffer {
+  return "mapAsync" in x;
+}
+
+function isTensor(x: TensorDesc | GPUBuffer): x is TensorDesc {
+  return "id" in x && "elements" in x;
+}
+
+export interface Dispatch {
+  label: string;
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  workgroups: [number, number, number];
+}
+
+export interface Plan {
+  dispatches: Dispatch[];
+  /** The buffer holding each tensor (tensors that shared a buffer point to the same one). */
+  bufferOf: Map<number, GPUBuffer>;
+  buffers: GPUBuffer[];
+  uniforms: GPUBuffer;
+  /** Bytes of activation memory the plan holds. */
+  activationBytes: number;
+  destroy(): void;
+}
+
+const UNIFORM_ALIGN = 256;
+
+/** Tensors whose lifetime reaches past the ops: written before the pass, or read back after it. */
+export interface Live {
+  inputs: Set<number>;
+  outputs: Set<number>;
+}
+
+/**
+ * Assigns a buffer slot to each tensor. A tensor's lifetime runs from the first op that binds it to
+ * the last (inputs from the start, outputs to the end); a slot is reused only by a tensor whose
+ * first use comes after the previous tenant's last use.
+ */
+export function assignBuffers(graph: Graph, live: Live): { slotOf: Map<number, number>; slotSizes: number[] } {
+  const first = new Map<number, number>();
+  const last = new Map<number, number>();
+  graph.ops.forEach((op, i) => {
+    for (const res of Object.values(op.bindings)) {
+      if (!isTensor(res)) continue;
+      if (!first.has(res.id)) first.set(res.id, i);
+      last.set(res.id, i);
+    }
+  });
+  const end = graph.ops.length;
+  for (const id of live.inputs) { first.set(id, 0); if (!last.has(id)) last.set(id, 0); }
+  for (const id of live.outputs) { if (!first.has(id)) first.set(id, 0); last.set(id, end); }
+  const slotOf = new Map<number, number>();
+  const slotSizes: number[] = [];
+  const freeAfter: number[] = []; // op index after which a slot is free
+  const order = [...first.keys()].sort((a, b) => first.get(a)! - first.get(b)! || a - b);
+  for (const id of order) {
+    const t = graph.tensors[id]!;
+    const start = first.get(id)!;
+    let best = -1;
+    for (let s = 0; s < slotSizes.length; s++) {
+      if (freeAfter[s]! >= start) continue;
+      // best fit: the smallest slot that is big enough, else the largest one (it will grow)
+      if (best < 0) { best = s; continue; }
+      const fits = slotSizes[s]! >= t.elements, bestFits = slotSizes[best]! >= t.elements;
+      if ((fits && (!bestFits || slotSizes[s]! < slotSizes[best]!)) || (!fits && !bestFits && slotSizes[s]! > slotSizes[best]!)) best = s;
+    }
+    if (best < 0) { best = slotSizes.length; slotSizes.push(0); freeAfter.push(-1); }
+    slotSizes[best] = Math.max(slotSizes[best]!, t.elements);
+    freeAfter[best] = last.get(id)!;
+    slotOf.set(id, best);
+  }
+  return { slotOf, slotSizes };
+}
+
+export async function compile(device: GPUDevice, graph: Graph, live: Live, label: string, dummy: GPUBuffer): Promise<Plan> {
+  const kernels = await Promise.all(graph.ops.map((op) => getKernel(device, op.kernel, op.overrides)));
+  const { slotOf, slotSizes } = assignBuffers(graph, live);
+  const maxBinding = device.limits.maxStorageBufferBindingSize;
+  const buffers = slotSizes.map((elements, i) => {
+    const size = Math.max(16, elements * 4);
+    if (size > maxBinding) throw new Error(`${label}: an activation needs ${size} bytes, more than this device's maxStorageBufferBindingSize (${maxBinding}); use a smaller batch or image`);
+    return device.createBuffer({ label: `${label}:activations#${i}`, size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+  });
+  const bufferOf = new Map<number, GPUBuffer>();
+  for (const [id, slot] of slotOf) bufferOf.set(id, buffers[slot]!);
+
+  const uniformBytes = new Uint8Array(Math.max(UNIFORM_ALIGN, graph.ops.length * UNIFORM_ALIGN));
+  const uniforms = device.createBuffer({ label: `${label}:params`, size: uniformBytes.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  const dispatches = graph.ops.map((op, i): Dispatch => {
+    const kernel = kernels[i]!;
+    const info = kernelInfo(op.kernel);
+    const params = encodeParams(info, op.params);
+    uniformBytes.set(new Uint8Array(params), i * UNIFORM_ALIGN);
+    const entries: GPUBindGroupEntry[] = info.bindings.map((b) => {
+      if (b.kind === "uniform") return { binding: b.binding, resource: { buffer: uniforms, offset: i * UNIFORM_ALIGN, size: params.byteLength } };
+      const res = op.bindings[b.name];
+      if (!res) return { binding: b.binding, resource: { buffer: dummy } }; // a binding this specialisation never reads
+      if (isTensor(res)) return { binding: b.binding, resource: { buffer: bufferOf.get(res.id)!, offset: 0, size: res.elements * 4 } };
+      return { binding: b.binding, resource: { buffer: res } };
+    });
+    for (const name of Object.keys(op.bindings)) {
+      if (!info.bindings.some((b) => b.name === name)) throw new Error(`${op.label}: kernel ${op.kernel} has no binding '${name}'`);
+    }
+    const bindGroup = device.createBindGroup({ label: `${label}:${op.label}`, layout: kernel.layout, entries });
+    return { label: op.label, pipeline: kernel.pipeline, bindGroup, workgroups: op.workgroups };
+  });
+  device.queue.writeBuffer(uniforms, 0, uniformBytes);
+  const activationBytes = buffers.reduce((a, b) => a + b.size, 0);
+  return {
+    dispatches, bufferOf, buffers, uniforms, activationBytes,
+    destroy() { for (const b of buffers) b.destroy(); uniforms.destroy(); },
+  };
+}
+
+/** Records every dispatch of a plan into one compute pass. */
+export function encodePlan(encoder: GPUCommandEncoder, plan: Plan, label: string, timestampWrites?: GPUComputePassTimestampWrites): void {
+  const pass = encoder.beginComputePass(timestampWrites ? { label, timestampWrites } : { label });
+  for (const d of plan.dispatches) {
+    pass.setPipeline(d.pipeline);
+    pass.setBindGroup(0, d.bindGroup);
+    pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
+  }
+  pass.end();
+}
