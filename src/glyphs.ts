@@ -1,0 +1,126 @@
+/**
+ * Glyph atlases: one image holding fixed-size cells in reading order (left to right, top to bottom)
+ * plus the list of characters those cells show. Pure functions over RGBA images and strings, with no
+ * Node built-ins, so a browser can run the same few-shot font demo: parse the character list, cut a
+ * cell, look a syllable up (a missing one is an error that names it), and compose a grid of cells
+ * into one picture.
+ */
+import { InputError, type ImageRGBA } from "./tensor";
+
+export interface GlyphAtlas {
+  image: ImageRGBA;
+  /** Characters in cell order. */
+  chars: string[];
+  /** Cell edge in pixels (cells are square). */
+  cell: number;
+  /** Cells per atlas row. */
+  perRow: number;
+  /** What the atlas is, for error messages ("source font atlas", …). */
+  label: string;
+}
+
+/**
+ * Splits a character list file into characters. Accepts one long line or one character per line:
+ * all whitespace is ignored. Characters are code points, so a syllable is never split in halves.
+ */
+export function parseCharList(text: string, what: string): string[] {
+  const chars = [...text].filter((ch) => !/\s/u.test(ch));
+  const seen = new Set<string>();
+  for (const ch of chars) {
+    if (seen.has(ch)) throw new InputError(`${what}: character '${ch}' appears twice`);
+    seen.add(ch);
+  }
+  return chars;
+}
+
+/** Builds an atlas after checking that the image holds a cell for every character. */
+export function makeAtlas(image: ImageRGBA, chars: string[], cell: number, perRow: number, label: string): GlyphAtlas {
+  const rows = Math.ceil(chars.length / perRow);
+  if (image.width < perRow * cell || image.height < rows * cell) {
+    throw new InputError(`${label}: image is ${image.width}x${image.height}, but ${chars.length} cells of ${cell}px, ${perRow} a row, need ${perRow * cell}x${rows * cell}`);
+  }
+  return { image, chars, cell, perRow, label };
+}
+
+/** Copies cell i (0-based, reading order) out of the atlas. */
+export function cutCell(atlas: GlyphAtlas, i: number): ImageRGBA {
+  if (!Number.isSafeInteger(i) || i < 0 || i >= atlas.chars.length) {
+    throw new InputError(`${atlas.label}: cell ${i} out of range (0..${atlas.chars.length - 1})`);
+  }
+  const { cell, image } = atlas;
+  const x0 = (i % atlas.perRow) * cell;
+  const y0 = Math.floor(i / atlas.perRow) * cell;
+  const data = new Uint8Array(cell * cell * 4);
+  for (let y = 0; y < cell; y++) {
+    const from = ((y0 + y) * image.width + x0) * 4;
+    data.set(image.data.subarray(from, from + cell * 4), y * cell * 4);
+  }
+  return { width: cell, height: cell, data };
+}
+
+/** "'퓨' (U+D4E8)": a character as it reads plus its code point, for messages about missing glyphs. */
+export function describeChar(ch: string): string {
+  return `'${ch}' (U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")})`;
+}
+
+/** Characters of `text` (whitespace excluded) that the atlas lacks, each once, in order of appearance. */
+export function missingChars(atlas: GlyphAtlas, text: string): string[] {
+  const have = new Set(atlas.chars);
+  return [...new Set([...text].filter((ch) => !/\s/u.test(ch) && !have.has(ch)))];
+}
+
+/** The glyph of one character; an InputError naming the character when the atlas lacks it. */
+export function glyphOf(atlas: GlyphAtlas, ch: string): ImageRGBA {
+  const i = atlas.chars.indexOf(ch);
+  if (i < 0) throw new InputError(`${atlas.label} has no glyph for ${describeChar(ch)}`);
+  return cutCell(atlas, i);
+}
+
+/**
+ * Multiplies every pixel by a background colour: white paper becomes that colour, black ink stays
+ * black. Used to set reference and source glyphs apart from generated ones in the demo picture.
+ */
+export function tintPaper(img: ImageRGBA, rgb: [number, number, number]): ImageRGBA {
+  const data = new Uint8Array(img.data.length);
+  for (let p = 0; p < img.data.length; p += 4) {
+    for (let c = 0; c < 3; c++) data[p + c] = Math.round((img.data[p + c]! * rgb[c]!) / 255);
+    data[p + 3] = img.data[p + 3]!;
+  }
+  return { width: img.width, height: img.height, data };
+}
+
+/**
+ * Lays cells out in a grid of rows (rows may differ in length); null is a blank cell. All cells
+ * share one size, given explicitly so that a grid of blanks still has one. The rest is white.
+ */
+export function composeGrid(rows: (ImageRGBA | null)[][], cellWidth: number, cellHeight: number): ImageRGBA {
+  const cols = Math.max(0, ...rows.map((r) => r.length));
+  const width = cols * cellWidth;
+  const height = rows.length * cellHeight;
+  const data = new Uint8Array(width * height * 4).fill(255);
+  rows.forEach((row, r) => {
+    row.forEach((img, c) => {
+      if (img === null) return;
+      if (img.width !== cellWidth || img.height !== cellHeight) {
+        throw new InputError(`composeGrid: cell (${r}, ${c}) is ${img.width}x${img.height}, expected ${cellWidth}x${cellHeight}`);
+      }
+      for (let y = 0; y < cellHeight; y++) {
+        const from = y * cellWidth * 4;
+        data.set(img.data.subarray(from, from + cellWidth * 4), ((r * cellHeight + y) * width + c * cellWidth) * 4);
+      }
+    });
+  });
+  return { width, height, data };
+}
+
+/**
+ * The K reference characters of a held-out font: `preferred` when every one of them is among the
+ * last `heldOut` characters of the list (never used in training), else the first K of those.
+ */
+export function pickReferenceChars(chars: string[], preferred: string, heldOut: number, k: number): string[] {
+  const neverSeen = chars.slice(Math.max(0, chars.length - heldOut));
+  const wanted = [...preferred];
+  if (wanted.length === k && wanted.every((ch) => neverSeen.includes(ch))) return wanted;
+  if (neverSeen.length < k) throw new InputError(`only ${neverSeen.length} held-out characters, ${k} reference glyphs needed`);
+  return neverSeen.slice(0, k);
+}

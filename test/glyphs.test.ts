@@ -1,0 +1,88 @@
+/**
+ * Glyph atlases: character-list parsing, cell cutting checked against the PyTorch reference files
+ * (their content, class and target tensors were rendered from the same fonts, so the atlas cells
+ * must reproduce them), reference-glyph choice, missing-syllable errors and grid composition.
+ */
+import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { composeGrid, cutCell, glyphOf, makeAtlas, missingChars, parseCharList, pickReferenceChars, tintPaper } from "../src/glyphs";
+import { loadSourceAtlas, loadUnseenAtlas, packageRoot, UNSEEN_FONTS } from "../src/node/assets";
+import { parseSafetensors, tensorToFloat32 } from "../src/safetensors";
+import { imagesToTensor, InputError, type ImageRGBA } from "../src/tensor";
+
+function solid(w: number, h: number, v: number): ImageRGBA {
+  return { width: w, height: h, data: new Uint8Array(w * h * 4).fill(v).map((x, i) => (i % 4 === 3 ? 255 : x)) };
+}
+
+describe("character lists", () => {
+  it("reads one long line or one character per line, by code point", () => {
+    expect(parseCharList("가각간\n", "a")).toEqual(["가", "각", "간"]);
+    expect(parseCharList("가\n각\r\n간\n", "b")).toEqual(["가", "각", "간"]);
+    expect(() => parseCharList("가각가", "c")).toThrow(/'가' appears twice/);
+  });
+
+  it("the shipped lists hold 2,350 and 600 syllables", async () => {
+    const source = await loadSourceAtlas();
+    expect(source.chars.length).toBe(2350);
+    expect(source.chars[0]).toBe("가");
+    const unseen = await loadUnseenAtlas("Bandal");
+    expect(unseen.chars.length).toBe(600);
+  });
+});
+
+describe("atlas cells", () => {
+  it("reproduce the content, class and target tensors of every PyTorch reference file", async () => {
+    const source = await loadSourceAtlas();
+    for (const font of UNSEEN_FONTS) {
+      const file = parseSafetensors(new Uint8Array(readFileSync(`${packageRoot()}/test/fixtures/hangul64/${font}.safetensors`)));
+      const atlas = await loadUnseenAtlas(font);
+      const { content_chars, class_chars } = file.metadata as { content_chars: string; class_chars: string };
+      const checks: [string, ImageRGBA[]][] = [
+        ["content", [...content_chars].map((ch) => glyphOf(source, ch))],
+        ["class_images", [...class_chars].map((ch) => glyphOf(atlas, ch))],
+        ["target", [...content_chars].map((ch) => glyphOf(atlas, ch))],
+      ];
+      for (const [name, glyphs] of checks) {
+        const want = tensorToFloat32(name, file.tensors.get(name)!);
+        const got = imagesToTensor(glyphs, name).data;
+        let maxErr = 0;
+        for (let i = 0; i < want.length; i++) maxErr = Math.max(maxErr, Math.abs(got[i]! - want[i]!));
+        expect(maxErr, `${font} ${name}`).toBeLessThan(1e-6);
+      }
+    }
+  });
+
+  it("cut the right cell of a small synthetic atlas", () => {
+    // 3 cells a row, 2x2 cells, value = 10 * cell index.
+    const image = { width: 6, height: 4, data: new Uint8Array(6 * 4 * 4) };
+    for (let y = 0; y < 4; y++) for (let x = 0; x < 6; x++) image.data.fill(10 * (Math.floor(y / 2) * 3 + Math.floor(x / 2)), (y * 6 + x) * 4, (y * 6 + x) * 4 + 4);
+    const atlas = makeAtlas(image, ["a", "b", "c", "d", "e"], 2, 3, "test atlas");
+    expect(Array.from(cutCell(atlas, 4).data)).toEqual(Array(16).fill(40));
+    expect(() => cutCell(atlas, 5)).toThrow(InputError);
+    expect(() => makeAtlas(image, "abcdefg".split(""), 2, 3, "small")).toThrow(/small: image is 6x4/);
+  });
+
+  it("name a missing syllable", async () => {
+    const source = await loadSourceAtlas();
+    expect(() => glyphOf(source, "똠")).toThrow(/no glyph for '똠' \(U\+B620\)/);
+    expect(missingChars(source, "퓨샷 폰트 똠똠 A")).toEqual(["똠", "A"]);
+  });
+});
+
+describe("demo helpers", () => {
+  it("pick the preferred never-trained references, else the first of the held-out block", async () => {
+    const { chars } = await loadUnseenAtlas("hline");
+    expect(pickReferenceChars(chars, "쿤쿳퀄퀴큄", 100, 5).join("")).toBe("쿤쿳퀄퀴큄");
+    expect(pickReferenceChars(chars, "가각간갇갈", 100, 5)).toEqual(chars.slice(500, 505));
+  });
+
+  it("compose a grid with blank cells and tint paper but not ink", () => {
+    const grid = composeGrid([[solid(2, 2, 0), null], [null, solid(2, 2, 100)]], 2, 2);
+    expect([grid.width, grid.height]).toEqual([4, 4]);
+    const px = (x: number, y: number) => grid.data[(y * 4 + x) * 4];
+    expect([px(0, 0), px(3, 0), px(0, 3), px(3, 3)]).toEqual([0, 255, 255, 100]);
+    expect(() => composeGrid([[solid(3, 2, 0)]], 2, 2)).toThrow(InputError);
+    const tinted = tintPaper({ width: 2, height: 1, data: new Uint8Array([255, 255, 255, 255, 0, 0, 0, 255]) }, [200, 220, 240]);
+    expect(Array.from(tinted.data)).toEqual([200, 220, 240, 255, 0, 0, 0, 255]);
+  });
+});
