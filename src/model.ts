@@ -12,6 +12,7 @@ import { InputError } from "./tensor";
 
 export interface LayerWeights {
   name: string;
+  kind: "conv" | "linear";
   weight: GPUBuffer;
   bias: GPUBuffer;
   cin: number;
@@ -26,39 +27,44 @@ export interface GpuGenerator {
   destroy(): void;
 }
 
-/** Uploads every weight tensor (f32) to its own labelled storage buffer. */
-export function uploadGenerator(device: GPUDevice, hyper: FunitHyper, tensors: Map<string, Float32Array>, label: string): GpuGenerator {
-  const layers = new Map<string, LayerWeights>();
-  const buffers: GPUBuffer[] = [];
-  const upload = (name: string, data: Float32Array) => {
-    const buf = device.createBuffer({ label: `${label}:${name}`, size: Math.max(16, data.byteLength), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+/**
+ * Uploads one layer (weight [cout, cin, k, k] or [out, in], bias [cout]) to labelled storage
+ * buffers. For the conv kernel the weight is stored transposed, [cin·k·k][cout]; for the linear
+ * kernel it keeps PyTorch's [out][in] layout.
+ */
+export function uploadLayer(device: GPUDevice, name: string, kind: "conv" | "linear", shape: number[], weight: Float32Array, bias: Float32Array, label: string): LayerWeights {
+  const [cout, cin, kh] = shape as [number, number, number?];
+  const k = kh ?? 1;
+  let stored = weight;
+  if (kind === "conv") {
+    const kk = cin * k * k;
+    stored = new Float32Array(weight.length);
+    for (let o = 0; o < cout; o++) for (let i = 0; i < kk; i++) stored[i * cout + o] = weight[o * kk + i]!;
+  }
+  const upload = (what: string, data: Float32Array) => {
+    const buf = device.createBuffer({ label: `${label}:${name}.${what}`, size: Math.max(16, data.byteLength), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
     device.queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, data.byteLength);
-    buffers.push(buf);
     return buf;
   };
-  const shapes = expectedTensors(hyper);
-  for (const [name, shape] of shapes) {
+  return { name, kind, weight: upload("weight", stored), bias: upload("bias", bias), cin, cout, k };
+}
+
+/** Uploads every layer of the generator. */
+export function uploadGenerator(device: GPUDevice, hyper: FunitHyper, tensors: Map<string, Float32Array>, label: string): GpuGenerator {
+  const layers = new Map<string, LayerWeights>();
+  for (const [name, shape] of expectedTensors(hyper)) {
     if (!name.endsWith(".weight")) continue;
     const layer = name.slice(0, -".weight".length);
-    const w = tensors.get(name)!;
-    const b = tensors.get(`${layer}.bias`)!;
-    const [cout, cin, kh] = shape as [number, number, number?];
-    const k = kh ?? 1;
-    let stored = w;
-    if (k > 1) {
-      // Convolutions: [cout][cin·k·k] → [cin·k·k][cout]. The 1×1 class-code conv runs after pooling
-      // as a linear layer and keeps PyTorch's [out][in] layout, like the MLP's.
-      const kk = cin * k * k;
-      stored = new Float32Array(w.length);
-      for (let o = 0; o < cout; o++) for (let i = 0; i < kk; i++) stored[i * cout + o] = w[o * kk + i]!;
-    }
-    layers.set(layer, { name: layer, weight: upload(`${layer}.weight`, stored), bias: upload(`${layer}.bias`, b), cin, cout, k });
+    // The class code's 1×1 conv runs after pooling, on a 1×1 map: a linear layer.
+    const kind = shape.length === 4 && shape[2]! > 1 ? "conv" : "linear";
+    layers.set(layer, uploadLayer(device, layer, kind, shape, tensors.get(name)!, tensors.get(`${layer}.bias`)!, label));
   }
+  const all = [...layers.values()];
   return {
     hyper,
     layers,
-    bytes: buffers.reduce((a, b) => a + b.size, 0),
-    destroy() { for (const b of buffers) b.destroy(); },
+    bytes: all.reduce((a, l) => a + l.weight.size + l.bias.size, 0),
+    destroy() { for (const l of all) { l.weight.destroy(); l.bias.destroy(); } },
   };
 }
 
@@ -79,6 +85,7 @@ export interface ConvOptions {
 }
 
 export function conv(g: Graph, x: TensorDesc, layer: LayerWeights, opts: ConvOptions): TensorDesc {
+  if (layer.kind !== "conv") throw new Error(`${layer.name}: uploaded as a linear layer, used as a convolution`);
   const [n, cin, h, w] = x.shape as [number, number, number, number];
   if (cin !== layer.cin) throw new Error(`${layer.name}: input has ${cin} channels, layer expects ${layer.cin}`);
   const stride = opts.stride ?? 1;
@@ -128,6 +135,7 @@ export function instanceNorm(g: Graph, x: TensorDesc, label: string, opts: NormO
 }
 
 export function linear(g: Graph, x: TensorDesc, layer: LayerWeights, relu: boolean): TensorDesc {
+  if (layer.kind !== "linear") throw new Error(`${layer.name}: uploaded as a convolution, used as a linear layer`);
   const [n, fin] = x.shape as [number, number];
   if (fin !== layer.cin) throw new Error(`${layer.name}: input has ${fin} features, layer expects ${layer.cin}`);
   const y = g.tensor(`${layer.name}:out`, [n, layer.cout]);

@@ -1,0 +1,98 @@
+/**
+ * Plain TypeScript references for every kernel, written for clarity, not speed: direct loops in
+ * f64 over NCHW arrays, with reflect padding and nearest upsampling done the obvious way.
+ */
+
+export function reflect(i: number, size: number): number {
+  if (i < 0) i = -i;
+  if (i >= size) i = 2 * size - 2 - i;
+  return i;
+}
+
+export interface ConvCase {
+  n: number; cin: number; h: number; w: number; cout: number; k: number;
+  stride: number; pad: number; upsample: 1 | 2; act: "none" | "relu" | "tanh";
+}
+
+/** x [n,cin,h,w], weight [cout,cin,k,k], bias [cout] → [n,cout,oh,ow]. */
+export function conv2dRef(c: ConvCase, x: Float32Array, weight: Float32Array, bias: Float32Array) {
+  const uh = c.h * c.upsample, uw = c.w * c.upsample;
+  const oh = Math.floor((uh + 2 * c.pad - c.k) / c.stride) + 1;
+  const ow = Math.floor((uw + 2 * c.pad - c.k) / c.stride) + 1;
+  const out = new Float32Array(c.n * c.cout * oh * ow);
+  const at = (n: number, ci: number, y: number, xx: number) => {
+    const sy = Math.floor(reflect(y, uh) / c.upsample), sx = Math.floor(reflect(xx, uw) / c.upsample);
+    return x[((n * c.cin + ci) * c.h + sy) * c.w + sx]!;
+  };
+  for (let n = 0; n < c.n; n++) for (let o = 0; o < c.cout; o++) for (let y = 0; y < oh; y++) for (let xx = 0; xx < ow; xx++) {
+    let s = bias[o]!;
+    for (let ci = 0; ci < c.cin; ci++) for (let ky = 0; ky < c.k; ky++) for (let kx = 0; kx < c.k; kx++) {
+      s += weight[((o * c.cin + ci) * c.k + ky) * c.k + kx]! * at(n, ci, y * c.stride - c.pad + ky, xx * c.stride - c.pad + kx);
+    }
+    out[((n * c.cout + o) * oh + y) * ow + xx] = c.act === "relu" ? Math.max(s, 0) : c.act === "tanh" ? Math.tanh(s) : s;
+  }
+  return { out, oh, ow };
+}
+
+/** In-place-free instance norm: per (n, c) plane, biased variance, optional AdaIN/ReLU/residual. */
+export function instanceNormRef(
+  x: Float32Array, n: number, c: number, plane: number,
+  opts: { adain?: Float32Array; offset?: number; relu?: boolean; residual?: Float32Array },
+): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < n * c; i++) {
+    const ch = i % c;
+    let mean = 0;
+    for (let p = 0; p < plane; p++) mean += x[i * plane + p]!;
+    mean /= plane;
+    let v = 0;
+    for (let p = 0; p < plane; p++) v += (x[i * plane + p]! - mean) ** 2;
+    v /= plane;
+    const w = opts.adain ? opts.adain[(opts.offset ?? 0) + c + ch]! : 1;
+    const b = opts.adain ? opts.adain[(opts.offset ?? 0) + ch]! : 0;
+    for (let p = 0; p < plane; p++) {
+      let y = ((x[i * plane + p]! - mean) / Math.sqrt(v + 1e-5)) * w + b;
+      if (opts.relu) y = Math.max(y, 0);
+      if (opts.residual) y += opts.residual[i * plane + p]!;
+      out[i * plane + p] = y;
+    }
+  }
+  return out;
+}
+
+export function linearRef(x: Float32Array, n: number, fin: number, weight: Float32Array, bias: Float32Array, fout: number, relu: boolean): Float32Array {
+  const out = new Float32Array(n * fout);
+  for (let b = 0; b < n; b++) for (let o = 0; o < fout; o++) {
+    let s = bias[o]!;
+    for (let i = 0; i < fin; i++) s += x[b * fin + i]! * weight[o * fin + i]!;
+    out[b * fout + o] = relu ? Math.max(s, 0) : s;
+  }
+  return out;
+}
+
+/** [G·K, C, plane] → [G, C]: mean over each group's K images and their pixels. */
+export function meanPoolRef(x: Float32Array, groups: number, k: number, c: number, plane: number): Float32Array {
+  const out = new Float32Array(groups * c);
+  for (let g = 0; g < groups; g++) for (let ch = 0; ch < c; ch++) {
+    let s = 0;
+    for (let i = 0; i < k; i++) for (let p = 0; p < plane; p++) s += x[((g * k + i) * c + ch) * plane + p]!;
+    out[g * c + ch] = s / (k * plane);
+  }
+  return out;
+}
+
+/** Deterministic pseudo-random numbers (mulberry32), so a failing case can be rerun. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function randomArray(n: number, rand: () => number, scale = 1): Float32Array {
+  return Float32Array.from({ length: n }, () => (rand() * 2 - 1) * scale);
+}
