@@ -121,6 +121,8 @@ export interface TensorSpec {
   offset?: number;
   shape: number[];
   stride?: number[];
+  /** An element count to claim in the pickle (and legacy record header) instead of the true one. */
+  declaredNumel?: number;
 }
 
 function contiguousStride(shape: number[]): number[] {
@@ -131,7 +133,7 @@ function contiguousStride(shape: number[]): number[] {
 }
 
 function tensorValue(t: TensorSpec, pid: (t: TensorSpec, numel: number) => PickleValue): PickleValue {
-  const numel = t.storage.byteLength / (t.elementBytes ?? 4);
+  const numel = t.declaredNumel ?? t.storage.byteLength / (t.elementBytes ?? 4);
   return reduce(global("torch._utils._rebuild_tensor_v2"), persid(pid(t, numel)), t.offset ?? 0, tuple(...t.shape),
     tuple(...(t.stride ?? contiguousStride(t.shape))), false, reduce(global("collections.OrderedDict")));
 }
@@ -160,7 +162,8 @@ export function torchZip(root: CheckpointValue, opts: { zip64?: boolean; omit?: 
 
 /**
  * A legacy (pre-1.6) checkpoint. `views` maps a tensor key to [rootKey, elementOffset] so that it is
- * written as a view of another storage; `lieNumel` makes a record header claim more elements than follow.
+ * written as a view of another storage (which must come earlier); `lieNumel` makes every record header
+ * claim that many elements, whatever the pickle says.
  */
 export function torchLegacy(root: CheckpointValue, opts: { views?: Map<string, [string, number]>; lieNumel?: number } = {}): Uint8Array {
   const storages = new Map<string, TensorSpec>();
@@ -172,7 +175,7 @@ export function torchLegacy(root: CheckpointValue, opts: { views?: Map<string, [
     const baseNumel = base ? base.storage.byteLength / (base.elementBytes ?? 4) : 0;
     return tuple("storage", global(t.storageType ?? "torch.FloatStorage"), view[0], "cpu", baseNumel, tuple(t.key, view[1], numel));
   }, storages);
-  for (const [key, t] of storages) if (!opts.views?.has(key)) rootSizes.set(key, t.storage.byteLength / (t.elementBytes ?? 4));
+  for (const [key, t] of storages) if (!opts.views?.has(key)) rootSizes.set(key, t.declaredNumel ?? t.storage.byteLength / (t.elementBytes ?? 4));
   const out = new Bytes();
   out.bytes(pickle(0x1950a86a20f9469cfc6cn));
   out.bytes(pickle(1001));

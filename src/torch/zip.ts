@@ -189,6 +189,9 @@ export async function openZip(reader: RandomAccessReader): Promise<ZipArchive> {
       localHeaderOffset: cv.getUint32(at + 42, true),
     };
     readZip64Extra(entry, dataView(central.subarray(at + 46 + nameLength, at + 46 + nameLength + extraLength)));
+    if (entry.localHeaderOffset + 30 + entry.compressedSize > centralOffset) {
+      fail(`entry '${name}' declares ${entry.compressedSize} bytes at offset ${entry.localHeaderOffset}, past the end of the entries (${centralOffset}): truncated or corrupt`);
+    }
     if (entries.has(name)) fail(`duplicate entry '${name}'`);
     entries.set(name, entry);
     at = next;
