@@ -1,0 +1,354 @@
+/**
+ * The `funit` command: translate images with a FUNIT generator, verify the engine against a PyTorch
+ * reference file, convert checkpoints, and render the few-shot Hangul font demo. Everything that can
+ * be checked without a GPU (arguments, input files, image sizes against the model) is checked first,
+ * so a mistake costs no device start-up; outputs are written atomically, so a failed run leaves no
+ * file behind. Exit status: 0 ok, 1 a failed check (verify) or a runtime failure, 2 a usage or
+ * input error. Errors print as `funit: <message>`; FUNIT_DEBUG=1 adds the stack trace.
+ */
+import { readFile, stat } from "node:fs/promises";
+import { dirname, extname } from "node:path";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { parseSafetensors, tensorToFloat32 } from "./safetensors";
+import { InputError, type ImageRGBA, type Tensor } from "./tensor";
+import { runConvertCommand } from "./node/convert";
+import { runDemo } from "./node/demo";
+import { checkContentSize, loadWeights, openEngine } from "./node/session";
+import { describeFsError, encodePng, flattenOnWhite, readImageFile, resizeBilinear, writeFilesAtomic } from "./node/images";
+
+export const EXIT_OK = 0;
+export const EXIT_CHECK_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+/** A mistake in the command line; printed with a pointer to the command's help. */
+export class UsageError extends InputError {
+  override name = "UsageError";
+}
+
+const USAGE = `funit: FUNIT few-shot image-to-image translation on WebGPU
+
+usage:
+  funit translate --weights W --content A.png [B.png …] --class S1.png [S2.png …] --out OUT [--size S]
+  funit verify    --weights W --expected E.safetensors [--atol 1e-4] [--json]
+  funit convert   …            (see funit convert --help)
+  funit demo      [TEXT] [--out FILE] [--weights W]
+  funit help      [COMMAND]
+
+exit status: 0 ok, 1 failed check or runtime failure, 2 usage or input error`;
+
+const COMMAND_USAGE: Record<string, string> = {
+  translate: `usage: funit translate --weights W --content A.png [B.png …] --class S1.png [S2.png …] --out OUT [--size S]
+
+Translates each content image into the class (style) shown by the K ≥ 1 class images.
+  --weights W   generator weights (.safetensors, F32 or F16)
+  --content     one or more content images (PNG or JPEG)
+  --class       one or more class images, K ≥ 1 (PNG or JPEG)
+  --out OUT     output PNG; with several content images, OUT-0.png, OUT-1.png, … in content
+                order (a trailing .png on OUT is kept once: out.png → out-0.png)
+  --size S      resize every input to S×S first (PIL bilinear, antialiased, as the NVlabs test
+                script does); without it, content height and width must be multiples of
+                2^n_downs_content
+Grey, RGB and RGBA inputs all become RGB; transparency is composited onto white.`,
+  verify: `usage: funit verify --weights W --expected E.safetensors [--atol 1e-4] [--json]
+
+Runs the engine on the 'content' and 'class_images' tensors of a funit-expected/1 file and reports
+the max absolute error of every stored intermediate (content_code, class_code, adain_params,
+output). Exit 0 only when all are within atol, 1 otherwise.
+  --json        print exactly one JSON object: { "<tensor>": { "maxAbsErr", "shape" }, …, "ok" }`,
+  demo: `usage: funit demo [TEXT] [--out FILE] [--weights W]
+
+Renders TEXT (default "퓨샷 폰트 생성") in each of the 8 held-out fonts from K=5 reference glyphs
+of each: top row the source font, then one row per font (references, gap, generated text).
+  --out FILE    output PNG (default out/demo.png)
+  --weights W   generator weights (default weights/hangul64.safetensors in the package)`,
+};
+
+function usageFor(command: string): string {
+  return COMMAND_USAGE[command] ?? USAGE;
+}
+
+// --- argument parsing --------------------------------------------------------------------------------
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+interface Parsed {
+  values: Record<string, string | boolean | string[] | undefined>;
+  positionals: string[];
+}
+
+/**
+ * node:util parseArgs, plus lists in the `--content a.png b.png` style: a bare argument that follows
+ * a list option (declared `multiple`) is one more value of it. Other bare arguments are positionals,
+ * refused unless `maxPositionals` allows them.
+ */
+function parseCommand(command: string, args: string[], options: Options, maxPositionals = 0): Parsed {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals: true, strict: true, tokens: true });
+  } catch (e) {
+    throw new UsageError(`${command}: ${(e as Error).message.replace(/\. To specify a positional argument.*$/s, "")}`);
+  }
+  const values = { ...parsed.values } as Parsed["values"];
+  const positionals: string[] = [];
+  let list: string | undefined;
+  for (const token of parsed.tokens) {
+    if (token.kind === "option") list = options[token.name]?.multiple ? token.name : undefined;
+    else if (token.kind === "positional") {
+      if (list) (values[list] as string[]).push(token.value);
+      else positionals.push(token.value);
+    } else list = undefined; // "--" ends any list
+  }
+  if (!values.help && positionals.length > maxPositionals) {
+    throw new UsageError(`${command}: unexpected argument '${positionals[maxPositionals]}'`);
+  }
+  return { values, positionals };
+}
+
+function requireString(command: string, values: Parsed["values"], name: string): string {
+  const v = values[name];
+  if (typeof v !== "string" || v === "") throw new UsageError(`${command}: --${name} is required`);
+  return v;
+}
+
+function positiveInteger(command: string, name: string, text: string): number {
+  const n = Number(text);
+  if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`${command}: --${name} must be a positive integer, got '${text}'`);
+  return n;
+}
+
+// --- shared steps --------------------------------------------------------------------------------------
+
+/** Output paths: OUT itself for one image, else OUT-0.png, OUT-1.png, … (a trailing .png on OUT kept once). */
+export function outputPaths(out: string, count: number): string[] {
+  if (count === 1) return [out];
+  const stem = extname(out).toLowerCase() === ".png" ? out.slice(0, -4) : out;
+  return Array.from({ length: count }, (_, i) => `${stem}-${i}.png`);
+}
+
+/** Fails early when the output cannot be written: its directory must exist, and it must not be a directory itself. */
+async function checkOutputPath(path: string): Promise<void> {
+  const dir = dirname(path);
+  const dirStat = await stat(dir).catch(() => null);
+  if (!dirStat?.isDirectory()) throw new InputError(`cannot write ${path}: directory ${dir} does not exist`);
+  const outStat = await stat(path).catch(() => null);
+  if (outStat?.isDirectory()) throw new InputError(`cannot write ${path}: it is a directory`);
+}
+
+async function loadInputImages(paths: string[], size: number | undefined): Promise<ImageRGBA[]> {
+  const images = await Promise.all(paths.map(readImageFile));
+  return images.map((img) => {
+    const rgb = flattenOnWhite(img);
+    return size === undefined ? rgb : resizeBilinear(rgb, size, size);
+  });
+}
+
+function checkSameSize(images: ImageRGBA[], paths: string[], what: string): void {
+  const first = images[0]!;
+  images.forEach((img, i) => {
+    if (img.width !== first.width || img.height !== first.height) {
+      throw new InputError(`${what} images must all be the same size: ${paths[0]} is ${first.width}x${first.height}, ${paths[i]} is ${img.width}x${img.height} (pass --size S to resize)`);
+    }
+  });
+}
+
+// --- commands ------------------------------------------------------------------------------------------
+
+async function translateCommand(args: string[]): Promise<number> {
+  const { values } = parseCommand("translate", args, {
+    weights: { type: "string" },
+    content: { type: "string", multiple: true },
+    class: { type: "string", multiple: true },
+    out: { type: "string" },
+    size: { type: "string" },
+  });
+  if (values.help) return printHelp("translate");
+  const weightsPath = requireString("translate", values, "weights");
+  const outPath = requireString("translate", values, "out");
+  const contentPaths = (values.content as string[] | undefined) ?? [];
+  const classPaths = (values.class as string[] | undefined) ?? [];
+  if (contentPaths.length === 0) throw new UsageError("translate: --content needs at least one image");
+  if (classPaths.length === 0) throw new UsageError("translate: K = 0: --class needs at least one class image");
+  const size = values.size === undefined ? undefined : positiveInteger("translate", "size", values.size as string);
+
+  const outPaths = outputPaths(outPath, contentPaths.length);
+  await Promise.all(outPaths.map(checkOutputPath));
+  const weights = await loadWeights(weightsPath);
+  const [contents, classImages] = await Promise.all([loadInputImages(contentPaths, size), loadInputImages(classPaths, size)]);
+  checkSameSize(contents, contentPaths, "content");
+  checkSameSize(classImages, classPaths, "class");
+  checkContentSize(contents[0]!, weights.hyper, `content image ${contentPaths[0]}`);
+
+  const engine = await openEngine(weights);
+  let outputs: ImageRGBA[];
+  try {
+    outputs = await engine.funit.translate(contents, classImages);
+  } finally {
+    engine.close();
+  }
+  await writeFilesAtomic(outputs.map((img, i) => ({ path: outPaths[i]!, bytes: encodePng(img) })));
+  for (const p of outPaths) console.log(p);
+  return EXIT_OK;
+}
+
+/** The intermediates a funit-expected/1 file may hold, in pipeline order. */
+export const VERIFIED_TENSORS = ["content_code", "class_code", "adain_params", "output"] as const;
+
+export interface TensorCheck {
+  /** null when the shapes differ (nothing to compare) or an error is not a number (NaN). */
+  maxAbsErr: number | null;
+  shape: number[];
+  /** Present only when the engine's shape differs from the stored one. */
+  engineShape?: number[];
+}
+
+/** Largest |a - b|; NaN anywhere makes it NaN, so a NaN can never pass a tolerance check. */
+export function maxAbsError(a: Float32Array, b: Float32Array): number {
+  let max = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!);
+    if (!(d <= max)) max = d; // true for larger d and for NaN
+    if (Number.isNaN(max)) return NaN;
+  }
+  return max;
+}
+
+function sameShape(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+async function readExpected(path: string): Promise<Map<string, Tensor>> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(path));
+  } catch (e) {
+    throw new InputError(`cannot read expected file ${path}: ${describeFsError(e)}`);
+  }
+  try {
+    const file = parseSafetensors(bytes);
+    if (file.metadata.format !== "funit-expected/1") {
+      throw new InputError(`metadata format is ${JSON.stringify(file.metadata.format)}, expected "funit-expected/1"`);
+    }
+    const tensors = new Map<string, Tensor>();
+    for (const [name, raw] of file.tensors) tensors.set(name, { shape: raw.shape, data: tensorToFloat32(name, raw) });
+    for (const name of ["content", "class_images"]) {
+      if (!tensors.has(name)) throw new InputError(`tensor '${name}' is missing`);
+    }
+    if (!VERIFIED_TENSORS.some((n) => tensors.has(n))) throw new InputError(`holds none of ${VERIFIED_TENSORS.join(", ")}: nothing to verify`);
+    return tensors;
+  } catch (e) {
+    throw new InputError(`expected file ${path}: ${(e as Error).message}`);
+  }
+}
+
+async function verifyCommand(args: string[]): Promise<number> {
+  const { values } = parseCommand("verify", args, {
+    weights: { type: "string" },
+    expected: { type: "string" },
+    atol: { type: "string" },
+    json: { type: "boolean" },
+  });
+  if (values.help) return printHelp("verify");
+  const weightsPath = requireString("verify", values, "weights");
+  const expectedPath = requireString("verify", values, "expected");
+  const atolText = (values.atol as string | undefined) ?? "1e-4";
+  const atol = Number(atolText);
+  if (atolText.trim() === "" || !Number.isFinite(atol) || atol < 0) throw new UsageError(`verify: --atol must be a non-negative number, got '${atolText}'`);
+
+  const expected = await readExpected(expectedPath);
+  const weights = await loadWeights(weightsPath);
+  const engine = await openEngine(weights);
+  let got: Record<string, Tensor>;
+  try {
+    got = { ...(await engine.funit.runWithIntermediates(expected.get("content")!, expected.get("class_images")!)) };
+  } finally {
+    engine.close();
+  }
+
+  const report: Record<string, TensorCheck> = {};
+  let ok = true;
+  for (const name of VERIFIED_TENSORS) {
+    const want = expected.get(name);
+    if (!want) continue;
+    const have = got[name]!;
+    if (!sameShape(want.shape, have.shape)) {
+      report[name] = { maxAbsErr: null, shape: want.shape, engineShape: have.shape };
+      ok = false;
+      continue;
+    }
+    const err = maxAbsError(have.data, want.data);
+    report[name] = { maxAbsErr: Number.isNaN(err) ? null : err, shape: want.shape };
+    if (!(err <= atol)) ok = false;
+  }
+
+  if (values.json) {
+    console.log(JSON.stringify({ ...report, ok }));
+  } else {
+    printVerifyTable(report, atol, ok, expectedPath);
+  }
+  return ok ? EXIT_OK : EXIT_CHECK_FAILED;
+}
+
+function printVerifyTable(report: Record<string, TensorCheck>, atol: number, ok: boolean, expectedPath: string): void {
+  const rows = Object.entries(report).map(([name, r]) => {
+    const err = r.engineShape ? `shape [${r.engineShape}] ≠` : r.maxAbsErr === null ? "NaN" : r.maxAbsErr.toExponential(3);
+    const pass = r.maxAbsErr !== null && r.maxAbsErr <= atol;
+    return [name, `[${r.shape.join(", ")}]`, err, pass ? "ok" : "FAIL"];
+  });
+  const header = ["tensor", "shape", "max |err|", `atol ${atol}`];
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+  const line = (cells: string[]) => cells.map((s, c) => s.padEnd(widths[c]!)).join("  ").trimEnd();
+  console.log(`verify ${expectedPath}`);
+  console.log(line(header));
+  for (const r of rows) console.log(line(r));
+  console.log(ok ? "all within atol" : "FAILED: some tensors exceed atol");
+}
+
+async function demoCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommand("demo", args, { out: { type: "string" }, weights: { type: "string" } }, Infinity);
+  if (values.help) return printHelp("demo");
+  await runDemo({
+    text: positionals.length ? positionals.join(" ") : undefined,
+    out: values.out as string | undefined,
+    weights: values.weights as string | undefined,
+  });
+  return EXIT_OK;
+}
+
+function printHelp(command?: string): number {
+  console.log(command ? usageFor(command) : USAGE);
+  return EXIT_OK;
+}
+
+// --- entry point ---------------------------------------------------------------------------------------
+
+/** Names of errors that mean "the input was wrong" (exit 2) rather than "something failed" (exit 1). */
+const INPUT_ERROR_NAMES = new Set(["InputError", "UsageError", "ModelFormatError", "SafetensorsError", "TorchFormatError"]);
+
+/** Runs one command line (without the node and script paths) and returns the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case "translate": return await translateCommand(rest);
+      case "verify": return await verifyCommand(rest);
+      case "convert": return await runConvertCommand(rest);
+      case "demo": return await demoCommand(rest);
+      case "help": case "--help": case "-h": return printHelp(rest[0]);
+      case undefined:
+        console.error(USAGE);
+        return EXIT_USAGE;
+      default:
+        throw new UsageError(`unknown command '${command}'`);
+    }
+  } catch (e) {
+    return reportError(e, command);
+  }
+}
+
+function reportError(e: unknown, command: string | undefined): number {
+  const err = e instanceof Error ? e : new Error(String(e));
+  console.error(`funit: ${err.message}`);
+  if (err instanceof UsageError) console.error(`run 'funit help${command && command in COMMAND_USAGE ? ` ${command}` : ""}' for usage`);
+  if (process.env.FUNIT_DEBUG === "1" && err.stack) console.error(err.stack);
+  return INPUT_ERROR_NAMES.has(err.name) ? EXIT_USAGE : EXIT_CHECK_FAILED;
+}

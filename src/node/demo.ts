@@ -1,0 +1,107 @@
+/**
+ * The few-shot font demo (`funit demo`, `npm run demo`): a Korean phrase written in each of the 8
+ * fonts held out of training, each generated from only K = 5 reference glyphs of that font. The
+ * phrase's syllables are cut from the source-font atlas (content), the references from the never-
+ * trained last 100 cells of each held-out font's atlas (class), and the picture has one row per font:
+ * the 5 references on a tinted background, a blank gap, then the generated phrase; a top row shows
+ * the phrase in the source font. It prints the PNG's path and the inference time per glyph.
+ */
+import { mkdir } from "node:fs/promises";
+import { isAbsolute, join, resolve } from "node:path";
+import { composeGrid, describeChar, glyphOf, missingChars, pickReferenceChars, tintPaper, type GlyphAtlas } from "../glyphs";
+import { InputError, type ImageRGBA } from "../tensor";
+import { GLYPH_CELL, loadSourceAtlas, loadUnseenAtlas, packageRoot, UNSEEN_FONTS } from "./assets";
+import { encodePng, writeFileAtomic } from "./images";
+import { checkContentSize, loadWeights, openEngine } from "./session";
+
+/** Weights the demo uses unless --weights says otherwise, relative to the package root. */
+export const DEFAULT_DEMO_WEIGHTS = "weights/hangul64.safetensors";
+export const DEFAULT_DEMO_TEXT = "퓨샷 폰트 생성";
+export const DEFAULT_DEMO_OUT = join("out", "demo.png");
+
+/** The reference glyphs the PyTorch reference files used (all among the never-trained last 100). */
+const PREFERRED_REFERENCES = "쿤쿳퀄퀴큄";
+const K = 5;
+const NEVER_TRAINED = 100;
+
+/** Pale paper for glyphs that are given rather than generated (source phrase, references). */
+const GIVEN_PAPER: [number, number, number] = [232, 238, 248];
+
+export interface DemoOptions {
+  text?: string;
+  /** Output PNG; default out/demo.png under the current directory (out/ is created). */
+  out?: string;
+  /** Weights path (relative to the current directory); default DEFAULT_DEMO_WEIGHTS in the package. */
+  weights?: string;
+}
+
+export interface DemoResult {
+  path: string;
+  width: number;
+  height: number;
+  glyphs: number;
+  msPerGlyph: number;
+}
+
+/** Cells of the phrase: a syllable per character, null (blank) for whitespace. */
+function phraseCells(text: string): (string | null)[] {
+  return [...text].map((ch) => (/\s/u.test(ch) ? null : ch));
+}
+
+function checkPhrase(text: string, source: GlyphAtlas): void {
+  if (!phraseCells(text).some((c) => c !== null)) throw new InputError("demo: the text has no syllables to draw");
+  const missing = missingChars(source, text);
+  if (missing.length) {
+    throw new InputError(`demo: not in the source font atlas (the 2,350 KS X 1001 syllables): ${missing.map(describeChar).join(", ")}`);
+  }
+}
+
+export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
+  const text = opts.text ?? DEFAULT_DEMO_TEXT;
+  const outPath = opts.out ?? DEFAULT_DEMO_OUT;
+  const weightsPath = opts.weights ?? join(packageRoot(), DEFAULT_DEMO_WEIGHTS);
+
+  // Everything that can fail on bad input happens before the GPU starts.
+  const source = await loadSourceAtlas();
+  checkPhrase(text, source);
+  const cells = phraseCells(text);
+  const syllables = [...new Set(cells.filter((c): c is string => c !== null))];
+  const contents = syllables.map((ch) => glyphOf(source, ch));
+  const weights = await loadWeights(weightsPath);
+  checkContentSize(contents[0]!, weights.hyper, `glyph cell (${GLYPH_CELL}x${GLYPH_CELL})`);
+  const fonts = await Promise.all(UNSEEN_FONTS.map(async (font) => {
+    const atlas = await loadUnseenAtlas(font);
+    return pickReferenceChars(atlas.chars, PREFERRED_REFERENCES, NEVER_TRAINED, K).map((ch) => glyphOf(atlas, ch));
+  }));
+  if (opts.out === undefined) await mkdir(resolve("out"), { recursive: true });
+
+  const engine = await openEngine(weights);
+  const generated: ImageRGBA[][] = [];
+  let inferenceMs = 0;
+  try {
+    for (const references of fonts) {
+      const t0 = performance.now();
+      const classCode = await engine.funit.encodeClass(references);
+      generated.push(await engine.funit.translate(contents, classCode));
+      inferenceMs += performance.now() - t0;
+    }
+  } finally {
+    engine.close();
+  }
+
+  const place = (glyphs: ImageRGBA[]) => cells.map((c) => (c === null ? null : glyphs[syllables.indexOf(c)]!));
+  const blank: null[] = Array<null>(K + 1).fill(null);
+  const rows: (ImageRGBA | null)[][] = [
+    [...blank, ...place(contents.map((g) => tintPaper(g, GIVEN_PAPER)))],
+    ...fonts.map((refs, f) => [...refs.map((g) => tintPaper(g, GIVEN_PAPER)), null, ...place(generated[f]!)]),
+  ];
+  const picture = composeGrid(rows, GLYPH_CELL, GLYPH_CELL);
+  await writeFileAtomic(outPath, encodePng(picture));
+
+  const glyphCount = fonts.length * syllables.length;
+  const result: DemoResult = { path: outPath, width: picture.width, height: picture.height, glyphs: glyphCount, msPerGlyph: inferenceMs / glyphCount };
+  const shown = isAbsolute(outPath) ? outPath : resolve(outPath);
+  console.log(shown);
+  console.log(`${fonts.length} fonts × ${syllables.length} syllables (K = ${K} references each): ${glyphCount} glyphs in ${inferenceMs.toFixed(0)} ms, ${result.msPerGlyph.toFixed(2)} ms per glyph (class encoding included)`);
+  return result;
+}

@@ -1,0 +1,60 @@
+/**
+ * The steps every GPU command of the CLI shares: reading and checking a weights file on the CPU (so a
+ * missing or malformed file fails before any device start-up), checking an image size against the
+ * model, and opening the engine on a Node WebGPU device with one close() that releases both.
+ */
+import { readFile } from "node:fs/promises";
+import { Funit } from "../engine";
+import type { FunitHyper } from "../hyper";
+import { InputError, type ImageRGBA } from "../tensor";
+import { readGeneratorWeights } from "../weights";
+import { getNodeDevice } from "./gpu";
+import { describeFsError } from "./images";
+
+export interface LoadedWeights {
+  path: string;
+  bytes: Uint8Array;
+  hyper: FunitHyper;
+}
+
+/** Reads and checks a weights file on the CPU: a missing, malformed or non-FUNIT file fails here, before any GPU work. */
+export async function loadWeights(path: string): Promise<LoadedWeights> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(path));
+  } catch (e) {
+    throw new InputError(`cannot read weights file ${path}: ${describeFsError(e)}`);
+  }
+  try {
+    return { path, bytes, hyper: readGeneratorWeights(bytes).hyper };
+  } catch (e) {
+    throw new InputError(`weights file ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** A GPU device with the engine on it; close() releases both. */
+export async function openEngine(weights: LoadedWeights): Promise<{ funit: Funit; close(): void }> {
+  const device = await getNodeDevice();
+  let funit: Funit;
+  try {
+    funit = await Funit.create(device, weights.bytes, { label: weights.path });
+  } catch (e) {
+    device.destroy();
+    throw e;
+  }
+  return {
+    funit,
+    close() {
+      funit.destroy();
+      device.destroy();
+    },
+  };
+}
+
+/** Throws unless height and width are multiples of 2^n_downs_content (the content encoder halves them that often). */
+export function checkContentSize(img: ImageRGBA, hyper: FunitHyper, what: string): void {
+  const m = 2 ** hyper.n_downs_content;
+  if (img.width % m !== 0 || img.height % m !== 0) {
+    throw new InputError(`${what} is ${img.width}x${img.height}: this model needs height and width to be multiples of ${m} (2^n_downs_content, n_downs_content = ${hyper.n_downs_content}); pass --size S to resize`);
+  }
+}
