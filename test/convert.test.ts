@@ -261,7 +261,7 @@ describe("convert: bad inputs fail cleanly and leave nothing behind", () => {
     const corrupt = tinyZip.slice();
     // Flip a byte inside gen_test's last storage record (CRC-checked when read, after the header is out).
     const lastData = corrupt.length - 10_000;
-    corrupt[lastData] ^= 0xff;
+    corrupt[lastData] = corrupt[lastData]! ^ 0xff;
     writeFileSync(join(dir, "in.pt"), corrupt);
     writeFileSync(join(dir, "out.safetensors"), "previous");
     const progress: number[] = [];
