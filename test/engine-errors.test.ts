@@ -1,0 +1,126 @@
+/**
+ * Bad input gets a clear error and leaves the engine usable: weights that are truncated, lie in
+ * their header, hold NaN, miss or mis-shape a tensor; F16 weights load and stay close; inputs of the
+ * wrong size or count; an adapter below the kernels' limits.
+ */
+import { beforeAll, afterAll, describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { Funit } from "../src/engine";
+import { checkAdapterLimits, DeviceError, REQUIRED_LIMITS } from "../src/device";
+import { float16Bytes, float32Bytes, parseSafetensors, serializeSafetensors, tensorToFloat32, SafetensorsError, type TensorToWrite } from "../src/safetensors";
+import { ModelFormatError } from "../src/hyper";
+import { readGeneratorWeights } from "../src/weights";
+import { InputError, type Tensor } from "../src/tensor";
+import { withDevice } from "./helpers/gpu";
+import { maxAbsDiff, readTensors } from "./helpers/fixtures";
+
+const TINY = new Uint8Array(readFileSync("test/fixtures/tiny-a/gen_test.safetensors"));
+
+/** Rewrites the tiny-a weights through `edit` (which may drop, replace or add tensors). */
+function rewrite(edit: (tensors: TensorToWrite[]) => TensorToWrite[], metadata?: Record<string, string>): Uint8Array {
+  const f = parseSafetensors(TINY);
+  const list: TensorToWrite[] = [...f.tensors].map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape, bytes: t.bytes }));
+  return serializeSafetensors(edit(list), metadata ?? f.metadata);
+}
+
+describe("weights that must be refused", () => {
+  it("truncated file", () => {
+    expect(() => readGeneratorWeights(TINY.subarray(0, TINY.length - 100))).toThrow(/past the end of the data.*truncated/);
+    expect(() => readGeneratorWeights(TINY.subarray(0, 5))).toThrow(SafetensorsError);
+  });
+  it("a header that lies about offsets or dtype", () => {
+    const headerLen = Number(new DataView(TINY.buffer, TINY.byteOffset).getBigUint64(0, true));
+    const data = TINY.subarray(8 + headerLen);
+    /** The same data behind a header edited by `edit`. */
+    const lie = (edit: (h: Record<string, { dtype: string; shape: number[]; data_offsets: number[] }>) => void) => {
+      const header = JSON.parse(new TextDecoder().decode(TINY.subarray(8, 8 + headerLen)));
+      edit(header);
+      const json = new TextEncoder().encode(JSON.stringify(header));
+      const out = new Uint8Array(8 + json.length + data.length);
+      new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+      out.set(json, 8);
+      out.set(data, 8 + json.length);
+      return out;
+    };
+    const name = "enc_content.model.0.conv.weight";
+    expect(() => readGeneratorWeights(lie((h) => { h[name]!.data_offsets[1]! += 4; }))).toThrow(/'enc_content.model.0.conv.weight': data_offsets .* hold/);
+    const size = 4 * 8 * 3 * 7 * 7; // tiny-a: nf = 8
+    expect(() => readGeneratorWeights(lie((h) => { h[name]!.data_offsets = [data.length - 8, data.length - 8 + size]; }))).toThrow(/past the end of the data/);
+    expect(() => readGeneratorWeights(lie((h) => { h[name]!.dtype = "F16"; }))).toThrow(/F16 \[8,3,7,7\] needs 2352/);
+    expect(() => readGeneratorWeights(lie((h) => { h[name]!.dtype = "Q4"; }))).toThrow(/unknown dtype "Q4"/);
+    expect(() => readGeneratorWeights(lie((h) => { h[name]!.data_offsets = [0, size]; }))).toThrow(/overlap/);
+    const bigLen = TINY.slice();
+    new DataView(bigLen.buffer).setBigUint64(0, BigInt(TINY.length), true);
+    expect(() => readGeneratorWeights(bigLen)).toThrow(/header length .* exceeds the file/);
+  });
+  it("NaN weights", () => {
+    const bytes = rewrite((ts) => ts.map((t) => t.name === "dec.model.0.model.0.model.1.conv.bias" ? { ...t, bytes: float32Bytes(new Float32Array(t.bytes.length / 4).fill(NaN)) } : t));
+    expect(() => readGeneratorWeights(bytes)).toThrow(/'dec.model.0.model.0.model.1.conv.bias' holds a non-finite value/);
+  });
+  it("a missing, extra or mis-shaped tensor, named", () => {
+    expect(() => readGeneratorWeights(rewrite((ts) => ts.filter((t) => t.name !== "mlp.model.1.fc.weight")))).toThrow(/missing tensor 'mlp.model.1.fc.weight'/);
+    expect(() => readGeneratorWeights(rewrite((ts) => [...ts, { name: "dis.weight", dtype: "F32", shape: [1], bytes: new Uint8Array(4) }]))).toThrow(/unexpected tensor 'dis.weight'/);
+    expect(() => readGeneratorWeights(rewrite((ts) => ts.map((t) => t.name === "mlp.model.0.fc.bias" ? { ...t, shape: [t.shape[0]! / 2, 2] } : t)))).toThrow(/tensor 'mlp.model.0.fc.bias' has shape/);
+  });
+  it("hyperparameters in metadata that do not fit the tensors", () => {
+    const gen = JSON.parse(parseSafetensors(TINY).metadata.gen!);
+    expect(() => readGeneratorWeights(rewrite((ts) => ts, { gen: JSON.stringify({ ...gen, nf: gen.nf * 2 }) }))).toThrow(ModelFormatError);
+    expect(() => readGeneratorWeights(rewrite((ts) => ts, { gen: "{not json" }))).toThrow(/not valid JSON/);
+  });
+  it("infers the hyperparameters when the metadata is absent", () => {
+    const w = readGeneratorWeights(rewrite((ts) => ts, {}));
+    expect(w.hyper).toEqual(JSON.parse(parseSafetensors(TINY).metadata.gen!));
+  });
+});
+
+describe("an adapter without a needed limit", () => {
+  it("is refused with the limits named", () => {
+    const limits = { ...REQUIRED_LIMITS, maxComputeInvocationsPerWorkgroup: 128, maxComputeWorkgroupStorageSize: 8192 } as unknown as GPUSupportedLimits;
+    expect(() => checkAdapterLimits(limits)).toThrow(DeviceError);
+    expect(() => checkAdapterLimits(limits)).toThrow(/maxComputeInvocationsPerWorkgroup is 128, need 256; maxComputeWorkgroupStorageSize is 8192, need 16384/);
+    expect(() => checkAdapterLimits(REQUIRED_LIMITS as unknown as GPUSupportedLimits)).not.toThrow();
+  });
+});
+
+describe("engine inputs", () => {
+  let engine: Funit;
+  const { tensors } = readTensors("test/fixtures/tiny-a/expected.safetensors");
+  const content = tensors.get("content")!;
+  const classImages = tensors.get("class_images")!;
+  beforeAll(async () => { engine = await withDevice((d) => Funit.create(d, TINY)); });
+  afterAll(() => engine?.destroy());
+
+  it("refuses K = 0, wrong sizes and wrong code lengths, and keeps working afterwards", async () => {
+    await withDevice(async () => {
+      const good = await engine.translateTensor(content, classImages);
+      await expect(engine.translate([], [])).rejects.toThrow(InputError);
+      await expect(engine.encodeClass([])).rejects.toThrow(/at least one image/);
+      await expect(engine.translateTensor(content, { shape: [0, 3, 32, 32], data: new Float32Array(0) })).rejects.toThrow(InputError);
+      const odd: Tensor = { shape: [1, 3, 30, 32], data: new Float32Array(3 * 30 * 32) };
+      await expect(engine.translateTensor(odd, classImages)).rejects.toThrow(/divisible by 4/);
+      await expect(engine.translateTensor(content, new Float32Array(3))).rejects.toThrow(/latent_dim is 16/);
+      await expect(engine.translateTensor({ shape: [1, 3, 32, 32], data: new Float32Array(5) }, classImages)).rejects.toThrow(/needs 3072 floats/);
+      const mixed = [{ width: 32, height: 32, data: new Uint8Array(32 * 32 * 4) }, { width: 16, height: 16, data: new Uint8Array(16 * 16 * 4) }];
+      await expect(engine.translate(mixed.slice(0, 1), mixed)).rejects.toThrow(/image 1 is 16x16/);
+      const tooSmall = [{ width: 2, height: 2, data: new Uint8Array(16) }];
+      await expect(engine.encodeClass(tooSmall)).rejects.toThrow(/too small for reflect padding/);
+      const again = await engine.translateTensor(content, classImages);
+      expect(maxAbsDiff(again.data, good.data)).toBe(0);
+    });
+  });
+});
+
+describe("F16 weights", () => {
+  it("load, and the output stays within 2e-2 of the f32 reference (measured ~3e-3 on tiny-a)", async () => {
+    const f16 = rewrite((ts) => ts.map((t) => ({ ...t, dtype: "F16" as const, bytes: float16Bytes(tensorToFloat32(t.name, { dtype: t.dtype, shape: t.shape, bytes: t.bytes })) })));
+    expect(readGeneratorWeights(f16).dtypes).toEqual(["F16"]);
+    const { tensors } = readTensors("test/fixtures/tiny-a/expected.safetensors");
+    const out = await withDevice(async (device) => {
+      const engine = await Funit.create(device, f16);
+      try { return await engine.translateTensor(tensors.get("content")!, tensors.get("class_images")!); } finally { engine.destroy(); }
+    });
+    const err = maxAbsDiff(out.data, tensors.get("output")!.data);
+    expect(err).toBeGreaterThan(0); // the weights really were rounded
+    expect(err).toBeLessThan(2e-2);
+  });
+});
