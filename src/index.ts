@@ -1,0 +1,13 @@
+/**
+ * funit-webgpu's public API: runs in browsers, Node and Deno (no Node built-ins here). Get a device
+ * with `requestFunitDevice(navigator.gpu)` (Node: `getNodeDevice()` from the `node` entry), load a
+ * model with `Funit.create(device, safetensorsBytes)`, then `encodeClass(images)` → a class code
+ * (latent_dim floats) and `translate(contents, codeOrImages)` → images.
+ */
+export { Funit, type FunitOptions, type Intermediates, type Style } from "./engine";
+export { requestFunitDevice, checkAdapterLimits, watchDevice, DeviceError, REQUIRED_LIMITS, type FunitDeviceOptions } from "./device";
+export { readGeneratorWeights, type GeneratorWeights } from "./weights";
+export { type FunitHyper, ModelFormatError, inferHyper, expectedTensors, checkTensorShapes, adainParamCount, contentChannels } from "./hyper";
+export { parseSafetensors, serializeSafetensors, tensorToFloat32, SafetensorsError, type RawTensor, type SafetensorsFile } from "./safetensors";
+export { type Tensor, type ImageRGBA, InputError, imagesToTensor, tensorToImages } from "./tensor";
+export { interpolateClassCodes, averageClassCodes, classCodeToJSON, classCodeFromJSON } from "./style";
