@@ -1,6 +1,7 @@
 // Builds dist/ with esbuild: dist/cli.js, the Node CLI (ESM, npm packages left external so Dawn's
 // native module loads from node_modules), and dist/index.js, the platform-neutral library bundle
-// that browsers, Node and Deno import (it must not need any Node built-in). WGSL shaders are inlined
+// that browsers, Node and Deno import (it must not need any Node built-in: esbuild's neutral platform
+// fails the build if it does, which is the check we want). WGSL shaders are inlined
 // as text in both. src/index.ts is skipped with a note while it does not exist yet.
 import { build } from "esbuild";
 import { existsSync } from "node:fs";

@@ -102,6 +102,6 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const result: DemoResult = { path: outPath, width: picture.width, height: picture.height, glyphs: glyphCount, msPerGlyph: inferenceMs / glyphCount };
   const shown = isAbsolute(outPath) ? outPath : resolve(outPath);
   console.log(shown);
-  console.log(`${fonts.length} fonts × ${syllables.length} syllables (K = ${K} references each): ${glyphCount} glyphs in ${inferenceMs.toFixed(0)} ms, ${result.msPerGlyph.toFixed(2)} ms per glyph (class encoding included)`);
+  console.log(`${fonts.length} fonts × ${syllables.length} syllable${syllables.length === 1 ? "" : "s"} (K = ${K} references each): ${glyphCount} glyphs in ${inferenceMs.toFixed(0)} ms, ${result.msPerGlyph.toFixed(2)} ms per glyph (class encoding included)`);
   return result;
 }
