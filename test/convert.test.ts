@@ -222,6 +222,11 @@ describe("convert: bad inputs fail cleanly and leave nothing behind", () => {
   const huge = bareFrom(TINY_A);
   huge.set("mlp.model.0.fc.bias", { key: "big", storage: new Uint8Array(32 * 4), shape: [32], declaredNumel: 1e9 });
 
+  // Every tensor a view of one storage: the output would be many times the input.
+  const largest = Math.max(...[...read(TINY_A).tensors.values()].map((t) => t.bytes.byteLength));
+  const sharedStorage = new Uint8Array(largest);
+  const allShared = new Map([...read(TINY_A).tensors].map(([name, t]): [string, CheckpointValue] => [name, { key: "shared", storage: sharedStorage, shape: t.shape }]));
+
   const cases: [string, Uint8Array, new (...a: never[]) => Error, RegExp][] = [
     ["truncated zip", tinyZip.subarray(0, Math.floor(tinyZip.length * 0.6)), ZipError, /no end-of-central-directory record/],
     ["truncated legacy (in the storages)", tinyLegacy.subarray(0, Math.floor(tinyLegacy.length * 0.5)), CheckpointError, /past the end of the .*-byte file: truncated/],
@@ -236,6 +241,7 @@ describe("convert: bad inputs fail cleanly and leave nothing behind", () => {
     ["NVlabs discriminator checkpoint", torchZip(new Map([["dis", discriminator]])), CheckpointError, /checkpoint holds \{dis\}: expected an NVlabs FUNIT/],
     ["integer tensor where weights belong", torchZip(withLong), CheckpointError, /'mlp\.model\.0\.fc\.bias' has dtype I64/],
     ["mis-shaped tensor", torchZip(misShaped), ModelFormatError, /'mlp\.model\.0\.fc\.bias' has shape \[31\], expected \[32\]/],
+    ["tensors all sharing one storage", torchZip(allShared), CheckpointError, /tensors total \d+ bytes, more than the \d+-byte file/],
     ["text file", new TextEncoder().encode("hello, I am not a checkpoint\n"), CheckpointError, /not a torch checkpoint/],
     ["empty file", new Uint8Array(0), CheckpointError, /empty or truncated/],
   ];

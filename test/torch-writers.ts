@@ -17,16 +17,32 @@ export const global = (qualname: string): PickleValue => ({ global: qualname });
 export const reduce = (fn: PickleValue, ...args: PickleValue[]): PickleValue => ({ reduce: fn, args });
 export const persid = (pid: PickleValue): PickleValue => ({ persid: pid });
 
+/** A growable byte buffer: single bytes collect in `pending`, large arrays are kept as chunks, not copied per byte. */
 class Bytes {
-  parts: number[] = [];
-  byte(...b: number[]) { this.parts.push(...b); }
+  private chunks: Uint8Array[] = [];
+  private pending: number[] = [];
+  private flushed = 0;
+  get length() { return this.flushed + this.pending.length; }
+  byte(...b: number[]) { for (const x of b) this.pending.push(x); }
   u16(v: number) { this.byte(v & 0xff, (v >> 8) & 0xff); }
   u32(v: number) { this.byte(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff); }
   u64(v: number) { this.u32(v % 2 ** 32); this.u32(Math.floor(v / 2 ** 32)); }
   i64(v: bigint) { for (let i = 0n; i < 8n; i++) this.byte(Number((BigInt.asUintN(64, v) >> (8n * i)) & 0xffn)); }
-  bytes(b: Uint8Array) { for (const x of b) this.parts.push(x); }
+  bytes(b: Uint8Array) { this.flush(); this.chunks.push(b); this.flushed += b.byteLength; }
   ascii(s: string) { this.bytes(new TextEncoder().encode(s)); }
-  done() { return Uint8Array.from(this.parts); }
+  private flush() {
+    if (!this.pending.length) return;
+    this.chunks.push(Uint8Array.from(this.pending));
+    this.flushed += this.pending.length;
+    this.pending = [];
+  }
+  done() {
+    this.flush();
+    const out = new Uint8Array(this.flushed);
+    let at = 0;
+    for (const c of this.chunks) { out.set(c, at); at += c.byteLength; }
+    return out;
+  }
 }
 
 function writeValue(out: Bytes, v: PickleValue): void {
@@ -82,7 +98,7 @@ export function zipStored(entries: { name: string; data: Uint8Array }[], zip64 =
   const out = new Bytes();
   const central = new Bytes();
   for (const { name, data } of entries) {
-    const offset = out.parts.length;
+    const offset = out.length;
     const nameBytes = new TextEncoder().encode(name);
     const crc = crc32(data);
     out.u32(0x04034b50); out.u16(45); out.u16(0); out.u16(0); out.u32(0); out.u32(crc);
@@ -96,11 +112,11 @@ export function zipStored(entries: { name: string; data: Uint8Array }[], zip64 =
     central.bytes(nameBytes);
     if (zip64) { central.u16(1); central.u16(24); central.u64(data.byteLength); central.u64(data.byteLength); central.u64(offset); }
   }
-  const centralOffset = out.parts.length;
+  const centralOffset = out.length;
   const centralBytes = central.done();
   out.bytes(centralBytes);
   if (zip64) {
-    const recordOffset = out.parts.length;
+    const recordOffset = out.length;
     out.u32(0x06064b50); out.u64(44); out.u16(45); out.u16(45); out.u32(0); out.u32(0);
     out.u64(entries.length); out.u64(entries.length); out.u64(centralBytes.byteLength); out.u64(centralOffset);
     out.u32(0x07064b50); out.u32(0); out.u64(recordOffset); out.u32(1);

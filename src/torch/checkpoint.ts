@@ -49,8 +49,8 @@ const STORAGE_TYPES: Record<string, { dtype: SafeDType; bytes: number }> = {
 /** The legacy format's first pickle: torch's magic number. */
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 const LEGACY_PROTOCOL = 1001;
-/** Largest pickle we read into memory (state-dict pickles are KiB to a few MiB; the tensors are not in it). */
-const MAX_PICKLE_BYTES = 256 * 1024 * 1024;
+/** Largest pickle we read into memory (state-dict pickles are KiB to a few hundred KiB; the tensors are not in it). */
+const MAX_PICKLE_BYTES = 64 * 1024 * 1024;
 
 /** A storage the pickle referred to. Legacy views point into a root storage at `elementOffset`. */
 class StorageRef {
@@ -128,7 +128,7 @@ function allowedGlobals(): AllowedGlobals {
 }
 
 function storageType(v: unknown): { dtype: SafeDType; bytes: number } {
-  const t = v instanceof PyGlobal ? STORAGE_TYPES[v.qualname] : undefined;
+  const t = v instanceof PyGlobal && Object.hasOwn(STORAGE_TYPES, v.qualname) ? STORAGE_TYPES[v.qualname] : undefined;
   if (!t) fail(`storage type ${describe(v)} is not a torch storage class`);
   return t;
 }

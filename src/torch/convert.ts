@@ -28,7 +28,8 @@ export interface ConvertResult {
   bytes: number;
 }
 
-const FLOAT_DTYPES: SafeDType[] = ["F32", "F16", "BF16", "F64"];
+/** Floating-point source types and their element sizes. */
+const FLOAT_BYTES: Partial<Record<SafeDType, number>> = { F64: 8, F32: 4, F16: 2, BF16: 2 };
 
 /** Source bytes of one tensor as F32 or F16 output bytes; same-type copies keep every bit. */
 function convertBytes(name: string, dtype: SafeDType, shape: number[], bytes: Uint8Array, out: "F32" | "F16"): Uint8Array {
@@ -75,9 +76,16 @@ export async function convertToSafetensors(reader: RandomAccessReader, write: (b
     throw e;
   }
   const order = [...expectedTensors(hyper).keys()];
+  let sourceBytes = 0;
   for (const name of order) {
-    const dtype = state.tensors.get(name)!.dtype;
-    if (!FLOAT_DTYPES.includes(dtype)) throw new CheckpointError(`tensor '${name}' has dtype ${dtype}, expected a floating-point type`);
+    const { dtype, shape } = state.tensors.get(name)!;
+    const size = FLOAT_BYTES[dtype];
+    if (size === undefined) throw new CheckpointError(`tensor '${name}' has dtype ${dtype}, expected a floating-point type`);
+    sourceBytes += shape.reduce((a, b) => a * b, 1) * size;
+  }
+  // Tensors sharing one storage could make the output far larger than the input; FUNIT never ties weights.
+  if (sourceBytes > reader.size) {
+    throw new CheckpointError(`the generator's tensors total ${sourceBytes} bytes, more than the ${reader.size}-byte file: they share storages or their sizes are corrupt`);
   }
   const entries = order.map((name) => ({ name, dtype: outDtype as SafeDType, shape: state.tensors.get(name)!.shape }));
   const metadata: Record<string, string> = {

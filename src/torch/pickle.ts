@@ -196,7 +196,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
   const global = (module: string, name: string) => {
     const qualname = `${module}.${name}`;
     const handler = options.globals.get(qualname);
-    if (handler === undefined) fail(`global '${qualname}' is not allowed (only the types torch uses for state dicts are)`);
+    if (handler === undefined) fail(`global '${qualname.slice(0, 200)}' is not allowed (only the types torch uses for state dicts are)`);
     push(new PyGlobal(qualname, handler ?? undefined));
   };
   const persistent = (pid: unknown) => {
