@@ -72,7 +72,7 @@ const ACT = { none: 0, relu: 1, tanh: 2 } as const;
 
 /** Tile configuration of conv2d.wgsl for a layer's output-channel count (see the shader's header). */
 export function convTiles(cout: number): { WG_PX: number; WG_CO: number; TCO: number } {
-  if (cout <= 4) return { WG_PX: 32, WG_CO: 4, TCO: 1 };
+  if (cout <= 4) return { WG_PX: 32, WG_CO: 1, TCO: 4 };
   if (cout <= 32) return { WG_PX: 32, WG_CO: 8, TCO: 4 };
   return { WG_PX: 16, WG_CO: 16, TCO: 4 };
 }
