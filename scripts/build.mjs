@@ -20,6 +20,15 @@ await build({
   packages: "external",
 });
 
+await build({
+  ...common,
+  entryPoints: ["src/node/index.ts"],
+  outfile: "dist/node.js",
+  platform: "node",
+  target: "node20",
+  packages: "external",
+});
+
 if (existsSync(join(root, "src/index.ts"))) {
   await build({
     ...common,
