@@ -85,6 +85,12 @@ describe("convert: NVlabs fixtures", () => {
     }
   });
 
+  it("weights/hangul64-f16.safetensors is exactly what the converter makes from the hangul64 gen.pt", async () => {
+    const out = join(freshDir(), "hangul64-f16.safetensors");
+    await convertCheckpoint("test/fixtures/hangul64/gen.pt", out, { dtype: "f16" });
+    expect(Buffer.compare(readFileSync(out), readFileSync("weights/hangul64-f16.safetensors"))).toBe(0);
+  });
+
   it("--generator gen takes the other generator, identically from zip and legacy files", async () => {
     const dir = freshDir();
     await convertCheckpoint("test/fixtures/tiny-a/gen.pt", join(dir, "zip.safetensors"), { generator: "gen" });
