@@ -317,12 +317,12 @@ describe("funit convert command", () => {
   it("exits 1 naming the problem for a missing or bad input, leaving no output", async () => {
     const dir = freshDir();
     let io = capture();
-    expect(await runConvertCommand([join(dir, "missing.pt"), join(dir, "out.safetensors")])).toBe(1);
+    expect(await runConvertCommand([join(dir, "missing.pt"), join(dir, "out.safetensors")])).toBe(2);
     expect(io.err.join("")).toMatch(/missing\.pt: ENOENT/);
     vi.restoreAllMocks();
     writeFileSync(join(dir, "bad.pt"), torchZip(bare, { pickleBytes: pickle(reduce(global("builtins.exec"), "1")) }));
     io = capture();
-    expect(await runConvertCommand([join(dir, "bad.pt"), join(dir, "out.safetensors")])).toBe(1);
+    expect(await runConvertCommand([join(dir, "bad.pt"), join(dir, "out.safetensors")])).toBe(2);
     expect(io.err.join("")).toMatch(/^funit convert: bad\.pt: pickle byte \d+: global 'builtins\.exec' is not allowed/);
     expect(existsSync(join(dir, "out.safetensors"))).toBe(false);
     expect(readdirSync(dir)).toEqual(["bad.pt"]);

@@ -82,8 +82,9 @@ function megabytes(bytes: number): string {
 }
 
 /**
- * Runs `funit convert` with the arguments after "convert". Returns the exit code: 0 on success,
- * 1 when the conversion failed (message on stderr), 2 for a usage error.
+ * Runs `funit convert` with the arguments after "convert". Returns the exit code, as every funit
+ * command does: 0 on success, 2 for a usage or input error (a missing, malformed or refused
+ * checkpoint; message on stderr), 1 for an internal failure.
  */
 export async function runConvertCommand(argv: string[]): Promise<number> {
   let inPath: string, outPath: string, generator: GeneratorChoice, dtype: "f32" | "f16";
@@ -129,8 +130,11 @@ export async function runConvertCommand(argv: string[]): Promise<number> {
     bar?.stop();
     const known = e instanceof CheckpointError || e instanceof ModelFormatError || e instanceof SafetensorsError;
     const fsError = typeof (e as NodeJS.ErrnoException)?.code === "string";
-    if (known || fsError) process.stderr.write(`funit convert: ${basename(inPath)}: ${(e as Error).message}\n`);
-    else process.stderr.write(`funit convert: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+    if (known || fsError) {
+      process.stderr.write(`funit convert: ${basename(inPath)}: ${(e as Error).message}\n`);
+      return 2;
+    }
+    process.stderr.write(`funit convert: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
     return 1;
   }
 }
