@@ -1,6 +1,6 @@
 // Regenerates weights/hangul64-f16.safetensors from test/fixtures/hangul64/gen.pt with the project's
 // own converter (`funit convert --dtype f16`), then prints how far the f16 weights are from the f32
-// ones of the training run (weights/hangul64.safetensors). The TypeScript is bundled with esbuild into
+// ones of the training run (test/fixtures/hangul64/gen_test.safetensors). The TypeScript is bundled with esbuild into
 // node_modules/.cache so that it runs without a dist/ build.
 import { build } from "esbuild";
 import { readFileSync } from "node:fs";
@@ -23,7 +23,7 @@ const code = await runConvertCommand(["test/fixtures/hangul64/gen.pt", "weights/
 if (code !== 0) process.exit(code);
 
 const load = (path) => parseSafetensors(new Uint8Array(readFileSync(join(root, path))));
-const f32 = load("weights/hangul64.safetensors");
+const f32 = load("test/fixtures/hangul64/gen_test.safetensors");
 const f16 = load("weights/hangul64-f16.safetensors");
 let maxAbs = 0, maxRel = 0, worst = "";
 for (const [name, t] of f32.tensors) {

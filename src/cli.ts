@@ -60,7 +60,7 @@ output). Exit 0 only when all are within atol, 1 otherwise.
 Renders TEXT (default "퓨샷 폰트 생성") in each of the 8 held-out fonts from K=5 reference glyphs
 of each: top row the source font, then one row per font (references, gap, generated text).
   --out FILE    output PNG (default out/demo.png)
-  --weights W   generator weights (default weights/hangul64.safetensors in the package)`,
+  --weights W   generator weights (default weights/hangul64-f16.safetensors in the package)`,
 };
 
 function usageFor(command: string): string {

@@ -19,7 +19,7 @@ it("examples/translate.mjs writes the two translated glyphs side by side", async
     const png = PNG.sync.read(readFileSync(out));
     expect([png.width, png.height]).toEqual([128, 64]);
     const want = await withDevice(async (device) => {
-      const funit = await Funit.create(device, new Uint8Array(readFileSync("weights/hangul64.safetensors")));
+      const funit = await Funit.create(device, new Uint8Array(readFileSync("weights/hangul64-f16.safetensors")));
       const refs = await Promise.all([0, 1, 2, 3, 4].map((i) => readImageFile(`examples/glyphs/ref-${i}.png`)));
       const contents = await Promise.all([0, 1].map((i) => readImageFile(`examples/glyphs/content-${i}.png`)));
       try { return await funit.translate(contents, await funit.encodeClass(refs)); } finally { funit.destroy(); }

@@ -17,8 +17,8 @@ const cases = [
   { weights: "test/fixtures/tiny-a/gen_test.safetensors", expected: ["test/fixtures/tiny-a/expected.safetensors"] },
   { weights: "test/fixtures/tiny-b/gen_test.safetensors", expected: ["test/fixtures/tiny-b/expected.safetensors"] },
   {
-    weights: "weights/hangul64.safetensors",
-    expected: readdirSync("test/fixtures/hangul64").filter((f) => f.endsWith(".safetensors")).map((f) => `test/fixtures/hangul64/${f}`),
+    weights: "test/fixtures/hangul64/gen_test.safetensors",
+    expected: readdirSync("test/fixtures/hangul64").filter((f) => f.endsWith(".safetensors") && f !== "gen_test.safetensors").map((f) => `test/fixtures/hangul64/${f}`),
   },
 ];
 

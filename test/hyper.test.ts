@@ -10,7 +10,7 @@ function shapesOf(path: string) {
 }
 
 describe("hyperparameters", () => {
-  for (const path of ["weights/hangul64.safetensors", "test/fixtures/tiny-a/gen_test.safetensors", "test/fixtures/tiny-b/gen_test.safetensors"]) {
+  for (const path of ["test/fixtures/hangul64/gen_test.safetensors", "test/fixtures/tiny-a/gen_test.safetensors", "test/fixtures/tiny-b/gen_test.safetensors"]) {
     it(`infers the metadata's hyperparameters from shapes: ${path}`, () => {
       const { shapes, gen } = shapesOf(path);
       expect(inferHyper(shapes)).toEqual(gen);

@@ -15,7 +15,7 @@ import { encodePng, writeFileAtomic } from "./images";
 import { checkContentSize, loadWeights, openEngine } from "./session";
 
 /** Weights the demo uses unless --weights says otherwise, relative to the package root. */
-export const DEFAULT_DEMO_WEIGHTS = "weights/hangul64.safetensors";
+export const DEFAULT_DEMO_WEIGHTS = "weights/hangul64-f16.safetensors";
 export const DEFAULT_DEMO_TEXT = "퓨샷 폰트 생성";
 export const DEFAULT_DEMO_OUT = join("out", "demo.png");
 
