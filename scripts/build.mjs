@@ -29,6 +29,15 @@ await build({
   packages: "external",
 });
 
+await build({
+  ...common,
+  entryPoints: ["bench/bench.ts"],
+  outfile: "dist/bench.js",
+  platform: "node",
+  target: "node20",
+  packages: "external",
+});
+
 if (existsSync(join(root, "src/index.ts"))) {
   await build({
     ...common,
