@@ -6,7 +6,7 @@
  * mean class code of K example images, which can be saved, averaged or interpolated) or the K
  * example images themselves, encoded in the same submit as the translation.
  */
-import type { FunitHyper } from "./hyper";
+import { adainParamCount, type FunitHyper } from "./hyper";
 import { classEncoder, contentEncoder, decoder, mlp, packImages, unpackImages, uploadGenerator, type GpuGenerator } from "./model";
 import { compile, encodePlan, Graph, type Plan, type TensorDesc } from "./runtime/graph";
 import { getKernel } from "./runtime/kernels";
@@ -212,7 +212,8 @@ export class Funit {
     tensors.class_code = classCode;
     let content: TensorDesc | undefined;
     if (spec.content) {
-      const adain = mlp(g, gen, classCode);
+      // A generator without residual blocks has no AdaIN layer: the MLP's output is empty.
+      const adain = adainParamCount(this.hyper) > 0 ? mlp(g, gen, classCode) : g.tensor("adain_params:empty", [1, 0]);
       const ci = input(spec.content, "content");
       content = ci.raw;
       const code = contentEncoder(g, gen, ci.tensor);
@@ -260,7 +261,9 @@ export class Funit {
     if (!spec.classImages) write(inputs.classCode, data.classCode);
     const encoder = this.device.createCommandEncoder({ label: `${plan.uniforms.label}:encoder` });
     encodePlan(encoder, plan, plan.uniforms.label);
-    for (const r of readbacks) encoder.copyBufferToBuffer(plan.bufferOf.get(r.tensor.id)!, 0, staging, r.offset, r.tensor.elements * 4);
+    for (const r of readbacks) {
+      if (r.tensor.elements > 0) encoder.copyBufferToBuffer(plan.bufferOf.get(r.tensor.id)!, 0, staging, r.offset, r.tensor.elements * 4);
+    }
     q.submit([encoder.finish()]);
     await staging.mapAsync(GPUMapMode.READ);
     const out: Record<string, Float32Array> = {};

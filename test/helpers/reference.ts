@@ -96,3 +96,63 @@ export function rng(seed: number): () => number {
 export function randomArray(n: number, rand: () => number, scale = 1): Float32Array {
   return Float32Array.from({ length: n }, () => (rand() * 2 - 1) * scale);
 }
+
+/**
+ * The whole FUNIT generator in plain TypeScript, composed from the kernel references above, for
+ * hyperparameters no PyTorch reference file covers. `w(name)` returns a state-dict tensor.
+ */
+export function funitRef(
+  h: { nf: number; n_res_blks: number; n_mlp_blks: number; n_downs_content: number; n_downs_class: number; latent_dim: number; nf_mlp: number },
+  w: (name: string) => Float32Array,
+  content: { n: number; hh: number; ww: number; data: Float32Array },
+  cls: { k: number; hh: number; ww: number; data: Float32Array },
+): { classCode: Float32Array; adain: Float32Array; contentCode: Float32Array; output: Float32Array } {
+  type T = { n: number; c: number; hh: number; ww: number; data: Float32Array };
+  const convT = (x: T, layer: string, cout: number, k: number, stride: number, pad: number, up: 1 | 2, act: ConvCase["act"]): T => {
+    const r = conv2dRef({ n: x.n, cin: x.c, h: x.hh, w: x.ww, cout, k, stride, pad, upsample: up, act }, x.data, w(`${layer}.weight`), w(`${layer}.bias`));
+    return { n: x.n, c: cout, hh: r.oh, ww: r.ow, data: r.out };
+  };
+  const inorm = (x: T, opts: Parameters<typeof instanceNormRef>[4]): T => ({ ...x, data: instanceNormRef(x.data, x.n, x.c, x.hh * x.ww, opts) });
+  // class encoder
+  let x: T = { n: cls.k, c: 3, hh: cls.hh, ww: cls.ww, data: cls.data };
+  x = convT(x, "enc_class_model.model.0.conv", h.nf, 7, 1, 3, 1, "relu");
+  let c = h.nf;
+  for (let i = 1; i <= h.n_downs_class; i++) {
+    const cout = i <= 2 ? 2 * c : c;
+    x = convT(x, `enc_class_model.model.${i}.conv`, cout, 4, 2, 1, 1, "relu");
+    c = cout;
+  }
+  const pooled = meanPoolRef(x.data, 1, cls.k, c, x.hh * x.ww);
+  const classCode = linearRef(pooled, 1, c, w(`enc_class_model.model.${h.n_downs_class + 2}.weight`), w(`enc_class_model.model.${h.n_downs_class + 2}.bias`), h.latent_dim, false);
+  // mlp
+  let m = classCode, mIn = h.latent_dim;
+  for (let i = 0; i < h.n_mlp_blks; i++) {
+    const bias = w(`mlp.model.${i}.fc.bias`);
+    m = linearRef(m, 1, mIn, w(`mlp.model.${i}.fc.weight`), bias, bias.length, i < h.n_mlp_blks - 1);
+    mIn = bias.length;
+  }
+  const adain = m;
+  // content encoder
+  x = { n: content.n, c: 3, hh: content.hh, ww: content.ww, data: content.data };
+  x = inorm(convT(x, "enc_content.model.0.conv", h.nf, 7, 1, 3, 1, "none"), { relu: true });
+  c = h.nf;
+  for (let i = 1; i <= h.n_downs_content; i++) { x = inorm(convT(x, `enc_content.model.${i}.conv`, 2 * c, 4, 2, 1, 1, "none"), { relu: true }); c *= 2; }
+  for (let r = 0; r < h.n_res_blks; r++) {
+    const p = `enc_content.model.${h.n_downs_content + 1}.model.${r}`;
+    const y = inorm(convT(x, `${p}.model.0.conv`, c, 3, 1, 1, 1, "none"), { relu: true });
+    x = inorm(convT(y, `${p}.model.1.conv`, c, 3, 1, 1, 1, "none"), { residual: x.data });
+  }
+  const contentCode = x.data;
+  // decoder
+  let offset = 0;
+  for (let r = 0; r < h.n_res_blks; r++) {
+    const p = `dec.model.0.model.${r}`;
+    const y = inorm(convT(x, `${p}.model.0.conv`, c, 3, 1, 1, 1, "none"), { relu: true, adain, offset });
+    offset += 2 * c;
+    x = inorm(convT(y, `${p}.model.1.conv`, c, 3, 1, 1, 1, "none"), { residual: x.data, adain, offset });
+    offset += 2 * c;
+  }
+  for (let u = 0; u < h.n_downs_content; u++) { x = inorm(convT(x, `dec.model.${2 + 2 * u}.conv`, c / 2, 5, 1, 2, 2, "none"), { relu: true }); c /= 2; }
+  const output = convT(x, `dec.model.${1 + 2 * h.n_downs_content}.conv`, 3, 7, 1, 3, 1, "tanh").data;
+  return { classCode, adain, contentCode, output };
+}
