@@ -46,6 +46,9 @@ interface PlanBundle {
   staging: GPUBuffer;
 }
 
+/** Plans (buffers for one input shape) kept per engine; the least recently used goes first. */
+const MAX_PLANS = 8;
+
 export interface FunitOptions {
   label?: string;
 }
@@ -80,7 +83,12 @@ export class Funit {
       throw new InputError(`a weight tensor of ${largest} bytes exceeds this device's maxStorageBufferBindingSize (${device.limits.maxStorageBufferBindingSize})`);
     }
     const engine = new Funit(device, uploadGenerator(device, w.hyper, w.tensors, label), label);
-    await engine.warmPipelines();
+    try {
+      await engine.warmPipelines();
+    } catch (e) {
+      engine.destroy(); // no half-made engine keeps its weights on the device
+      throw e;
+    }
     return engine;
   }
 
@@ -227,7 +235,19 @@ export class Funit {
   private planFor(spec: PlanSpec): Promise<PlanBundle> {
     const key = JSON.stringify(spec);
     let p = this.plans.get(key);
-    if (p) return p;
+    if (p) {
+      this.plans.delete(key); // most recently used last
+      this.plans.set(key, p);
+      return p;
+    }
+    // Keep the buffers of a few recent shapes only: a page that translates batches of every size
+    // must not hold one plan's activations per size forever. Calls are serialised, so an evicted
+    // plan is not in use.
+    while (this.plans.size >= MAX_PLANS) {
+      const [oldKey, old] = this.plans.entries().next().value as [string, Promise<PlanBundle>];
+      this.plans.delete(oldKey);
+      old.then((b) => { b.plan.destroy(); b.staging.destroy(); }, () => {});
+    }
     p = (async () => {
       const { graph, tensors, inputs } = this.buildGraph(spec);
       const inputIds = new Set([inputs.content, inputs.classImages, spec.classImages ? undefined : inputs.classCode].filter((t): t is TensorDesc => !!t).map((t) => t.id));

@@ -124,3 +124,25 @@ describe("F16 weights", () => {
     expect(err).toBeLessThan(2e-2);
   });
 });
+
+describe("plan cache", () => {
+  it("keeps the buffers of the 8 most recent shapes only, and rebuilds an evicted plan correctly", async () => {
+    const { tensors } = readTensors("test/fixtures/tiny-a/expected.safetensors");
+    const content = tensors.get("content")!;
+    const code = new Float32Array(16).fill(0.1);
+    const shaped = (s: number) => ({ shape: [1, 3, 32 + 4 * s, 32], data: new Float32Array(3 * (32 + 4 * s) * 32) });
+    await withDevice(async (device) => {
+      const engine = await Funit.create(device, TINY);
+      const recentOnly = await Funit.create(device, TINY);
+      try {
+        const first = await engine.translateTensor(content, code);
+        for (let s = 1; s <= 10; s++) await engine.translateTensor(shaped(s), code);
+        for (let s = 3; s <= 10; s++) await recentOnly.translateTensor(shaped(s), code);
+        // the first shape and sizes 1 and 2 were evicted: what is held is exactly the last 8 plans
+        expect(await engine.activationBytes()).toBe(await recentOnly.activationBytes());
+        const again = await engine.translateTensor(content, code); // rebuilt
+        expect(maxAbsDiff(again.data, first.data)).toBe(0);
+      } finally { engine.destroy(); recentOnly.destroy(); }
+    });
+  });
+});
