@@ -112,29 +112,16 @@ export class Funit {
   /** Translates each content image into the style (a class code, or K class images). */
   translate(contents: ImageRGBA[], style: Style): Promise<ImageRGBA[]> {
     return this.serial(async () => {
-      const content = this.contentInput(contents);
-      const { spec: classSpec, data: classData, code } = this.styleInput(style);
-      const out = await this.run(
-        { content: content.spec, classImages: classSpec, outputFormat: "rgba8", readback: ["output"] },
-        { content: content.data, classImages: classData, classCode: code },
-      );
-      const rgba = new Uint8ClampedArray(out.output!.buffer, out.output!.byteOffset, out.output!.byteLength);
-      const { n, h, w } = content.spec;
+      const { content, output } = await this.translateOnce(contents, style, "rgba8");
+      const rgba = new Uint8ClampedArray(output.buffer, output.byteOffset, output.byteLength);
+      const { n, h, w } = content;
       return Array.from({ length: n }, (_, i) => ({ width: w, height: h, data: rgba.slice(i * h * w * 4, (i + 1) * h * w * 4) }));
     });
   }
 
   /** Like translate, on [N,3,H,W] tensors in [-1, 1]. */
   translateTensor(contents: Tensor, style: Style): Promise<Tensor> {
-    return this.serial(async () => {
-      const content = this.contentInput(contents);
-      const { spec: classSpec, data: classData, code } = this.styleInput(style);
-      const out = await this.run(
-        { content: content.spec, classImages: classSpec, outputFormat: "f32", readback: ["output"] },
-        { content: content.data, classImages: classData, classCode: code },
-      );
-      return { shape: [...contents.shape], data: out.output! };
-    });
+    return this.serial(async () => ({ shape: [...contents.shape], data: (await this.translateOnce(contents, style, "f32")).output }));
   }
 
   /** Runs content [N,3,H,W] with class images [K,3,H,W] and reads back every intermediate. */
@@ -191,6 +178,17 @@ export class Funit {
   }
 
   // ---------------------------------------------------------------- planning and running
+
+  /** One translation, output as RGBA8 (one u32 per pixel, returned as its f32 view) or f32. */
+  private async translateOnce(contents: ImageRGBA[] | Tensor, style: Style, outputFormat: Format): Promise<{ content: BatchSpec; output: Float32Array }> {
+    const content = this.contentInput(contents);
+    const { spec: classSpec, data: classData, code } = this.styleInput(style);
+    const out = await this.run(
+      { content: content.spec, classImages: classSpec, outputFormat, readback: ["output"] },
+      { content: content.data, classImages: classData, classCode: code },
+    );
+    return { content: content.spec, output: out.output! };
+  }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     if (this.destroyed) return Promise.reject(new Error(`${this.label}: engine was destroyed`));

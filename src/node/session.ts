@@ -7,14 +7,15 @@ import { readFile } from "node:fs/promises";
 import { Funit } from "../engine";
 import type { FunitHyper } from "../hyper";
 import { InputError, type ImageRGBA } from "../tensor";
-import { readGeneratorWeights } from "../weights";
+import { readGeneratorWeights, type GeneratorWeights } from "../weights";
 import { getNodeDevice } from "./gpu";
 import { describeFsError } from "./images";
 
 export interface LoadedWeights {
   path: string;
-  bytes: Uint8Array;
   hyper: FunitHyper;
+  /** The checked tensors, handed to the engine as they are (the file is parsed once). */
+  weights: GeneratorWeights;
 }
 
 /** Reads and checks a weights file on the CPU: a missing, malformed or non-FUNIT file fails here, before any GPU work. */
@@ -26,7 +27,8 @@ export async function loadWeights(path: string): Promise<LoadedWeights> {
     throw new InputError(`cannot read weights file ${path}: ${describeFsError(e)}`);
   }
   try {
-    return { path, bytes, hyper: readGeneratorWeights(bytes).hyper };
+    const weights = readGeneratorWeights(bytes);
+    return { path, hyper: weights.hyper, weights };
   } catch (e) {
     throw new InputError(`weights file ${path}: ${(e as Error).message}`);
   }
@@ -37,7 +39,7 @@ export async function openEngine(weights: LoadedWeights): Promise<{ funit: Funit
   const device = await getNodeDevice();
   let funit: Funit;
   try {
-    funit = await Funit.create(device, weights.bytes, { label: weights.path });
+    funit = await Funit.create(device, weights.weights, { label: weights.path });
   } catch (e) {
     device.destroy();
     throw e;
