@@ -31,8 +31,8 @@ await build({
 
 await build({
   ...common,
-  entryPoints: ["bench/bench.ts"],
-  outfile: "dist/bench.js",
+  entryPoints: ["bench/bench.ts", "bench/conv.ts"],
+  outdir: "dist/bench",
   platform: "node",
   target: "node20",
   packages: "external",

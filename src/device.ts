@@ -39,7 +39,7 @@ export async function requestFunitDevice(gpu: GPU | undefined, opts: FunitDevice
   const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? "high-performance" });
   if (!adapter) throw new DeviceError("no WebGPU adapter was found");
   checkAdapterLimits(adapter.limits);
-  const features: GPUFeatureName[] = (["timestamp-query", "shader-f16"] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
+  const features: GPUFeatureName[] = (["timestamp-query", "shader-f16", "subgroups"] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
   const device = await adapter.requestDevice({
     label: "funit",
     requiredFeatures: features,
@@ -54,6 +54,33 @@ export async function requestFunitDevice(gpu: GPU | undefined, opts: FunitDevice
   });
   watchDevice(device, opts.onError);
   return device;
+}
+
+/** The convolution kernels: workgroup-memory tiles (GPUs), or lane-per-pixel ones for CPU adapters. */
+export type ConvKernel = "tiled" | "direct" | "subgroup";
+
+/**
+ * True for adapters that run shaders on the CPU (lavapipe, SwiftShader, WARP): there, invocations
+ * are SIMD lanes, workgroup memory is plain memory read lane by lane, and the tiled convolution
+ * loses to the lane-per-pixel ones.
+ */
+export function isCpuAdapter(info: GPUAdapterInfo | undefined): boolean {
+  if (!info) return false;
+  if ((info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter) return true;
+  return /llvmpipe|lavapipe|swiftshader|software|warp/i.test(`${info.vendor} ${info.architecture} ${info.device} ${info.description}`);
+}
+
+/** Whether conv2d_subgroup.wgsl can run: it broadcasts from lanes 0..7, so subgroups must have ≥ 8. */
+export function subgroupConvSupported(device: GPUDevice): boolean {
+  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo as (GPUAdapterInfo & { subgroupMinSize?: number }) | undefined;
+  return device.features.has("subgroups") && (info?.subgroupMinSize ?? 0) >= 8;
+}
+
+/** The fastest convolution kernel for a device: tiled on GPUs; on CPU adapters, subgroup where possible, else direct. */
+export function chooseConvKernel(device: GPUDevice): ConvKernel {
+  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  if (!isCpuAdapter(info)) return "tiled";
+  return subgroupConvSupported(device) ? "subgroup" : "direct";
 }
 
 /** Routes device loss and uncaptured errors to a handler (console.error by default). */

@@ -6,6 +6,7 @@
  * mean class code of K example images, which can be saved, averaged or interpolated) or the K
  * example images themselves, encoded in the same submit as the translation.
  */
+import { chooseConvKernel, DeviceError, subgroupConvSupported, type ConvKernel } from "./device";
 import { adainParamCount, type FunitHyper } from "./hyper";
 import { classEncoder, contentEncoder, decoder, mlp, packImages, unpackImages, uploadGenerator, type GpuGenerator } from "./model";
 import { compile, encodePlan, Graph, type Plan, type TensorDesc } from "./runtime/graph";
@@ -51,12 +52,16 @@ const MAX_PLANS = 8;
 
 export interface FunitOptions {
   label?: string;
+  /** Convolution kernel; "auto" (the default) picks per adapter (see chooseConvKernel). */
+  conv?: ConvKernel | "auto";
 }
 
 export class Funit {
   readonly hyper: FunitHyper;
   readonly device: GPUDevice;
   readonly label: string;
+  /** The convolution kernel this engine runs. */
+  readonly convKernel: ConvKernel;
   /** Bytes of weights held on the GPU. */
   readonly weightBytes: number;
   private readonly gen: GpuGenerator;
@@ -65,8 +70,9 @@ export class Funit {
   private queue: Promise<unknown> = Promise.resolve();
   private destroyed = false;
 
-  private constructor(device: GPUDevice, gen: GpuGenerator, label: string) {
+  private constructor(device: GPUDevice, gen: GpuGenerator, label: string, convKernel: ConvKernel) {
     this.device = device;
+    this.convKernel = convKernel;
     this.gen = gen;
     this.hyper = gen.hyper;
     this.label = label;
@@ -82,7 +88,11 @@ export class Funit {
     if (largest > device.limits.maxStorageBufferBindingSize) {
       throw new InputError(`a weight tensor of ${largest} bytes exceeds this device's maxStorageBufferBindingSize (${device.limits.maxStorageBufferBindingSize})`);
     }
-    const engine = new Funit(device, uploadGenerator(device, w.hyper, w.tensors, label), label);
+    const conv = !opts.conv || opts.conv === "auto" ? chooseConvKernel(device) : opts.conv;
+    if (conv === "subgroup" && !subgroupConvSupported(device)) {
+      throw new DeviceError("the subgroup convolution needs a device with the 'subgroups' feature and subgroups of at least 8 lanes");
+    }
+    const engine = new Funit(device, uploadGenerator(device, w.hyper, w.tensors, label), label, conv);
     try {
       await engine.warmPipelines();
     } catch (e) {
@@ -198,7 +208,7 @@ export class Funit {
   }
 
   private buildGraph(spec: PlanSpec) {
-    const g = new Graph();
+    const g = new Graph({ conv: this.convKernel });
     const gen = this.gen;
     const input = (b: BatchSpec, label: string) => {
       if (b.format === "f32") { const t = g.tensor(`${label}:input`, [b.n, 3, b.h, b.w]); return { raw: t, tensor: t }; }

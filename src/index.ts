@@ -5,7 +5,7 @@
  * (latent_dim floats) and `translate(contents, codeOrImages)` → images.
  */
 export { Funit, type FunitOptions, type Intermediates, type Style } from "./engine";
-export { requestFunitDevice, checkAdapterLimits, watchDevice, DeviceError, REQUIRED_LIMITS, type FunitDeviceOptions } from "./device";
+export { requestFunitDevice, checkAdapterLimits, watchDevice, DeviceError, REQUIRED_LIMITS, chooseConvKernel, isCpuAdapter, type ConvKernel, type FunitDeviceOptions } from "./device";
 export { readGeneratorWeights, type GeneratorWeights } from "./weights";
 export { type FunitHyper, ModelFormatError, inferHyper, expectedTensors, checkTensorShapes, adainParamCount, contentChannels } from "./hyper";
 export { parseSafetensors, serializeSafetensors, tensorToFloat32, SafetensorsError, type RawTensor, type SafetensorsFile } from "./safetensors";

@@ -98,14 +98,22 @@ export function conv(g: Graph, x: TensorDesc, layer: LayerWeights, opts: ConvOpt
   const ow = Math.floor((uw + 2 * opts.pad - layer.k) / stride) + 1;
   if (oh < 1 || ow < 1) throw new InputError(`${layer.name}: a ${uh}x${uw} input is too small for a ${layer.k}x${layer.k} kernel`);
   const y = g.tensor(`${layer.name}:out`, [n, layer.cout, oh, ow]);
+  const label = `${layer.name} conv${layer.k}x${layer.k}${stride > 1 ? ` s${stride}` : ""}${up > 1 ? " up2" : ""}`;
+  const params = { batch: n, cin, in_h: h, in_w: w, cout: layer.cout, out_h: oh, out_w: ow, pad: opts.pad };
+  const bindings = { input: x, weight: layer.weight, bias: layer.bias, output: y };
+  const shape = { KSIZE: layer.k, STRIDE: stride, UPSAMPLE: up, ACT: ACT[opts.act ?? "none"] };
+  if (g.options.conv !== "tiled") {
+    const COB = layer.cout <= 4 ? 4 : layer.cout <= 8 ? 8 : 16;
+    const WG = 64;
+    g.op({
+      label, kernel: g.options.conv === "direct" ? "conv2d_direct" : "conv2d_subgroup", overrides: { ...shape, WG, COB }, params, bindings,
+      workgroups: [Math.ceil((n * oh * ow) / WG), Math.ceil(layer.cout / COB), 1],
+    });
+    return y;
+  }
   const tiles = convTiles(layer.cout);
-  const overrides: Overrides = { KSIZE: layer.k, STRIDE: stride, UPSAMPLE: up, ACT: ACT[opts.act ?? "none"], ...tiles };
   g.op({
-    label: `${layer.name} conv${layer.k}x${layer.k}${stride > 1 ? ` s${stride}` : ""}${up > 1 ? " up2" : ""}`,
-    kernel: "conv2d",
-    overrides,
-    params: { batch: n, cin, in_h: h, in_w: w, cout: layer.cout, out_h: oh, out_w: ow, pad: opts.pad },
-    bindings: { input: x, weight: layer.weight, bias: layer.bias, output: y },
+    label, kernel: "conv2d", overrides: { ...shape, ...tiles }, params, bindings,
     workgroups: [Math.ceil((n * oh * ow) / (tiles.WG_PX * 4)), Math.ceil(layer.cout / (tiles.WG_CO * tiles.TCO)), 1],
   });
   return y;

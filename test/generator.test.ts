@@ -6,6 +6,7 @@
 import { beforeAll, afterAll, describe, expect, it } from "vitest";
 import { readdirSync, readFileSync } from "node:fs";
 import { Funit } from "../src/engine";
+import { chooseConvKernel, subgroupConvSupported } from "../src/device";
 import { tensorToImages, type Tensor } from "../src/tensor";
 import { withDevice } from "./helpers/gpu";
 import { maxAbsDiff, readTensors } from "./helpers/fixtures";
@@ -88,3 +89,45 @@ function packed(images: ReturnType<typeof tensorToImages>): Float32Array {
   });
   return out;
 }
+
+describe("every convolution kernel runs the whole generator within 1e-4", () => {
+  const files = [
+    ["test/fixtures/tiny-a/gen_test.safetensors", "test/fixtures/tiny-a/expected.safetensors"],
+    ["test/fixtures/tiny-b/gen_test.safetensors", "test/fixtures/tiny-b/expected.safetensors"],
+    ["test/fixtures/hangul64/gen_test.safetensors", "test/fixtures/hangul64/UnShinmun.safetensors"],
+  ];
+  const runs = (["tiled", "direct", "subgroup"] as const).flatMap((conv) => files.map(([weights, expected]) => ({ conv, weights: weights!, expected: expected! })));
+  it.each(runs)("$conv: $expected", async ({ conv, weights, expected }) => {
+    const { tensors } = readTensors(expected);
+    await withDevice(async (device) => {
+      if (conv === "subgroup" && !subgroupConvSupported(device)) {
+        // a device that cannot run it must refuse it clearly
+        await expect(Funit.create(device, new Uint8Array(readFileSync(weights)), { conv })).rejects.toThrow(/subgroups/);
+        return;
+      }
+      const engine = await Funit.create(device, new Uint8Array(readFileSync(weights)), { conv });
+      try {
+        expect(engine.convKernel).toBe(conv);
+        const got = await engine.runWithIntermediates(tensors.get("content")!, tensors.get("class_images")!);
+        for (const name of INTERMEDIATES) expect(maxAbsDiff(got[name].data, tensors.get(name)!.data), name).toBeLessThan(ATOL);
+      } finally { engine.destroy(); }
+    });
+  });
+});
+
+describe("convolution kernel choice", () => {
+  const fake = (info: Partial<GPUAdapterInfo> & { isFallbackAdapter?: boolean; subgroupMinSize?: number }, features: string[]) =>
+    ({ adapterInfo: info, features: new Set(features) }) as unknown as GPUDevice;
+  it("tiled on GPUs, subgroup on CPU adapters with 8-lane subgroups, direct on other CPU adapters", () => {
+    expect(chooseConvKernel(fake({ vendor: "nvidia", architecture: "hopper", subgroupMinSize: 32 }, ["subgroups"]))).toBe("tiled");
+    expect(chooseConvKernel(fake({ vendor: "mesa", architecture: "software", isFallbackAdapter: true, subgroupMinSize: 8 }, ["subgroups"]))).toBe("subgroup");
+    expect(chooseConvKernel(fake({ vendor: "65541", description: "llvmpipe (LLVM 15.0.6, 256 bits)", isFallbackAdapter: true }, []))).toBe("direct");
+    expect(chooseConvKernel(fake({ vendor: "google", architecture: "swiftshader", subgroupMinSize: 4 }, ["subgroups"]))).toBe("direct");
+  });
+  it("auto picks the same kernel as chooseConvKernel on this device", async () => {
+    await withDevice(async (device) => {
+      const engine = await Funit.create(device, new Uint8Array(readFileSync("test/fixtures/tiny-a/gen_test.safetensors")));
+      try { expect(engine.convKernel).toBe(chooseConvKernel(device)); } finally { engine.destroy(); }
+    });
+  });
+});

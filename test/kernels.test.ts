@@ -1,5 +1,5 @@
 /**
- * Every kernel against its plain TypeScript reference (test/helpers/reference.ts) on seeded random
+ * Every kernel (each of the three convolutions) against its plain TypeScript reference (test/helpers/reference.ts) on seeded random
  * shapes: odd sizes, channel counts that are not multiples of 4 or of the tile, batches, K = 1 and
  * K > 1. Tolerance for float kernels: |gpu − ref| ≤ 1e-4 · (1 + |ref|) (f32 accumulation over up to
  * a few thousand terms vs an f64 reference); the pack/unpack kernels are exact.
@@ -7,7 +7,8 @@
 import { describe, expect, it } from "vitest";
 import { Graph } from "../src/runtime/graph";
 import { conv, instanceNorm, linear, meanPool, packImages, unpackImages, uploadLayer } from "../src/model";
-import { withDevice } from "./helpers/gpu";
+import { sharedDevice, withDevice } from "./helpers/gpu";
+import { subgroupConvSupported } from "../src/device";
 import { runGraph } from "./helpers/run-graph";
 import { conv2dRef, instanceNormRef, linearRef, meanPoolRef, randomArray, rng, type ConvCase } from "./helpers/reference";
 
@@ -46,8 +47,13 @@ for (let i = 0; i < 6; i++) {
   });
 }
 
-describe("conv2d kernel", () => {
-  it.each(convCases)("n$n cin$cin $h×$w → cout$cout k$k s$stride p$pad up$upsample $act", async (c) => {
+// Every convolution kernel on every case; the subgroup one where the device can run it (Dawn's
+// lavapipe can: CI runs all three).
+const convKernels = (await sharedDevice().then(subgroupConvSupported)) ? (["tiled", "direct", "subgroup"] as const) : (["tiled", "direct"] as const);
+const convRuns = convKernels.flatMap((kernel) => convCases.map((c) => ({ ...c, kernel })));
+
+describe("conv2d kernels", () => {
+  it.each(convRuns)("$kernel: n$n cin$cin $h×$w → cout$cout k$k s$stride p$pad up$upsample $act", async (c) => {
     const rand = rng(c.n * 1000 + c.cin * 31 + c.cout);
     const x = randomArray(c.n * c.cin * c.h * c.w, rand);
     const weight = randomArray(c.cout * c.cin * c.k * c.k, rand, 1 / Math.sqrt(c.cin * c.k * c.k));
@@ -55,7 +61,7 @@ describe("conv2d kernel", () => {
     const want = conv2dRef(c, x, weight, bias);
     const got = await withDevice(async (device) => {
       const layer = uploadLayer(device, "test", "conv", [c.cout, c.cin, c.k, c.k], weight, bias, "test");
-      const g = new Graph();
+      const g = new Graph({ conv: c.kernel });
       const input = g.tensor("x", [c.n, c.cin, c.h, c.w]);
       const out = conv(g, input, layer, { stride: c.stride, pad: c.pad, upsample: c.upsample, act: c.act });
       expect(out.shape).toEqual([c.n, c.cout, want.oh, want.ow]);

@@ -24,9 +24,19 @@ export interface OpDesc {
   workgroups: [number, number, number];
 }
 
+/** Which convolution kernel the graph's conv ops use (see ConvKernel in src/device.ts). */
+export interface GraphOptions {
+  conv: "tiled" | "direct" | "subgroup";
+}
+
 export class Graph {
   readonly tensors: TensorDesc[] = [];
   readonly ops: OpDesc[] = [];
+  readonly options: GraphOptions;
+
+  constructor(options: GraphOptions = { conv: "tiled" }) {
+    this.options = options;
+  }
 
   tensor(label: string, shape: number[]): TensorDesc {
     const t = { id: this.tensors.length, label, shape, elements: shape.reduce((a, b) => a * b, 1) };

@@ -8,6 +8,8 @@
 // The package's "main" is CommonJS under "type": "module", which Node refuses; its ES build is fine.
 import { WgslReflect } from "wgsl_reflect/wgsl_reflect.module.js";
 import conv2dSource from "../../shaders/conv2d.wgsl";
+import conv2dDirectSource from "../../shaders/conv2d_direct.wgsl";
+import conv2dSubgroupSource from "../../shaders/conv2d_subgroup.wgsl";
 import instanceNormSource from "../../shaders/instance_norm.wgsl";
 import linearSource from "../../shaders/linear.wgsl";
 import meanPoolSource from "../../shaders/mean_pool.wgsl";
@@ -16,6 +18,8 @@ import imageUnpackSource from "../../shaders/image_unpack.wgsl";
 
 export const KERNEL_SOURCES = {
   conv2d: conv2dSource,
+  conv2d_direct: conv2dDirectSource,
+  conv2d_subgroup: conv2dSubgroupSource,
   instance_norm: instanceNormSource,
   linear: linearSource,
   mean_pool: meanPoolSource,
