@@ -30,7 +30,7 @@ for (const variant of variants) for (const c of cases) {
   const weight = randomArray(c.cout * c.cin * c.k * c.k, rand, 1 / Math.sqrt(c.cin * c.k * c.k));
   const bias = randomArray(c.cout, rand);
   const layer = uploadLayer(device, c.name, "conv", [c.cout, c.cin, c.k, c.k], weight, bias, "bench");
-  const g = new Graph({ conv: variant });
+  const g = new Graph({ conv: variant, normThreads: 256 });
   const input = g.tensor("x", [c.n, c.cin, c.h, c.w]);
   const out = conv(g, input, layer, { stride: c.stride, pad: c.pad, upsample: c.up });
   const plan = await compile(device, g, { inputs: new Set([input.id]), outputs: new Set([out.id]) }, `bench:${c.name}`, dummy);

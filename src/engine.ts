@@ -6,10 +6,10 @@
  * mean class code of K example images, which can be saved, averaged or interpolated) or the K
  * example images themselves, encoded in the same submit as the translation.
  */
-import { chooseConvKernel, DeviceError, subgroupConvSupported, type ConvKernel } from "./device";
+import { chooseConvKernel, chooseNormThreads, DeviceError, subgroupConvSupported, type ConvKernel } from "./device";
 import { adainParamCount, type FunitHyper } from "./hyper";
 import { classEncoder, contentEncoder, decoder, mlp, packImages, unpackImages, uploadGenerator, type GpuGenerator } from "./model";
-import { compile, encodePlan, Graph, type Plan, type TensorDesc } from "./runtime/graph";
+import { compile, encodePlan, encodePlanTimed, Graph, type Plan, type TensorDesc } from "./runtime/graph";
 import { getKernel } from "./runtime/kernels";
 import { imageBatchDims, InputError, isTensor, type ImageRGBA, type Tensor } from "./tensor";
 import { readGeneratorWeights, type GeneratorWeights } from "./weights";
@@ -62,6 +62,7 @@ export class Funit {
   readonly label: string;
   /** The convolution kernel this engine runs. */
   readonly convKernel: ConvKernel;
+  private readonly normThreads: number;
   /** Bytes of weights held on the GPU. */
   readonly weightBytes: number;
   private readonly gen: GpuGenerator;
@@ -73,6 +74,7 @@ export class Funit {
   private constructor(device: GPUDevice, gen: GpuGenerator, label: string, convKernel: ConvKernel) {
     this.device = device;
     this.convKernel = convKernel;
+    this.normThreads = chooseNormThreads(device);
     this.gen = gen;
     this.hyper = gen.hyper;
     this.label = label;
@@ -147,6 +149,38 @@ export class Funit {
     });
   }
 
+  /**
+   * GPU time of every dispatch of one translation (content images with class images), from
+   * timestamp queries: [{label, ms}] in execution order. Needs the `timestamp-query` feature.
+   */
+  profile(contents: Tensor, classImages: Tensor): Promise<{ label: string; ms: number }[]> {
+    return this.serial(async () => {
+      if (!this.device.features.has("timestamp-query")) throw new DeviceError("profiling needs the 'timestamp-query' feature");
+      const content = this.contentInput(contents);
+      const cls = this.classInput(classImages);
+      const { plan, inputs } = await this.planFor({ content: content.spec, classImages: cls.spec, outputFormat: "f32", readback: ["output"] });
+      const count = plan.dispatches.length * 2;
+      const querySet = this.device.createQuerySet({ label: `${this.label}:profile`, type: "timestamp", count });
+      const resolved = this.device.createBuffer({ label: `${this.label}:profile-resolve`, size: count * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+      const readback = this.device.createBuffer({ label: `${this.label}:profile-readback`, size: count * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      try {
+        this.device.queue.writeBuffer(plan.bufferOf.get(inputs.content!.id)!, 0, content.data.buffer, content.data.byteOffset, content.data.byteLength);
+        this.device.queue.writeBuffer(plan.bufferOf.get(inputs.classImages!.id)!, 0, cls.data.buffer, cls.data.byteOffset, cls.data.byteLength);
+        const encoder = this.device.createCommandEncoder({ label: `${this.label}:profile` });
+        encodePlanTimed(encoder, plan, querySet);
+        encoder.resolveQuerySet(querySet, 0, count, resolved, 0);
+        encoder.copyBufferToBuffer(resolved, 0, readback, 0, count * 8);
+        this.device.queue.submit([encoder.finish()]);
+        await readback.mapAsync(GPUMapMode.READ);
+        const ns = new BigUint64Array(readback.getMappedRange().slice(0));
+        readback.unmap();
+        return plan.dispatches.map((d, i) => ({ label: d.label, ms: Number(ns[2 * i + 1]! - ns[2 * i]!) / 1e6 }));
+      } finally {
+        querySet.destroy(); resolved.destroy(); readback.destroy();
+      }
+    });
+  }
+
   /** Bytes of activation memory held by the plans built so far. */
   async activationBytes(): Promise<number> {
     let total = 0;
@@ -208,7 +242,7 @@ export class Funit {
   }
 
   private buildGraph(spec: PlanSpec) {
-    const g = new Graph({ conv: this.convKernel });
+    const g = new Graph({ conv: this.convKernel, normThreads: this.normThreads });
     const gen = this.gen;
     const input = (b: BatchSpec, label: string) => {
       if (b.format === "f32") { const t = g.tensor(`${label}:input`, [b.n, 3, b.h, b.w]); return { raw: t, tensor: t }; }

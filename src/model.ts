@@ -134,7 +134,7 @@ export function instanceNorm(g: Graph, x: TensorDesc, label: string, opts: NormO
   g.op({
     label: `${label} ${opts.adain ? "adain" : "in"}${opts.relu ? "+relu" : ""}${opts.residual ? "+residual" : ""}`,
     kernel: "instance_norm",
-    overrides: { AFFINE: !!opts.adain, RELU: !!opts.relu, RESIDUAL: !!opts.residual },
+    overrides: { AFFINE: !!opts.adain, RELU: !!opts.relu, RESIDUAL: !!opts.residual, WG: g.options.normThreads },
     params: { channels: c, plane: h * w, adain_offset: opts.adain?.offset ?? 0, eps: 1e-5 },
     bindings,
     workgroups: [n * c, 1, 1],

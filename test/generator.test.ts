@@ -131,3 +131,25 @@ describe("convolution kernel choice", () => {
     });
   });
 });
+
+describe("profile", () => {
+  it("times every dispatch of a translation with timestamp queries", async () => {
+    const { tensors } = readTensors("test/fixtures/tiny-a/expected.safetensors");
+    await withDevice(async (device) => {
+      const engine = await Funit.create(device, new Uint8Array(readFileSync("test/fixtures/tiny-a/gen_test.safetensors")));
+      try {
+        if (!device.features.has("timestamp-query")) {
+          await expect(engine.profile(tensors.get("content")!, tensors.get("class_images")!)).rejects.toThrow(/timestamp-query/);
+          return;
+        }
+        const rows = await engine.profile(tensors.get("content")!, tensors.get("class_images")!);
+        // tiny-a: class encoder 4 convs + pool + 1x1, MLP 3, content 1+2 convs with norms + 1 res block (2 convs, 2 norms),
+        // decoder 1 res block (2 convs, 2 norms) + 2 up convs with norms + the output conv
+        expect(rows.map((r) => r.label.split(" ")[0])).toContain("dec.model.5.conv");
+        expect(rows.length).toBe(4 + 2 + 3 + 6 + 4 + 4 + 4 + 1);
+        for (const r of rows) expect(r.ms).toBeGreaterThanOrEqual(0);
+        expect(rows.reduce((a, r) => a + r.ms, 0)).toBeGreaterThan(0);
+      } finally { engine.destroy(); }
+    });
+  });
+});

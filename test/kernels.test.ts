@@ -61,7 +61,7 @@ describe("conv2d kernels", () => {
     const want = conv2dRef(c, x, weight, bias);
     const got = await withDevice(async (device) => {
       const layer = uploadLayer(device, "test", "conv", [c.cout, c.cin, c.k, c.k], weight, bias, "test");
-      const g = new Graph({ conv: c.kernel });
+      const g = new Graph({ conv: c.kernel, normThreads: 256 });
       const input = g.tensor("x", [c.n, c.cin, c.h, c.w]);
       const out = conv(g, input, layer, { stride: c.stride, pad: c.pad, upsample: c.upsample, act: c.act });
       expect(out.shape).toEqual([c.n, c.cout, want.oh, want.ow]);
@@ -81,7 +81,8 @@ describe("instance_norm kernel", () => {
     { n: 2, c: 7, h: 9, w: 3, adain: true, relu: false, residual: true },
     { n: 1, c: 9, h: 16, w: 17, adain: false, relu: false, residual: true },
   ];
-  it.each(cases)("n$n c$c $h×$w adain=$adain relu=$relu residual=$residual", async (c) => {
+  const runs = [8, 256].flatMap((threads) => cases.map((c) => ({ ...c, threads })));
+  it.each(runs)("$threads threads: n$n c$c $h×$w adain=$adain relu=$relu residual=$residual", async (c) => {
     const rand = rng(c.n * 100 + c.c * 7 + c.h);
     const plane = c.h * c.w;
     const x = randomArray(c.n * c.c * plane, rand, 3).map((v, i) => v + (i % 5)); // non-zero means
@@ -90,7 +91,7 @@ describe("instance_norm kernel", () => {
     const residual = randomArray(x.length, rand);
     const want = instanceNormRef(x, c.n, c.c, plane, { adain: c.adain ? adain : undefined, offset, relu: c.relu, residual: c.residual ? residual : undefined });
     const got = await withDevice(async (device) => {
-      const g = new Graph();
+      const g = new Graph({ conv: "tiled", normThreads: c.threads });
       const t = g.tensor("x", [c.n, c.c, c.h, c.w]);
       const a = g.tensor("adain", [1, adain.length]);
       const r = g.tensor("residual", [c.n, c.c, c.h, c.w]);

@@ -24,9 +24,12 @@ export interface OpDesc {
   workgroups: [number, number, number];
 }
 
-/** Which convolution kernel the graph's conv ops use (see ConvKernel in src/device.ts). */
+/** Per-device kernel choices (see chooseKernels in src/device.ts). */
 export interface GraphOptions {
+  /** Which convolution kernel the conv ops use. */
   conv: "tiled" | "direct" | "subgroup";
+  /** Threads per instance-norm workgroup: a power of two, 8…256. */
+  normThreads: number;
 }
 
 export class Graph {
@@ -34,7 +37,7 @@ export class Graph {
   readonly ops: OpDesc[] = [];
   readonly options: GraphOptions;
 
-  constructor(options: GraphOptions = { conv: "tiled" }) {
+  constructor(options: GraphOptions = { conv: "tiled", normThreads: 256 }) {
     this.options = options;
   }
 
@@ -176,4 +179,18 @@ export function encodePlan(encoder: GPUCommandEncoder, plan: Plan, label: string
     pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
   }
   pass.end();
+}
+
+/**
+ * Records every dispatch in a compute pass of its own with begin/end timestamps (queries 2i, 2i+1
+ * of `querySet`), for per-kernel GPU times. Slower than encodePlan; used only for profiling.
+ */
+export function encodePlanTimed(encoder: GPUCommandEncoder, plan: Plan, querySet: GPUQuerySet): void {
+  plan.dispatches.forEach((d, i) => {
+    const pass = encoder.beginComputePass({ label: d.label, timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+    pass.setPipeline(d.pipeline);
+    pass.setBindGroup(0, d.bindGroup);
+    pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
+    pass.end();
+  });
 }
