@@ -6,7 +6,7 @@
  * file behind. Exit status: 0 ok, 1 a failed check (verify) or a runtime failure, 2 a usage or
  * input error. Errors print as `funit: <message>`; FUNIT_DEBUG=1 adds the stack trace.
  */
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { dirname, extname } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { parseSafetensors, tensorToFloat32 } from "./safetensors";
@@ -14,7 +14,7 @@ import { InputError, type ImageRGBA, type Tensor } from "./tensor";
 import { runConvertCommand } from "./node/convert";
 import { runDemo } from "./node/demo";
 import { checkContentSize, loadWeights, openEngine } from "./node/session";
-import { describeFsError, encodePng, flattenOnWhite, readImageFile, resizeBilinear, writeFilesAtomic } from "./node/images";
+import { encodePng, readInputFile, flattenOnWhite, readImageFile, resizeBilinear, writeFilesAtomic } from "./node/images";
 
 export const EXIT_OK = 0;
 export const EXIT_CHECK_FAILED = 1;
@@ -217,12 +217,7 @@ function sameShape(a: number[], b: number[]): boolean {
 }
 
 async function readExpected(path: string): Promise<Map<string, Tensor>> {
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await readFile(path));
-  } catch (e) {
-    throw new InputError(`cannot read expected file ${path}: ${describeFsError(e)}`);
-  }
+  const bytes = await readInputFile(path, "expected file");
   try {
     const file = parseSafetensors(bytes);
     if (file.metadata.format !== "funit-expected/1") {

@@ -5,12 +5,10 @@
  * src/ under vitest, and from any current directory.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { makeAtlas, parseCharList, type GlyphAtlas } from "../glyphs";
-import { InputError } from "../tensor";
-import { decodeImage, describeFsError } from "./images";
+import { decodeImage, readInputFile } from "./images";
 
 /** Atlas cell size in pixels (the hangul64 model's image size). */
 export const GLYPH_CELL = 64;
@@ -48,13 +46,7 @@ export function glyphsDir(): string {
   return join(packageRoot(), "assets", "glyphs");
 }
 
-async function readAsset(path: string): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await readFile(path));
-  } catch (e) {
-    throw new InputError(`cannot read glyph asset ${path}: ${describeFsError(e)}`);
-  }
-}
+const readAsset = (path: string) => readInputFile(path, "glyph asset");
 
 async function loadAtlas(imageFile: string, charsFile: string, perRow: number, label: string): Promise<GlyphAtlas> {
   const [imageBytes, charBytes] = await Promise.all([readAsset(join(glyphsDir(), imageFile)), readAsset(join(glyphsDir(), charsFile))]);

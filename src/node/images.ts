@@ -58,15 +58,18 @@ export function decodeImage(bytes: Uint8Array, what: string): ImageRGBA {
   return image;
 }
 
+/** Reads a whole file; a failure is an InputError such as "cannot read image a.png: no such file". */
+export async function readInputFile(path: string, what: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (e) {
+    throw new InputError(`cannot read ${what} ${path}: ${describeFsError(e)}`);
+  }
+}
+
 /** Reads and decodes an image file; every failure (missing, unreadable, corrupt) is an InputError naming the path. */
 export async function readImageFile(path: string): Promise<ImageRGBA> {
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await readFile(path));
-  } catch (e) {
-    throw new InputError(`cannot read image ${path}: ${describeFsError(e)}`);
-  }
-  return decodeImage(bytes, path);
+  return decodeImage(await readInputFile(path, "image"), path);
 }
 
 /** Short reason for a file-system error ("no such file", "is a directory", …) without the stack. */

@@ -3,13 +3,12 @@
  * missing or malformed file fails before any device start-up), checking an image size against the
  * model, and opening the engine on a Node WebGPU device with one close() that releases both.
  */
-import { readFile } from "node:fs/promises";
 import { Funit } from "../engine";
 import type { FunitHyper } from "../hyper";
 import { InputError, type ImageRGBA } from "../tensor";
 import { readGeneratorWeights, type GeneratorWeights } from "../weights";
 import { getNodeDevice } from "./gpu";
-import { describeFsError } from "./images";
+import { readInputFile } from "./images";
 
 export interface LoadedWeights {
   path: string;
@@ -20,12 +19,7 @@ export interface LoadedWeights {
 
 /** Reads and checks a weights file on the CPU: a missing, malformed or non-FUNIT file fails here, before any GPU work. */
 export async function loadWeights(path: string): Promise<LoadedWeights> {
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await readFile(path));
-  } catch (e) {
-    throw new InputError(`cannot read weights file ${path}: ${describeFsError(e)}`);
-  }
+  const bytes = await readInputFile(path, "weights file");
   try {
     const weights = readGeneratorWeights(bytes);
     return { path, hyper: weights.hyper, weights };
