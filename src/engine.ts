@@ -40,9 +40,17 @@ interface PlanSpec {
   readback: ("content_code" | "class_code" | "adain_params" | "output")[];
 }
 
+interface InputData {
+  content?: ArrayBufferView;
+  classImages?: ArrayBufferView;
+  classCode?: Float32Array;
+}
+
 interface PlanBundle {
   plan: Plan;
   inputs: { content?: TensorDesc; classImages?: TensorDesc; classCode: TensorDesc };
+  /** The plan reads a class code written by the caller (no class images to encode). */
+  takesCode: boolean;
   readbacks: { name: string; tensor: TensorDesc; offset: number }[];
   staging: GPUBuffer;
 }
@@ -88,7 +96,7 @@ export class Funit {
     const w = weights instanceof Uint8Array ? readGeneratorWeights(weights) : weights;
     const largest = Math.max(...[...w.tensors.values()].map((t) => t.byteLength));
     if (largest > device.limits.maxStorageBufferBindingSize) {
-      throw new InputError(`a weight tensor of ${largest} bytes exceeds this device's maxStorageBufferBindingSize (${device.limits.maxStorageBufferBindingSize})`);
+      throw new DeviceError(`a weight tensor of ${largest} bytes exceeds this device's maxStorageBufferBindingSize (${device.limits.maxStorageBufferBindingSize})`);
     }
     const conv = !opts.conv || opts.conv === "auto" ? chooseConvKernel(device) : opts.conv;
     if (conv === "subgroup" && !subgroupConvSupported(device)) {
@@ -104,12 +112,16 @@ export class Funit {
     return engine;
   }
 
-  /** Creates every pipeline the model uses (they depend on layer shapes, not on image sizes). */
+  /**
+   * Creates every pipeline the model uses: they depend on layer shapes, not on image sizes, so the
+   * graph of one small RGBA translation (which has every op of the f32 one, plus pack and unpack)
+   * names them all.
+   */
   private async warmPipelines(): Promise<void> {
     const size = 2 ** Math.max(this.hyper.n_downs_content, this.hyper.n_downs_class) * 4;
-    const g = this.buildGraph({ content: { n: 1, h: size, w: size, format: "rgba8" }, classImages: { n: 1, h: size, w: size, format: "rgba8" }, outputFormat: "rgba8", readback: [] }).graph;
-    const g2 = this.buildGraph({ content: { n: 1, h: size, w: size, format: "f32" }, classImages: { n: 1, h: size, w: size, format: "f32" }, outputFormat: "f32", readback: [] }).graph;
-    await Promise.all([...g.ops, ...g2.ops].map((op) => getKernel(this.device, op.kernel, op.overrides)));
+    const batch: BatchSpec = { n: 1, h: size, w: size, format: "rgba8" };
+    const { graph } = this.buildGraph({ content: batch, classImages: batch, outputFormat: "rgba8", readback: [] });
+    await Promise.all(graph.ops.map((op) => getKernel(this.device, op.kernel, op.overrides)));
   }
 
   /** Mean class code over the K images: latent_dim floats. */
@@ -158,14 +170,14 @@ export class Funit {
       if (!this.device.features.has("timestamp-query")) throw new DeviceError("profiling needs the 'timestamp-query' feature");
       const content = this.contentInput(contents);
       const cls = this.classInput(classImages);
-      const { plan, inputs } = await this.planFor({ content: content.spec, classImages: cls.spec, outputFormat: "f32", readback: ["output"] });
+      const bundle = await this.planFor({ content: content.spec, classImages: cls.spec, outputFormat: "f32", readback: ["output"] });
+      const { plan } = bundle;
       const count = plan.dispatches.length * 2;
       const querySet = this.device.createQuerySet({ label: `${this.label}:profile`, type: "timestamp", count });
       const resolved = this.device.createBuffer({ label: `${this.label}:profile-resolve`, size: count * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
       const readback = this.device.createBuffer({ label: `${this.label}:profile-readback`, size: count * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
       try {
-        this.device.queue.writeBuffer(plan.bufferOf.get(inputs.content!.id)!, 0, content.data.buffer, content.data.byteOffset, content.data.byteLength);
-        this.device.queue.writeBuffer(plan.bufferOf.get(inputs.classImages!.id)!, 0, cls.data.buffer, cls.data.byteOffset, cls.data.byteLength);
+        this.writeInputs(bundle, { content: content.data, classImages: cls.data });
         const encoder = this.device.createCommandEncoder({ label: `${this.label}:profile` });
         encodePlanTimed(encoder, plan, querySet);
         encoder.resolveQuerySet(querySet, 0, count, resolved, 0);
@@ -304,29 +316,36 @@ export class Funit {
       const label = `${this.label}:${spec.content ? `translate ${spec.content.n}x${spec.content.h}x${spec.content.w}` : "encode"}${spec.classImages ? ` k=${spec.classImages.n}` : " code"}`;
       const plan = await compile(this.device, graph, { inputs: inputIds, outputs: new Set(readbacks.map((r) => r.tensor.id)) }, label, this.dummy);
       const staging = this.device.createBuffer({ label: `${label}:readback`, size: Math.max(16, offset), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-      return { plan, inputs, readbacks, staging };
+      return { plan, inputs, takesCode: !spec.classImages, readbacks, staging };
     })();
     p.catch(() => this.plans.delete(key));
     this.plans.set(key, p);
     return p;
   }
 
-  private async run(spec: PlanSpec, data: { content?: ArrayBufferView; classImages?: ArrayBufferView; classCode?: Float32Array }): Promise<Record<string, Float32Array>> {
-    const bundle = await this.planFor(spec);
-    const { plan, inputs, readbacks, staging } = bundle;
-    const q = this.device.queue;
+  /** Uploads a call's inputs into its plan's buffers (the class code only where the plan takes one). */
+  private writeInputs({ plan, inputs, takesCode }: PlanBundle, data: InputData): void {
     const write = (t: TensorDesc | undefined, d: ArrayBufferView | undefined) => {
-      if (t && d) q.writeBuffer(plan.bufferOf.get(t.id)!, 0, d.buffer, d.byteOffset, d.byteLength);
+      if (!t || !d) return;
+      // A view of shared memory (a WASM heap, say) is copied: writeBuffer may refuse shared buffers.
+      const src = typeof SharedArrayBuffer !== "undefined" && d.buffer instanceof SharedArrayBuffer ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength).slice() : d;
+      this.device.queue.writeBuffer(plan.bufferOf.get(t.id)!, 0, src.buffer, src.byteOffset, src.byteLength);
     };
     write(inputs.content, data.content);
     write(inputs.classImages, data.classImages);
-    if (!spec.classImages) write(inputs.classCode, data.classCode);
+    if (takesCode) write(inputs.classCode, data.classCode);
+  }
+
+  private async run(spec: PlanSpec, data: InputData): Promise<Record<string, Float32Array>> {
+    const bundle = await this.planFor(spec);
+    const { plan, readbacks, staging } = bundle;
+    this.writeInputs(bundle, data);
     const encoder = this.device.createCommandEncoder({ label: `${plan.uniforms.label}:encoder` });
     encodePlan(encoder, plan, plan.uniforms.label);
     for (const r of readbacks) {
       if (r.tensor.elements > 0) encoder.copyBufferToBuffer(plan.bufferOf.get(r.tensor.id)!, 0, staging, r.offset, r.tensor.elements * 4);
     }
-    q.submit([encoder.finish()]);
+    this.device.queue.submit([encoder.finish()]);
     await staging.mapAsync(GPUMapMode.READ);
     const out: Record<string, Float32Array> = {};
     try {

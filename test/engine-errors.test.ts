@@ -146,3 +146,21 @@ describe("plan cache", () => {
     });
   });
 });
+
+describe("inputs in shared memory", () => {
+  it("are copied before upload (a WASM heap is a SharedArrayBuffer) and give the same output", async () => {
+    const { tensors } = readTensors("test/fixtures/tiny-a/expected.safetensors");
+    const content = tensors.get("content")!;
+    const shared = new Float32Array(new SharedArrayBuffer(content.data.byteLength + 8), 8, content.data.length);
+    shared.set(content.data);
+    const code = new Float32Array(16).fill(0.2);
+    await withDevice(async (device) => {
+      const engine = await Funit.create(device, TINY);
+      try {
+        const a = await engine.translateTensor(content, code);
+        const b = await engine.translateTensor({ shape: content.shape, data: shared }, code);
+        expect(maxAbsDiff(a.data, b.data)).toBe(0);
+      } finally { engine.destroy(); }
+    });
+  });
+});
