@@ -11,6 +11,7 @@ import { float16Bytes, float32Bytes, parseSafetensors, serializeSafetensors, ten
 import { ModelFormatError } from "../src/hyper";
 import { readGeneratorWeights } from "../src/weights";
 import { InputError, type Tensor } from "../src/tensor";
+import { compile, Graph } from "../src/runtime/graph";
 import { withDevice } from "./helpers/gpu";
 import { maxAbsDiff, readTensors } from "./helpers/fixtures";
 
@@ -161,6 +162,25 @@ describe("inputs in shared memory", () => {
         const b = await engine.translateTensor({ shape: content.shape, data: shared }, code);
         expect(maxAbsDiff(a.data, b.data)).toBe(0);
       } finally { engine.destroy(); }
+    });
+  });
+});
+
+describe("a plan beyond the device's limits", () => {
+  it("is refused with a clear error before anything is created", async () => {
+    await withDevice(async (device) => {
+      const dummy = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
+      const tooMany = new Graph();
+      const x = tooMany.tensor("x", [4, 16]);
+      const groups = device.limits.maxComputeWorkgroupsPerDimension + 1;
+      tooMany.op({ label: "wide", kernel: "mean_pool", overrides: {}, params: { groups: 1, images_per_group: 1, channels: 1, plane: 1 }, bindings: { input: x, output: x }, workgroups: [groups, 1, 1] });
+      await expect(compile(device, tooMany, { inputs: new Set(), outputs: new Set() }, "test", dummy)).rejects.toThrow(/needs \d+×1×1 workgroups, more than this device allows/);
+      const tooBig = new Graph();
+      const big = tooBig.tensor("big", [device.limits.maxStorageBufferBindingSize / 4 + 16]);
+      const out = tooBig.tensor("out", [1]);
+      tooBig.op({ label: "big", kernel: "mean_pool", overrides: {}, params: { groups: 1, images_per_group: 1, channels: 1, plane: 1 }, bindings: { input: big, output: out }, workgroups: [1, 1, 1] });
+      await expect(compile(device, tooBig, { inputs: new Set(), outputs: new Set() }, "test", dummy)).rejects.toThrow(/more than this device's maxStorageBufferBindingSize/);
+      dummy.destroy();
     });
   });
 });

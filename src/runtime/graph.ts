@@ -6,6 +6,7 @@
  * compute pass in one command encoder; the caller adds copies and submits once.
  */
 import { encodeParams, getKernel, kernelInfo, type KernelName, type Overrides } from "./kernels";
+import { InputError } from "../tensor";
 
 export interface TensorDesc {
   id: number;
@@ -131,14 +132,23 @@ export function assignBuffers(graph: Graph, live: Live): { slotOf: Map<number, n
 }
 
 export async function compile(device: GPUDevice, graph: Graph, live: Live, label: string, dummy: GPUBuffer): Promise<Plan> {
-  const kernels = await Promise.all(graph.ops.map((op) => getKernel(device, op.kernel, op.overrides)));
+  const maxGroups = device.limits.maxComputeWorkgroupsPerDimension;
+  for (const op of graph.ops) {
+    if (op.workgroups.some((n) => n > maxGroups)) {
+      throw new InputError(`${label}: ${op.label} needs ${op.workgroups.join("×")} workgroups, more than this device allows per dimension (${maxGroups}); use a smaller batch or image`);
+    }
+  }
   const { slotOf, slotSizes } = assignBuffers(graph, live);
   const maxBinding = device.limits.maxStorageBufferBindingSize;
-  const buffers = slotSizes.map((elements, i) => {
-    const size = Math.max(16, elements * 4);
-    if (size > maxBinding) throw new Error(`${label}: an activation needs ${size} bytes, more than this device's maxStorageBufferBindingSize (${maxBinding}); use a smaller batch or image`);
-    return device.createBuffer({ label: `${label}:activations#${i}`, size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
-  });
+  const sizes = slotSizes.map((elements) => Math.max(16, elements * 4));
+  const largest = Math.max(0, ...sizes);
+  if (largest > maxBinding) {
+    throw new InputError(`${label}: an activation needs ${largest} bytes, more than this device's maxStorageBufferBindingSize (${maxBinding}); use a smaller batch or image`);
+  }
+  // Every check is done: from here on, nothing is refused half-way with buffers already made.
+  const kernels = await Promise.all(graph.ops.map((op) => getKernel(device, op.kernel, op.overrides)));
+  const buffers = sizes.map((size, i) =>
+    device.createBuffer({ label: `${label}:activations#${i}`, size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST }));
   const bufferOf = new Map<number, GPUBuffer>();
   for (const [id, slot] of slotOf) bufferOf.set(id, buffers[slot]!);
 
