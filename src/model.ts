@@ -2,8 +2,8 @@
  * The FUNIT generator as a graph of kernel dispatches, built from its hyperparameters: the class
  * encoder (K images → one class code), the MLP (class code → AdaIN parameters), the content
  * encoder and the AdaIN decoder, exactly as the NVlabs layout defines them (README, "The
- * generator"). Weights are uploaded once per engine; convolution
- * weights are transposed to [cin·k·k][cout] so that a tile of output channels reads contiguously.
+ * generator"). Weights are uploaded once per engine; convolution weights are transposed to
+ * [cin·k·k][cout] so that a tile of output channels reads contiguously.
  */
 import { adainParamCount, contentChannels, expectedTensors, type FunitHyper } from "./hyper";
 import type { Graph, TensorDesc } from "./runtime/graph";
