@@ -9,21 +9,13 @@
 import { readFileSync } from "node:fs";
 import { Funit } from "../src/engine";
 import { getNodeDevice, getNodeGPU } from "../src/node/gpu";
-import { parseSafetensors, tensorToFloat32 } from "../src/safetensors";
-import type { Tensor } from "../src/tensor";
+import { parseSafetensors } from "../src/safetensors";
+import { floatTensors, maxAbsError, type Tensor } from "../src/tensor";
 
 const json = process.argv.includes("--json");
 const repeats = Number(process.argv.find((a) => a.startsWith("--repeats="))?.split("=")[1] ?? 7);
 
-function tensors(path: string): Map<string, Tensor> {
-  const f = parseSafetensors(new Uint8Array(readFileSync(path)));
-  return new Map([...f.tensors].map(([k, v]) => [k, { shape: v.shape, data: tensorToFloat32(k, v) }]));
-}
-function maxAbs(a: Float32Array, b: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
+const tensors = (path: string) => floatTensors(parseSafetensors(new Uint8Array(readFileSync(path))));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const adapter = await getNodeGPU().requestAdapter();
@@ -39,7 +31,7 @@ const engine = await Funit.create(device, new Uint8Array(readFileSync("test/fixt
 const loadMs = performance.now() - t0;
 const first = await engine.translateTensor(content1, classImages);
 const firstMs = performance.now() - t0;
-const err1 = maxAbs(first.data, ref.get("output")!.data.subarray(0, first.data.length));
+const err1 = maxAbsError(first.data, ref.get("output")!.data.subarray(0, first.data.length));
 
 const code = await engine.encodeClass(classImages);
 const runs: Record<string, number[]> = { "n1_k5_images": [], "n1_code": [], "n8_k5_images": [] };
@@ -55,7 +47,7 @@ for (let r = 0; r < repeats; r++) {
   t = performance.now();
   const out8 = await engine.translateTensor(content8, classImages);
   runs.n8_k5_images!.push(performance.now() - t);
-  err8 = Math.max(err8, maxAbs(out8.data, ref.get("output")!.data));
+  err8 = Math.max(err8, maxAbsError(out8.data, ref.get("output")!.data));
 }
 const result = {
   adapter: { vendor: info?.vendor, architecture: info?.architecture, device: info?.device, description: info?.description },

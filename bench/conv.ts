@@ -7,6 +7,7 @@
 import { Graph, compile, encodePlan } from "../src/runtime/graph";
 import { conv, uploadLayer } from "../src/model";
 import { getNodeDevice } from "../src/node/gpu";
+import { maxRelError } from "../src/tensor";
 import { conv2dRef, randomArray, rng } from "../test/helpers/reference";
 
 const json = process.argv.includes("--json");
@@ -46,8 +47,7 @@ for (const variant of variants) for (const c of cases) {
   staging.unmap();
   const plane = c.cin * c.h * c.w;
   const want = conv2dRef({ ...c, n: 1, upsample: c.up, act: "none" }, x.subarray(0, plane), weight, bias).out;
-  let err = 0;
-  for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i]! - want[i]!) / (1 + Math.abs(want[i]!)));
+  const err = maxRelError(got.subarray(0, want.length), want);
   const flops = 2 * c.n * out.shape[2]! * out.shape[3]! * c.cout * c.cin * c.k * c.k;
   prepared.push({ c, variant, plan, flops, err, times: [] as number[] });
 }

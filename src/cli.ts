@@ -9,8 +9,8 @@
 import { stat } from "node:fs/promises";
 import { dirname, extname } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { parseSafetensors, tensorToFloat32 } from "./safetensors";
-import { InputError, type ImageRGBA, type Tensor } from "./tensor";
+import { parseSafetensors } from "./safetensors";
+import { floatTensors, InputError, maxAbsError, type ImageRGBA, type Tensor } from "./tensor";
 import { runConvertCommand } from "./node/convert";
 import { runDemo } from "./node/demo";
 import { checkContentSize, loadWeights, openEngine } from "./node/session";
@@ -201,17 +201,6 @@ export interface TensorCheck {
   engineShape?: number[];
 }
 
-/** Largest |a - b|; NaN anywhere makes it NaN, so a NaN can never pass a tolerance check. */
-export function maxAbsError(a: Float32Array, b: Float32Array): number {
-  let max = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!);
-    if (!(d <= max)) max = d; // true for larger d and for NaN
-    if (Number.isNaN(max)) return NaN;
-  }
-  return max;
-}
-
 function sameShape(a: number[], b: number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
@@ -223,8 +212,7 @@ async function readExpected(path: string): Promise<Map<string, Tensor>> {
     if (file.metadata.format !== "funit-expected/1") {
       throw new InputError(`metadata format is ${JSON.stringify(file.metadata.format)}, expected "funit-expected/1"`);
     }
-    const tensors = new Map<string, Tensor>();
-    for (const [name, raw] of file.tensors) tensors.set(name, { shape: raw.shape, data: tensorToFloat32(name, raw) });
+    const tensors = floatTensors(file);
     for (const name of ["content", "class_images"]) {
       if (!tensors.has(name)) throw new InputError(`tensor '${name}' is missing`);
     }
@@ -317,7 +305,7 @@ function printHelp(command?: string): number {
 // --- entry point ---------------------------------------------------------------------------------------
 
 /** Names of errors that mean "the input was wrong" (exit 2) rather than "something failed" (exit 1). */
-const INPUT_ERROR_NAMES = new Set(["InputError", "UsageError", "ModelFormatError", "SafetensorsError", "TorchFormatError"]);
+const INPUT_ERROR_NAMES = new Set(["InputError", "UsageError", "ModelFormatError", "SafetensorsError"]);
 
 /** Runs one command line (without the node and script paths) and returns the exit status. */
 export async function main(argv: string[]): Promise<number> {

@@ -3,6 +3,7 @@
  * layout PyTorch uses) and RGBA8 images (row-major, 4 bytes a pixel, as ImageData and canvas use).
  * Conversion between them follows FUNIT: x = pixel / 127.5 - 1 and pixel = (y + 1) * 127.5.
  */
+import { tensorToFloat32, type SafetensorsFile } from "./safetensors";
 
 export interface Tensor {
   shape: number[];
@@ -14,6 +15,35 @@ export interface ImageRGBA {
   height: number;
   /** width × height × 4 bytes, row-major RGBA. */
   data: Uint8Array | Uint8ClampedArray;
+}
+
+/** Every floating-point tensor of a parsed safetensors file, widened to f32. */
+export function floatTensors(file: SafetensorsFile): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  for (const [name, raw] of file.tensors) out.set(name, { shape: raw.shape, data: tensorToFloat32(name, raw) });
+  return out;
+}
+
+/** Largest of err(a[i], b[i]) over equal-length arrays; a NaN anywhere makes it NaN, so NaN never passes a tolerance. */
+function worst(a: Float32Array, b: Float32Array, err: (x: number, y: number) => number): number {
+  if (a.length !== b.length) throw new InputError(`cannot compare ${a.length} values with ${b.length}`);
+  let max = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = err(a[i]!, b[i]!);
+    if (Number.isNaN(d)) return NaN;
+    if (d > max) max = d;
+  }
+  return max;
+}
+
+/** max |a − b|. */
+export function maxAbsError(a: Float32Array, b: Float32Array): number {
+  return worst(a, b, (x, y) => Math.abs(x - y));
+}
+
+/** max |a − b| / (1 + |b|): absolute near zero, relative for large reference values b. */
+export function maxRelError(a: Float32Array, b: Float32Array): number {
+  return worst(a, b, (x, y) => Math.abs(x - y) / (1 + Math.abs(y)));
 }
 
 export class InputError extends Error {

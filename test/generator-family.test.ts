@@ -8,14 +8,9 @@ import { describe, expect, it } from "vitest";
 import { Funit } from "../src/engine";
 import { expectedTensors, type FunitHyper } from "../src/hyper";
 import { InputError } from "../src/tensor";
+import { maxRelError } from "./helpers/fixtures";
 import { withDevice } from "./helpers/gpu";
 import { funitRef, randomArray, rng } from "./helpers/reference";
-
-function closeEnough(got: Float32Array, want: Float32Array): number {
-  let worst = 0;
-  for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!) / (1 + Math.abs(want[i]!)));
-  return got.length === want.length ? worst : Infinity;
-}
 
 const family: { hyper: FunitHyper; n: number; k: number; h: number; w: number }[] = [
   { hyper: { nf: 4, n_res_blks: 0, nf_mlp: 8, latent_dim: 5, n_mlp_blks: 2, n_downs_content: 1, n_downs_class: 2 }, n: 2, k: 1, h: 12, w: 20 },
@@ -39,11 +34,11 @@ describe("any generator of the NVlabs family", () => {
         return await engine.runWithIntermediates({ shape: [n, 3, h, w], data: content }, { shape: [k, 3, h, w], data: classImages });
       } finally { engine.destroy(); }
     });
-    expect(closeEnough(got.class_code.data, want.classCode)).toBeLessThanOrEqual(1e-4);
-    expect(closeEnough(got.adain_params.data, want.adain)).toBeLessThanOrEqual(1e-4);
-    expect(closeEnough(got.content_code.data, want.contentCode)).toBeLessThanOrEqual(1e-4);
+    expect(maxRelError(got.class_code.data, want.classCode)).toBeLessThanOrEqual(1e-4);
+    expect(maxRelError(got.adain_params.data, want.adain)).toBeLessThanOrEqual(1e-4);
+    expect(maxRelError(got.content_code.data, want.contentCode)).toBeLessThanOrEqual(1e-4);
     expect(got.output.shape).toEqual([n, 3, h, w]);
-    expect(closeEnough(got.output.data, want.output)).toBeLessThanOrEqual(1e-4);
+    expect(maxRelError(got.output.data, want.output)).toBeLessThanOrEqual(1e-4);
   });
 
   it("refuses content sizes not divisible by 2^n_downs_content", async () => {

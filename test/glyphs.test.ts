@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { composeGrid, cutCell, glyphOf, makeAtlas, missingChars, parseCharList, pickReferenceChars, tintPaper } from "../src/glyphs";
 import { loadSourceAtlas, loadUnseenAtlas, packageRoot, UNSEEN_FONTS } from "../src/node/assets";
 import { parseSafetensors, tensorToFloat32 } from "../src/safetensors";
-import { imagesToTensor, InputError, type ImageRGBA } from "../src/tensor";
+import { imagesToTensor, InputError, maxAbsError, type ImageRGBA } from "../src/tensor";
 
 function solid(w: number, h: number, v: number): ImageRGBA {
   return { width: w, height: h, data: new Uint8Array(w * h * 4).fill(v).map((x, i) => (i % 4 === 3 ? 255 : x)) };
@@ -45,9 +45,7 @@ describe("atlas cells", () => {
       for (const [name, glyphs] of checks) {
         const want = tensorToFloat32(name, file.tensors.get(name)!);
         const got = imagesToTensor(glyphs, name).data;
-        let maxErr = 0;
-        for (let i = 0; i < want.length; i++) maxErr = Math.max(maxErr, Math.abs(got[i]! - want[i]!));
-        expect(maxErr, `${font} ${name}`).toBeLessThan(1e-6);
+        expect(maxAbsError(got, want), `${font} ${name}`).toBeLessThan(1e-6);
       }
     }
   });

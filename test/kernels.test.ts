@@ -7,19 +7,14 @@
 import { describe, expect, it } from "vitest";
 import { Graph } from "../src/runtime/graph";
 import { conv, instanceNorm, linear, meanPool, packImages, unpackImages, uploadLayer } from "../src/model";
+import { maxRelError } from "./helpers/fixtures";
 import { sharedDevice, withDevice } from "./helpers/gpu";
 import { subgroupConvSupported } from "../src/device";
 import { runGraph } from "./helpers/run-graph";
 import { conv2dRef, instanceNormRef, linearRef, meanPoolRef, randomArray, rng, type ConvCase } from "./helpers/reference";
 
 function expectClose(got: Float32Array, want: Float32Array, what: string) {
-  expect(got.length, what).toBe(want.length);
-  let worst = 0, at = -1;
-  for (let i = 0; i < got.length; i++) {
-    const excess = Math.abs(got[i]! - want[i]!) / (1 + Math.abs(want[i]!));
-    if (!(excess <= worst)) { worst = Number.isNaN(excess) ? Infinity : excess; at = i; }
-  }
-  expect(worst, `${what}: worst at ${at}: got ${got[at]}, want ${want[at]}`).toBeLessThanOrEqual(1e-4);
+  expect(maxRelError(got, want), what).toBeLessThanOrEqual(1e-4);
 }
 
 const convCases: ConvCase[] = [
