@@ -129,7 +129,7 @@ export class Funit {
     return this.serial(async () => {
       const cls = this.classInput(images);
       const out = await this.run({ classImages: cls.spec, outputFormat: "f32", readback: ["class_code"] }, { classImages: cls.data });
-      return out.class_code!;
+      return out.class_code!.data;
     });
   }
 
@@ -155,9 +155,7 @@ export class Funit {
       const cls = this.classInput(classImages);
       const spec: PlanSpec = { content: content.spec, classImages: cls.spec, outputFormat: "f32", readback: ["content_code", "class_code", "adain_params", "output"] };
       const out = await this.run(spec, { content: content.data, classImages: cls.data });
-      const { shapes } = this.buildGraph(spec);
-      const t = (name: keyof Intermediates): Tensor => ({ shape: shapes[name]!, data: out[name]! });
-      return { content_code: t("content_code"), class_code: t("class_code"), adain_params: t("adain_params"), output: t("output") };
+      return { content_code: out.content_code!, class_code: out.class_code!, adain_params: out.adain_params!, output: out.output! };
     });
   }
 
@@ -243,7 +241,7 @@ export class Funit {
       { content: content.spec, classImages: classSpec, outputFormat, readback: ["output"] },
       { content: content.data, classImages: classData, classCode: code },
     );
-    return { content: content.spec, output: out.output! };
+    return { content: content.spec, output: out.output!.data };
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -282,8 +280,7 @@ export class Funit {
       const out = decoder(g, gen, code, adain);
       Object.assign(tensors, { adain_params: adain, content_code: code, output: spec.outputFormat === "rgba8" ? unpackImages(g, out, "output") : out });
     }
-    const shapes = Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, t.shape]));
-    return { graph: g, tensors, inputs: { content, classImages, classCode }, shapes };
+    return { graph: g, tensors, inputs: { content, classImages, classCode } };
   }
 
   private planFor(spec: PlanSpec): Promise<PlanBundle> {
@@ -336,7 +333,8 @@ export class Funit {
     if (takesCode) write(inputs.classCode, data.classCode);
   }
 
-  private async run(spec: PlanSpec, data: InputData): Promise<Record<string, Float32Array>> {
+  /** Runs a plan once; returns each read-back tensor (shape from the plan). */
+  private async run(spec: PlanSpec, data: InputData): Promise<Record<string, Tensor>> {
     const bundle = await this.planFor(spec);
     const { plan, readbacks, staging } = bundle;
     this.writeInputs(bundle, data);
@@ -347,10 +345,10 @@ export class Funit {
     }
     this.device.queue.submit([encoder.finish()]);
     await staging.mapAsync(GPUMapMode.READ);
-    const out: Record<string, Float32Array> = {};
+    const out: Record<string, Tensor> = {};
     try {
       const bytes = staging.getMappedRange();
-      for (const r of readbacks) out[r.name] = new Float32Array(bytes.slice(r.offset, r.offset + r.tensor.elements * 4));
+      for (const r of readbacks) out[r.name] = { shape: [...r.tensor.shape], data: new Float32Array(bytes.slice(r.offset, r.offset + r.tensor.elements * 4)) };
     } finally {
       staging.unmap();
     }

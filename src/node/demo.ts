@@ -81,8 +81,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   try {
     for (const references of fonts) {
       const t0 = performance.now();
-      const classCode = await engine.funit.encodeClass(references);
-      generated.push(await engine.funit.translate(contents, classCode));
+      // the references are encoded in the same submit as the translation
+      generated.push(await engine.funit.translate(contents, references));
       inferenceMs += performance.now() - t0;
     }
   } finally {
