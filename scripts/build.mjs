@@ -4,7 +4,7 @@
 // fails the build if it does, which is the check we want). WGSL shaders are inlined
 // as text in both. src/index.ts is skipped with a note while it does not exist yet.
 import { build } from "esbuild";
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -50,3 +50,46 @@ if (existsSync(join(root, "src/index.ts"))) {
 } else {
   console.log("build: src/index.ts does not exist yet; skipping dist/index.js");
 }
+
+// The browser bundles. dist/browser/funit.js is the library for pages (platform "browser": a Node
+// built-in anywhere in its imports fails the build), minified, with its size printed on every
+// build so the README's figure can be checked. dist/web/demo.js is the demo page's script
+// (web/demo.ts with the library inside), loaded by web/index.html.
+await build({
+  ...common,
+  entryPoints: ["src/index.ts"],
+  outfile: "dist/browser/funit.js",
+  platform: "browser",
+  target: "es2022",
+  minify: true,
+});
+const browserBytes = statSync(join(root, "dist/browser/funit.js")).size;
+console.log(`build: dist/browser/funit.js ${browserBytes} bytes (${(browserBytes / 1024).toFixed(1)} KiB, minified)`);
+
+await build({
+  ...common,
+  entryPoints: ["web/demo.ts"],
+  outfile: "dist/web/demo.js",
+  platform: "browser",
+  target: "es2022",
+  minify: true,
+});
+
+// The numeric test bundles (test/portable/, run by test/browser-numeric.test.ts and
+// test/deno-numeric.test.ts): dist/test/browser-numeric.js for test/browser/numeric.html, and
+// dist/test/deno-numeric.js for Deno (platform neutral: no Node built-in may sneak in).
+await build({
+  ...common,
+  entryPoints: ["test/browser/numeric.ts"],
+  outfile: "dist/test/browser-numeric.js",
+  platform: "browser",
+  target: "es2022",
+});
+await build({
+  ...common,
+  entryPoints: ["test/portable/deno-main.ts"],
+  outfile: "dist/test/deno-numeric.js",
+  platform: "neutral",
+  target: "es2022",
+  mainFields: ["module", "main"],
+});
