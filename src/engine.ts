@@ -4,12 +4,14 @@
  * command encoder, one submit and one readback. Calls on one engine are serialised, since a plan's
  * buffers are reused from call to call. A style is either a class code (latent_dim floats: the
  * mean class code of K example images, which can be saved, averaged or interpolated) or the K
- * example images themselves, encoded in the same submit as the translation.
+ * example images themselves, encoded in the same submit as the translation. For GPU-resident use
+ * (games), translateToTexture writes the output into an rgba8unorm array texture and reads nothing
+ * back; encodeTranslationToTexture records the same work into the caller's own command encoder.
  */
 import { chooseConvKernel, chooseNormThreads, DeviceError, subgroupConvSupported, type ConvKernel } from "./device";
 import { adainParamCount, type FunitHyper } from "./hyper";
-import { classEncoder, contentEncoder, decoder, mlp, packImages, unpackImages, uploadGenerator, type GpuGenerator } from "./model";
-import { compile, encodePlan, encodePlanTimed, Graph, type Plan, type TensorDesc } from "./runtime/graph";
+import { classEncoder, contentEncoder, decoder, imagesToTexture, mlp, packImages, unpackImages, uploadGenerator, type GpuGenerator } from "./model";
+import { compile, encodePlan, encodePlanTimed, Graph, type Plan, type TensorDesc, type TextureSlot } from "./runtime/graph";
 import { getKernel } from "./runtime/kernels";
 import { imageBatchDims, InputError, isTensor, type ImageRGBA, type Tensor } from "./tensor";
 import { readGeneratorWeights, type GeneratorWeights } from "./weights";
@@ -35,8 +37,8 @@ interface BatchSpec {
 interface PlanSpec {
   content?: BatchSpec;
   classImages?: BatchSpec;
-  /** Produce the output as RGBA8 (else f32). */
-  outputFormat: Format;
+  /** Produce the output as RGBA8, as f32, or into a texture bound when the plan runs (OUTPUT_TEXTURE). */
+  outputFormat: Format | "texture";
   readback: ("content_code" | "class_code" | "adain_params" | "output")[];
 }
 
@@ -52,7 +54,22 @@ interface PlanBundle {
   /** The plan reads a class code written by the caller (no class images to encode). */
   takesCode: boolean;
   readbacks: { name: string; tensor: TensorDesc; offset: number }[];
-  staging: GPUBuffer;
+  /** The MAP_READ buffer read-backs land in; none for a plan that reads nothing back. */
+  staging?: GPUBuffer;
+}
+
+/** The texture slot a texture-output plan writes (see translateToTexture). */
+const OUTPUT_TEXTURE: TextureSlot = { slot: "output" };
+
+/** Where translateToTexture writes; without `texture`, a new texture is created and returned. */
+export interface TextureTarget {
+  /**
+   * The caller's texture: format rgba8unorm, dimension 2d, the content images' width and height,
+   * usage including STORAGE_BINDING, created on the engine's device, with enough array layers.
+   */
+  texture?: GPUTexture;
+  /** First array layer written (default 0): image i goes to layer `layer + i`. */
+  layer?: number;
 }
 
 /** Plans (buffers for one input shape) kept per engine; the least recently used goes first. */
@@ -120,8 +137,9 @@ export class Funit {
   private async warmPipelines(): Promise<void> {
     const size = 2 ** Math.max(this.hyper.n_downs_content, this.hyper.n_downs_class) * 4;
     const batch: BatchSpec = { n: 1, h: size, w: size, format: "rgba8" };
-    const { graph } = this.buildGraph({ content: batch, classImages: batch, outputFormat: "rgba8", readback: [] });
-    await Promise.all(graph.ops.map((op) => getKernel(this.device, op.kernel, op.overrides)));
+    // The texture-output graph adds its one kernel (image_to_texture in place of image_unpack).
+    const ops = (["rgba8", "texture"] as const).flatMap((outputFormat) => this.buildGraph({ content: batch, classImages: batch, outputFormat, readback: [] }).graph.ops);
+    await Promise.all(ops.map((op) => getKernel(this.device, op.kernel, op.overrides)));
   }
 
   /** Mean class code over the K images: latent_dim floats. */
@@ -146,6 +164,40 @@ export class Funit {
   /** Like translate, on [N,3,H,W] tensors in [-1, 1]. */
   translateTensor(contents: Tensor, style: Style): Promise<Tensor> {
     return this.serial(async () => ({ shape: [...contents.shape], data: (await this.translateOnce(contents, style, "f32")).output }));
+  }
+
+  /**
+   * Translates each content image (RGBA images, or a [N,3,H,W] tensor) into the style and writes the
+   * results to the GPU only: one encoder, one submit, nothing read back. Resolves (once the work is
+   * submitted, not finished: later GPU work is ordered after it) to the texture written:
+   * - format rgba8unorm, dimension 2d, one array layer per content image (image i in layer
+   *   `layer + i`), the content images' width and height;
+   * - pixels as translate() returns them: RGB = round(clamp((y + 1) · 127.5, 0, 255)), alpha 255;
+   *   the glyph model's output is grey, so R = G = B;
+   * - without `target.texture`, a new texture of exactly N layers with usage STORAGE_BINDING |
+   *   TEXTURE_BINDING | COPY_SRC, owned (and destroyed) by the caller.
+   * A bad target is an InputError, thrown before anything is written.
+   */
+  translateToTexture(contents: ImageRGBA[] | Tensor, style: Style, target: TextureTarget = {}): Promise<GPUTexture> {
+    return this.serial(async () => {
+      const encoder = this.device.createCommandEncoder({ label: `${this.label}:to-texture` });
+      const { texture, upload } = await this.encodeToTexture(encoder, contents, style, target);
+      this.device.queue.submit([encoder.finish()]);
+      upload.destroy(); // freed once the submitted copies are done
+      return texture;
+    });
+  }
+
+  /**
+   * Records what translateToTexture does into the caller's command encoder (a game's frame encoder,
+   * say) and submits nothing: the inputs go in as copies inside the encoder, so several calls in one
+   * encoder, or in encoders submitted in any order, each translate their own inputs. The encoder
+   * must have no pass open. Resolves to the texture that the encoder writes once submitted. Submit
+   * it before destroying the engine or translating 8 other input shapes on it (plans are recycled).
+   * The small upload buffer of each call is left to the garbage collector.
+   */
+  encodeTranslationToTexture(encoder: GPUCommandEncoder, contents: ImageRGBA[] | Tensor, style: Style, target: TextureTarget = {}): Promise<GPUTexture> {
+    return this.serial(async () => (await this.encodeToTexture(encoder, contents, style, target)).texture);
   }
 
   /** Runs content [N,3,H,W] with class images [K,3,H,W] and reads back every intermediate. */
@@ -202,7 +254,7 @@ export class Funit {
     this.destroyed = true;
     this.gen.destroy();
     this.dummy.destroy();
-    for (const p of this.plans.values()) p.then((b) => { b.plan.destroy(); b.staging.destroy(); }, () => {});
+    for (const p of this.plans.values()) p.then((b) => { b.plan.destroy(); b.staging?.destroy(); }, () => {});
     this.plans.clear();
   }
 
@@ -278,6 +330,7 @@ export class Funit {
       content = ci.raw;
       const code = contentEncoder(g, gen, ci.tensor);
       const out = decoder(g, gen, code, adain);
+      if (spec.outputFormat === "texture") imagesToTexture(g, out, OUTPUT_TEXTURE, "output");
       Object.assign(tensors, { adain_params: adain, content_code: code, output: spec.outputFormat === "rgba8" ? unpackImages(g, out, "output") : out });
     }
     return { graph: g, tensors, inputs: { content, classImages, classCode } };
@@ -297,7 +350,7 @@ export class Funit {
     while (this.plans.size >= MAX_PLANS) {
       const [oldKey, old] = this.plans.entries().next().value as [string, Promise<PlanBundle>];
       this.plans.delete(oldKey);
-      old.then((b) => { b.plan.destroy(); b.staging.destroy(); }, () => {});
+      old.then((b) => { b.plan.destroy(); b.staging?.destroy(); }, () => {});
     }
     p = (async () => {
       const { graph, tensors, inputs } = this.buildGraph(spec);
@@ -312,7 +365,7 @@ export class Funit {
       }
       const label = `${this.label}:${spec.content ? `translate ${spec.content.n}x${spec.content.h}x${spec.content.w}` : "encode"}${spec.classImages ? ` k=${spec.classImages.n}` : " code"}`;
       const plan = await compile(this.device, graph, { inputs: inputIds, outputs: new Set(readbacks.map((r) => r.tensor.id)) }, label, this.dummy);
-      const staging = this.device.createBuffer({ label: `${label}:readback`, size: Math.max(16, offset), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      const staging = readbacks.length ? this.device.createBuffer({ label: `${label}:readback`, size: Math.max(16, offset), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }) : undefined;
       return { plan, inputs, takesCode: !spec.classImages, readbacks, staging };
     })();
     p.catch(() => this.plans.delete(key));
@@ -333,10 +386,89 @@ export class Funit {
     if (takesCode) write(inputs.classCode, data.classCode);
   }
 
+  // ---------------------------------------------------------------- texture output
+
+  /**
+   * Checks the target, then records input copies and the plan into `encoder`. Every check comes
+   * before anything is recorded or created, so a refused call writes nothing.
+   */
+  private async encodeToTexture(encoder: GPUCommandEncoder, contents: ImageRGBA[] | Tensor, style: Style, target: TextureTarget): Promise<{ texture: GPUTexture; upload: GPUBuffer }> {
+    const content = this.contentInput(contents);
+    const { spec: classSpec, data: classData, code } = this.styleInput(style);
+    const { n, h, w } = content.spec;
+    const layer = target.layer ?? 0;
+    if (!Number.isSafeInteger(layer) || layer < 0) throw new InputError(`layer must be a whole number ≥ 0, got ${layer}`);
+    if (target.texture) checkTargetTexture(target.texture, n, h, w, layer);
+    else checkTextureLimits(this.device, n, h, w, layer);
+    const bundle = await this.planFor({ content: content.spec, classImages: classSpec, outputFormat: "texture", readback: [] });
+    const texture = target.texture ?? this.device.createTexture({
+      label: `${this.label}:translation ${n}x${h}x${w}`,
+      format: "rgba8unorm",
+      size: [w, h, n],
+      usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_SRC,
+    });
+    await this.bindOutput(bundle.plan, texture, layer, n, !target.texture);
+    const upload = this.encodeInputs(encoder, bundle, { content: content.data, classImages: classData, classCode: code });
+    encodePlan(encoder, bundle.plan, bundle.plan.uniforms.label);
+    return { texture, upload };
+  }
+
+  /** Storage views already checked against this device, per texture and layer range. */
+  private readonly outputViews = new WeakMap<GPUTexture, Map<string, GPUTextureView>>();
+
+  /**
+   * Binds layers [layer, layer + n) of the texture as the plan's output. The first time a texture
+   * is seen, binding runs in a validation error scope: a texture of another device (the one thing
+   * its attributes cannot show) is refused with an InputError instead of failing at submit.
+   */
+  private async bindOutput(plan: Plan, texture: GPUTexture, layer: number, n: number, ownTexture: boolean): Promise<void> {
+    const key = `${layer}+${n}`;
+    let views = this.outputViews.get(texture);
+    const known = views?.get(key);
+    if (known) return plan.bindTextures({ [OUTPUT_TEXTURE.slot]: known });
+    const view = texture.createView({ label: `${this.label}:output layers ${layer}..${layer + n - 1}`, dimension: "2d-array", baseArrayLayer: layer, arrayLayerCount: n, baseMipLevel: 0, mipLevelCount: 1 });
+    if (ownTexture) return plan.bindTextures({ [OUTPUT_TEXTURE.slot]: view }); // made here, on this device; used once
+    this.device.pushErrorScope("validation");
+    let thrown: unknown;
+    try {
+      plan.bindTextures({ [OUTPUT_TEXTURE.slot]: view });
+    } catch (e) {
+      thrown = e; // an implementation may throw instead of reporting; the scope must still be popped
+    }
+    const error = await this.device.popErrorScope();
+    if (thrown || error) {
+      throw new InputError(`the output texture cannot be bound on this engine's device (is it from another GPUDevice?): ${error?.message ?? (thrown as Error).message}`);
+    }
+    if (!views) { views = new Map(); this.outputViews.set(texture, views); }
+    views.set(key, view);
+  }
+
+  /**
+   * Records the call's inputs as copies from one upload buffer into the plan's input buffers, so
+   * they take effect in encoder order (a queue.writeBuffer would land before every encoder that is
+   * not yet submitted). Returns the upload buffer, for the caller to destroy after submitting.
+   */
+  private encodeInputs(encoder: GPUCommandEncoder, { plan, inputs, takesCode }: PlanBundle, data: InputData): GPUBuffer {
+    const parts = ([[inputs.content, data.content], [inputs.classImages, data.classImages], [takesCode ? inputs.classCode : undefined, data.classCode]] as const)
+      .filter((p): p is readonly [TensorDesc, ArrayBufferView] => !!p[0] && !!p[1]);
+    const size = parts.reduce((a, [, d]) => a + align4(d.byteLength), 0);
+    const upload = this.device.createBuffer({ label: `${plan.uniforms.label}:upload`, size: Math.max(4, size), usage: GPUBufferUsage.COPY_SRC, mappedAtCreation: true });
+    const bytes = new Uint8Array(upload.getMappedRange());
+    let offset = 0;
+    for (const [t, d] of parts) {
+      bytes.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), offset);
+      encoder.copyBufferToBuffer(upload, offset, plan.bufferOf.get(t.id)!, 0, d.byteLength);
+      offset += align4(d.byteLength);
+    }
+    upload.unmap();
+    return upload;
+  }
+
   /** Runs a plan once; returns each read-back tensor (shape from the plan). */
   private async run(spec: PlanSpec, data: InputData): Promise<Record<string, Tensor>> {
     const bundle = await this.planFor(spec);
-    const { plan, readbacks, staging } = bundle;
+    const { plan, readbacks } = bundle;
+    const staging = bundle.staging!;
     this.writeInputs(bundle, data);
     const encoder = this.device.createCommandEncoder({ label: `${plan.uniforms.label}:encoder` });
     encodePlan(encoder, plan, plan.uniforms.label);
@@ -354,6 +486,30 @@ export class Funit {
     }
     return out;
   }
+}
+
+function align4(bytes: number): number {
+  return Math.ceil(bytes / 4) * 4;
+}
+
+/** Every property of a caller's output texture that its attributes show; InputErrors name the problem. */
+function checkTargetTexture(t: GPUTexture, n: number, h: number, w: number, layer: number): void {
+  if (typeof t !== "object" || t === null || typeof (t as GPUTexture).createView !== "function") throw new InputError("texture: not a GPUTexture");
+  if (t.format !== "rgba8unorm") throw new InputError(`texture: format is ${t.format}; it must be rgba8unorm`);
+  if (t.dimension !== "2d") throw new InputError(`texture: dimension is ${t.dimension}; it must be 2d (an array of 2D layers)`);
+  if (t.width !== w || t.height !== h) throw new InputError(`texture: it is ${t.width}x${t.height}; the content images are ${w}x${h}`);
+  if (!(t.usage & GPUTextureUsage.STORAGE_BINDING)) throw new InputError("texture: its usage lacks GPUTextureUsage.STORAGE_BINDING, which writing it from a compute shader needs");
+  if (layer + n > t.depthOrArrayLayers) {
+    throw new InputError(`texture: it has ${t.depthOrArrayLayers} array layer(s); writing ${n} image(s) from layer ${layer} needs ${layer + n}`);
+  }
+}
+
+/** The device limits a texture created for the output must fit. */
+function checkTextureLimits(device: GPUDevice, n: number, h: number, w: number, layer: number): void {
+  if (layer !== 0) throw new InputError("layer: only meaningful with a caller's texture (a new texture holds exactly the images)");
+  const { maxTextureArrayLayers, maxTextureDimension2D } = device.limits;
+  if (n > maxTextureArrayLayers) throw new InputError(`${n} content images need ${n} texture layers; this device allows ${maxTextureArrayLayers}: use smaller batches`);
+  if (w > maxTextureDimension2D || h > maxTextureDimension2D) throw new InputError(`a ${w}x${h} texture exceeds this device's maxTextureDimension2D (${maxTextureDimension2D})`);
 }
 
 function batchSpec(x: ImageRGBA[] | Tensor, what: string): BatchSpec {

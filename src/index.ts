@@ -2,9 +2,10 @@
  * funit-webgpu's public API: runs in browsers, Node and Deno (no Node built-ins here). Get a device
  * with `requestFunitDevice(navigator.gpu)` (Node: `getNodeDevice()` from the `node` entry), load a
  * model with `Funit.create(device, safetensorsBytes)`, then `encodeClass(images)` → a class code
- * (latent_dim floats) and `translate(contents, codeOrImages)` → images.
+ * (latent_dim floats) and `translate(contents, codeOrImages)` → images, or
+ * `translateToTexture(contents, codeOrImages)` → an rgba8unorm array texture that stays on the GPU.
  */
-export { Funit, type FunitOptions, type Intermediates, type Style } from "./engine";
+export { Funit, type FunitOptions, type Intermediates, type Style, type TextureTarget } from "./engine";
 export { requestFunitDevice, checkAdapterLimits, watchDevice, DeviceError, REQUIRED_LIMITS, chooseConvKernel, isCpuAdapter, type ConvKernel, type FunitDeviceOptions } from "./device";
 export { readGeneratorWeights, type GeneratorWeights } from "./weights";
 export { type FunitHyper, ModelFormatError, inferHyper, expectedTensors, checkTensorShapes, adainParamCount, contentChannels } from "./hyper";

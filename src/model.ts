@@ -6,7 +6,7 @@
  * [cin·k·k][cout] so that a tile of output channels reads contiguously.
  */
 import { adainParamCount, contentChannels, expectedTensors, type FunitHyper } from "./hyper";
-import type { Graph, TensorDesc } from "./runtime/graph";
+import type { Graph, TensorDesc, TextureSlot } from "./runtime/graph";
 import type { Overrides } from "./runtime/kernels";
 import { InputError } from "./tensor";
 
@@ -204,6 +204,20 @@ export function unpackImages(g: Graph, x: TensorDesc, label: string): TensorDesc
     bindings: { tensor: x, rgba: y }, workgroups: grid.workgroups,
   });
   return y;
+}
+
+/**
+ * [N,3,H,W] in [-1, 1] → layers 0…N−1 of an rgba8unorm 2D-array storage texture bound to `slot`
+ * when the plan runs (the same bytes as unpackImages, alpha 255).
+ */
+export function imagesToTexture(g: Graph, x: TensorDesc, slot: TextureSlot, label: string): void {
+  const [n, , h, w] = x.shape as [number, number, number, number];
+  const WG = 8;
+  g.op({
+    label: `${label} to-texture`, kernel: "image_to_texture", overrides: { WG },
+    params: { width: w, height: h, images: n },
+    bindings: { tensor: x, output: slot }, workgroups: [Math.ceil(w / WG), Math.ceil(h / WG), n],
+  });
 }
 
 function layer(gen: GpuGenerator, name: string): LayerWeights {

@@ -3,7 +3,9 @@
  * symbolic activation tensors; `compile` turns it into a Plan: lifetime-based buffer assignment
  * (a tensor takes the best-fitting buffer whose previous tenant is dead), one uniform buffer
  * holding every dispatch's params, the pipelines, and ready bind groups. Running a plan is one
- * compute pass in one command encoder; the caller adds copies and submits once.
+ * compute pass in one command encoder; the caller adds copies and submits once. An op may write a
+ * storage texture named by a slot instead of a tensor: the caller's texture is bound when the plan
+ * runs (Plan.bindTextures), since it is not known when the plan is compiled.
  */
 import { encodeParams, getKernel, kernelInfo, type KernelName, type Overrides } from "./kernels";
 import { InputError } from "../tensor";
@@ -16,12 +18,17 @@ export interface TensorDesc {
   elements: number;
 }
 
+/** A storage texture bound when the plan runs (Plan.bindTextures), e.g. a caller's output texture. */
+export interface TextureSlot {
+  slot: string;
+}
+
 export interface OpDesc {
   label: string;
   kernel: KernelName;
   overrides: Overrides;
   params: Record<string, number>;
-  bindings: Record<string, TensorDesc | GPUBuffer>;
+  bindings: Record<string, TensorDesc | GPUBuffer | TextureSlot>;
   workgroups: [number, number, number];
 }
 
@@ -50,7 +57,7 @@ export class Graph {
 
   op(op: OpDesc): void {
     for (const [name, res] of Object.entries(op.bindings)) {
-      if (!(res instanceof Object) || (!("id" in res) && !isGpuBuffer(res))) throw new Error(`${op.label}: binding ${name} is not a tensor or buffer`);
+      if (!(res instanceof Object) || (!("id" in res) && !isGpuBuffer(res) && !isTextureSlot(res))) throw new Error(`${op.label}: binding ${name} is not a tensor, buffer or texture slot`);
     }
     this.ops.push(op);
   }
@@ -60,14 +67,19 @@ function isGpuBuffer(x: object): x is GPUBuffer {
   return "mapAsync" in x;
 }
 
-function isTensor(x: TensorDesc | GPUBuffer): x is TensorDesc {
+function isTensor(x: TensorDesc | GPUBuffer | TextureSlot): x is TensorDesc {
   return "id" in x && "elements" in x;
+}
+
+function isTextureSlot(x: object): x is TextureSlot {
+  return "slot" in x && typeof x.slot === "string";
 }
 
 export interface Dispatch {
   label: string;
   pipeline: GPUComputePipeline;
-  bindGroup: GPUBindGroup;
+  /** null while a texture slot of this dispatch is unbound (see Plan.bindTextures). */
+  bindGroup: GPUBindGroup | null;
   workgroups: [number, number, number];
 }
 
@@ -79,6 +91,14 @@ export interface Plan {
   uniforms: GPUBuffer;
   /** Bytes of activation memory the plan holds. */
   activationBytes: number;
+  /** The texture slots its ops write (empty for most plans). */
+  textureSlots: Set<string>;
+  /**
+   * Binds a view to every texture slot (a view per slot name) for the dispatches recorded from now
+   * on: encodePlan records the bind groups current when it is called, so one plan can write a
+   * different texture on each run. Bind groups are kept per view, so re-binding a view is free.
+   */
+  bindTextures(views: Record<string, GPUTextureView>): void;
   destroy(): void;
 }
 
@@ -154,34 +174,60 @@ export async function compile(device: GPUDevice, graph: Graph, live: Live, label
 
   const uniformBytes = new Uint8Array(Math.max(UNIFORM_ALIGN, graph.ops.length * UNIFORM_ALIGN));
   const uniforms = device.createBuffer({ label: `${label}:params`, size: uniformBytes.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  const textureSlots = new Set<string>();
+  /** Per dispatch that writes a texture slot: how to make its bind group for a view, and those made. */
+  const rebinders: { dispatch: Dispatch; slot: string; make: (views: Record<string, GPUTextureView>) => GPUBindGroup; made: WeakMap<GPUTextureView, GPUBindGroup> }[] = [];
   const dispatches = graph.ops.map((op, i): Dispatch => {
     const kernel = kernels[i]!;
     const info = kernelInfo(op.kernel);
     const params = encodeParams(info, op.params);
     uniformBytes.set(new Uint8Array(params), i * UNIFORM_ALIGN);
-    const entries: GPUBindGroupEntry[] = info.bindings.map((b) => {
+    const slots: string[] = [];
+    const entries = (views: Record<string, GPUTextureView>): GPUBindGroupEntry[] => info.bindings.map((b) => {
       if (b.kind === "uniform") return { binding: b.binding, resource: { buffer: uniforms, offset: i * UNIFORM_ALIGN, size: params.byteLength } };
       const res = op.bindings[b.name];
+      if (b.kind === "storage-texture") {
+        if (!res || !isTextureSlot(res)) throw new Error(`${op.label}: storage texture '${b.name}' must be bound to a texture slot`);
+        return { binding: b.binding, resource: views[res.slot]! };
+      }
       if (!res) return { binding: b.binding, resource: { buffer: dummy } }; // a binding this specialisation never reads
+      if (isTextureSlot(res)) throw new Error(`${op.label}: binding '${b.name}' is a buffer, not a texture`);
       if (isTensor(res)) return { binding: b.binding, resource: { buffer: bufferOf.get(res.id)!, offset: 0, size: res.elements * 4 } };
       return { binding: b.binding, resource: { buffer: res } };
     });
-    for (const name of Object.keys(op.bindings)) {
+    for (const [name, res] of Object.entries(op.bindings)) {
       if (!info.bindings.some((b) => b.name === name)) throw new Error(`${op.label}: kernel ${op.kernel} has no binding '${name}'`);
+      if (isTextureSlot(res)) slots.push(res.slot);
     }
-    const bindGroup = device.createBindGroup({ label: `${label}:${op.label}`, layout: kernel.layout, entries });
-    return { label: op.label, pipeline: kernel.pipeline, bindGroup, workgroups: op.workgroups };
+    if (slots.length > 1) throw new Error(`${op.label}: an op writes one texture slot at most`);
+    const make = (views: Record<string, GPUTextureView>) => device.createBindGroup({ label: `${label}:${op.label}`, layout: kernel.layout, entries: entries(views) });
+    const dispatch: Dispatch = { label: op.label, pipeline: kernel.pipeline, bindGroup: slots.length ? null : make({}), workgroups: op.workgroups };
+    if (slots.length) {
+      textureSlots.add(slots[0]!);
+      rebinders.push({ dispatch, slot: slots[0]!, make, made: new WeakMap() });
+    }
+    return dispatch;
   });
   device.queue.writeBuffer(uniforms, 0, uniformBytes);
   const activationBytes = buffers.reduce((a, b) => a + b.size, 0);
   return {
-    dispatches, bufferOf, buffers, uniforms, activationBytes,
+    dispatches, bufferOf, buffers, uniforms, activationBytes, textureSlots,
+    bindTextures(views) {
+      for (const slot of textureSlots) if (!views[slot]) throw new Error(`${label}: no view given for texture slot '${slot}'`);
+      for (const r of rebinders) {
+        const view = views[r.slot]!;
+        let group = r.made.get(view);
+        if (!group) { group = r.make(views); r.made.set(view, group); }
+        r.dispatch.bindGroup = group;
+      }
+    },
     destroy() { for (const b of buffers) b.destroy(); uniforms.destroy(); },
   };
 }
 
 /** Records every dispatch of a plan into one compute pass. */
 export function encodePlan(encoder: GPUCommandEncoder, plan: Plan, label: string, timestampWrites?: GPUComputePassTimestampWrites): void {
+  assertBound(plan, label);
   const pass = encoder.beginComputePass(timestampWrites ? { label, timestampWrites } : { label });
   for (const d of plan.dispatches) {
     pass.setPipeline(d.pipeline);
@@ -196,6 +242,7 @@ export function encodePlan(encoder: GPUCommandEncoder, plan: Plan, label: string
  * of `querySet`), for per-kernel GPU times. Slower than encodePlan; used only for profiling.
  */
 export function encodePlanTimed(encoder: GPUCommandEncoder, plan: Plan, querySet: GPUQuerySet): void {
+  assertBound(plan, "profile");
   plan.dispatches.forEach((d, i) => {
     const pass = encoder.beginComputePass({ label: d.label, timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
     pass.setPipeline(d.pipeline);
@@ -203,4 +250,10 @@ export function encodePlanTimed(encoder: GPUCommandEncoder, plan: Plan, querySet
     pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
     pass.end();
   });
+}
+
+/** Refuses to record a plan whose texture slots were never bound (there is nothing to write to). */
+function assertBound(plan: Plan, label: string): void {
+  const unbound = plan.dispatches.find((d) => !d.bindGroup);
+  if (unbound) throw new Error(`${label}: ${unbound.label} writes a texture slot that is not bound; call plan.bindTextures first`);
 }

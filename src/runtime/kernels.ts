@@ -15,6 +15,7 @@ import linearSource from "../../shaders/linear.wgsl";
 import meanPoolSource from "../../shaders/mean_pool.wgsl";
 import imagePackSource from "../../shaders/image_pack.wgsl";
 import imageUnpackSource from "../../shaders/image_unpack.wgsl";
+import imageToTextureSource from "../../shaders/image_to_texture.wgsl";
 
 export const KERNEL_SOURCES = {
   conv2d: conv2dSource,
@@ -25,6 +26,7 @@ export const KERNEL_SOURCES = {
   mean_pool: meanPoolSource,
   image_pack: imagePackSource,
   image_unpack: imageUnpackSource,
+  image_to_texture: imageToTextureSource,
 } as const;
 
 export type KernelName = keyof typeof KERNEL_SOURCES;
@@ -32,7 +34,9 @@ export type KernelName = keyof typeof KERNEL_SOURCES;
 export interface BindingInfo {
   name: string;
   binding: number;
-  kind: "uniform" | "read-only-storage" | "storage";
+  kind: "uniform" | "read-only-storage" | "storage" | "storage-texture";
+  /** For a storage texture: its layout entry, as the WGSL declares it. */
+  storageTexture?: GPUStorageTextureBindingLayout;
 }
 
 export interface ParamField {
@@ -75,8 +79,10 @@ export function kernelInfo(name: KernelName): KernelInfo {
         bindings.push({ name: v.name, binding: v.binding, kind: "uniform" });
       } else if (v.resourceType === 1 /* Storage */) {
         bindings.push({ name: v.name, binding: v.binding, kind: v.access === "read" ? "read-only-storage" : "storage" });
+      } else if (v.resourceType === 5 /* StorageTexture */) {
+        bindings.push({ name: v.name, binding: v.binding, kind: "storage-texture", storageTexture: storageTextureLayout(name, v.name, v.type) });
       } else {
-        throw new Error(`kernel ${name}: binding ${v.name} is neither a uniform nor a storage buffer`);
+        throw new Error(`kernel ${name}: binding ${v.name} is neither a uniform, a storage buffer nor a storage texture`);
       }
     }
   }
@@ -84,6 +90,18 @@ export function kernelInfo(name: KernelName): KernelInfo {
   info = { name, source, bindings, params, overrides: new Set(r.overrides.map((o) => o.name)) };
   reflected.set(name, info);
   return info;
+}
+
+/** texture_storage_2d<F, A> / texture_storage_2d_array<F, A> as reflected → a bind group layout entry. */
+function storageTextureLayout(kernel: KernelName, binding: string, type: { name: string; format?: { name: string } | null; access?: string | null }): GPUStorageTextureBindingLayout {
+  const dims: Record<string, GPUTextureViewDimension> = { texture_storage_2d: "2d", texture_storage_2d_array: "2d-array" };
+  const access: Record<string, GPUStorageTextureAccess> = { write: "write-only", read: "read-only", read_write: "read-write" };
+  const viewDimension = dims[type.name];
+  const format = type.format?.name;
+  if (!viewDimension || !format || !access[type.access ?? ""]) {
+    throw new Error(`kernel ${kernel}: storage texture ${binding} of type ${type.name}<${format}, ${type.access}> is not supported`);
+  }
+  return { access: access[type.access!]!, format: format as GPUTextureFormat, viewDimension };
 }
 
 /** Encodes a params struct from named values; every field must be given, and no other. */
@@ -161,7 +179,10 @@ export function getKernel(device: GPUDevice, name: KernelName, overrides: Overri
   if (!layout) {
     layout = device.createBindGroupLayout({
       label: `funit:${name}:bindings`,
-      entries: info.bindings.map((b) => ({ binding: b.binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: b.kind } })),
+      entries: info.bindings.map((b): GPUBindGroupLayoutEntry =>
+        b.kind === "storage-texture"
+          ? { binding: b.binding, visibility: GPUShaderStage.COMPUTE, storageTexture: b.storageTexture! }
+          : { binding: b.binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: b.kind } }),
     });
     cache.layouts.set(name, layout);
   }
