@@ -93,22 +93,3 @@ await build({
   target: "es2022",
   mainFields: ["module", "main"],
 });
-
-// The numeric test bundles (test/portable/, run by test/browser-numeric.test.ts and
-// test/deno-numeric.test.ts): dist/test/browser-numeric.js for test/browser/numeric.html, and
-// dist/test/deno-numeric.js for Deno (platform neutral: no Node built-in may sneak in).
-await build({
-  ...common,
-  entryPoints: ["test/browser/numeric.ts"],
-  outfile: "dist/test/browser-numeric.js",
-  platform: "browser",
-  target: "es2022",
-});
-await build({
-  ...common,
-  entryPoints: ["test/portable/deno-main.ts"],
-  outfile: "dist/test/deno-numeric.js",
-  platform: "neutral",
-  target: "es2022",
-  mainFields: ["module", "main"],
-});
