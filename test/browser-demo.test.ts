@@ -17,13 +17,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PNG } from "pngjs";
 import type { Browser, Page } from "puppeteer-core";
 import { Funit } from "../src/engine";
 import { glyphOf, pickReferenceChars } from "../src/glyphs";
 import { loadSourceAtlas, loadUnseenAtlas, packageRoot } from "../src/node/assets";
+import { encodePng } from "../src/node/images";
+import { interpolateClassCodes } from "../src/style";
 import type { ImageRGBA } from "../src/tensor";
 import { launchChromium } from "./helpers/chromium";
 import { withDevice } from "./helpers/gpu";
@@ -67,6 +70,14 @@ async function openPage(): Promise<Page> {
   await p.setViewport({ width: 1200, height: 860 });
   await p.goto(`${server.url}web/`);
   return p;
+}
+
+/** Presses Export and waits for its message (cleared first, so a previous one cannot answer). */
+async function exportStyle(p: Page): Promise<void> {
+  await p.$eval("#code-message", (el) => { el.textContent = ""; });
+  await p.click("#export");
+  await p.waitForFunction(() => document.getElementById("code-message")!.textContent !== "");
+  expect(await p.$eval("#code-message", (el) => el.textContent)).toMatch(/^exported 64 numbers/);
 }
 
 const generate = (p: Page) => p.evaluate(() => (window as any).funitDemo.generate()) as Promise<PageRun>;
@@ -120,6 +131,7 @@ beforeAll(async () => {
   server = await serveDirectory(ROOT);
   chromium = await launchChromium();
   page = await openPage();
+  await page.evaluate(() => (window as any).funitDemo.ready);
   funit = await withDevice((device) => Funit.create(device, new Uint8Array(readFileSync(join(ROOT, "weights/hangul64-f16.safetensors")))));
 }, 180_000);
 
@@ -238,8 +250,7 @@ describe("demo page in Chromium (WebGPU on SwiftShader)", () => {
   it("exports a style as its 64 numbers and imports it back to the same output", async () => {
     await setText(page, "퓨");
     await pickFont(page, FONT, K);
-    await page.click("#export");
-    await page.waitForFunction(() => (document.getElementById("code") as HTMLTextAreaElement).value.startsWith("["));
+    await exportStyle(page);
     const exported = await page.$eval("#code", (el) => (el as HTMLTextAreaElement).value);
     const numbers = JSON.parse(exported) as number[];
     expect(numbers).toHaveLength(64);
@@ -261,6 +272,66 @@ describe("demo page in Chromium (WebGPU on SwiftShader)", () => {
     await page.$eval("#code", (el) => { (el as HTMLTextAreaElement).value = "bold please"; });
     await page.click("#import");
     expect(await page.$eval("#code-message", (el) => el.textContent)).toMatch(/cannot import: class code is not valid JSON/);
+  });
+
+  it("blends two fonts' class codes with the slider", async () => {
+    await pickFont(page, FONT, K);
+    await page.select("#blend-font", "hline");
+    // "input" moves the slider without letting go of it (letting go regenerates the text).
+    await page.$eval("#blend", (el) => { (el as HTMLInputElement).value = "0.25"; el.dispatchEvent(new Event("input")); });
+    await exportStyle(page);
+    const blended = JSON.parse(await page.$eval("#code", (el) => (el as HTMLTextAreaElement).value)) as number[];
+    await page.select("#blend-font", "");
+
+    const refsOf = async (font: string) => {
+      const atlas = await loadUnseenAtlas(font);
+      return pickReferenceChars(atlas.chars, "쿤쿳퀄퀴큄", 100, K).map((ch) => glyphOf(atlas, ch));
+    };
+    const expected = await withDevice(async () => interpolateClassCodes(await funit.encodeClass(await refsOf(FONT)), await funit.encodeClass(await refsOf("hline")), 0.25));
+    expect(blended).toHaveLength(64);
+    expect(Math.max(...blended.map((v, i) => Math.abs(v - expected[i]!)))).toBeLessThanOrEqual(1e-4);
+  });
+
+  it("takes uploaded glyph images of any size, transparent ones included, as 64×64 grey on white", async () => {
+    // Two Bandal glyphs at 128×128 as black ink on a transparent background.
+    const atlas = await loadUnseenAtlas(FONT);
+    const originals = atlas.chars.slice(0, 2).map((ch) => glyphOf(atlas, ch));
+    const dir = mkdtempSync(join(tmpdir(), "funit-upload-"));
+    const files = originals.map((g, n) => {
+      const big = new Uint8Array(128 * 128 * 4);
+      for (let y = 0; y < 128; y++) {
+        for (let x = 0; x < 128; x++) big[(y * 128 + x) * 4 + 3] = 255 - g.data[((y >> 1) * 64 + (x >> 1)) * 4]!;
+      }
+      const path = join(dir, `glyph-${n}.png`);
+      writeFileSync(path, encodePng({ width: 128, height: 128, data: big }));
+      return path;
+    });
+    await page.click("input[name=source][value=upload]");
+    await (await page.$("input#upload"))!.uploadFile(...files);
+    await page.waitForFunction(() => document.querySelectorAll("#upload-refs canvas").length === 2);
+    rmSync(dir, { recursive: true, force: true });
+    expect(await page.$eval("input[name=source]:checked", (el) => (el as HTMLInputElement).value)).toBe("upload");
+
+    await exportStyle(page);
+    const code = JSON.parse(await page.$eval("#code", (el) => (el as HTMLTextAreaElement).value)) as number[];
+    // The page's own reference pixels, through the hook's run of one syllable.
+    await setText(page, "가");
+    const run = await generate(page);
+    expect(run.source).toBe("upload");
+    expect(run.code).toEqual(code);
+    run.references.forEach((r, n) => {
+      expect([r.width, r.height]).toEqual([64, 64]);
+      for (let p = 0; p < r.data.length; p += 4) {
+        expect(r.data[p]).toBe(r.data[p + 1]);
+        expect(r.data[p]).toBe(r.data[p + 2]);
+        expect(r.data[p + 3]).toBe(255);
+      }
+      // Scaling a 2× enlargement back down gives the glyph again, up to the canvas's filter.
+      expect(meanDifference([image(r)], [originals[n]!])).toBeLessThan(10);
+    });
+    const { maxLevels, codeErr } = await compareWithNode(run);
+    expect(codeErr).toBeLessThanOrEqual(1e-4);
+    expect(maxLevels).toBeLessThanOrEqual(MAX_LEVELS);
   });
 
   it("tells a browser without WebGPU so, without errors", async () => {

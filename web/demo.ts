@@ -11,7 +11,7 @@
 import {
   classCodeFromJSON, classCodeToJSON, Funit, interpolateClassCodes, requestFunitDevice, type ImageRGBA,
 } from "../src/index";
-import { cutCell, describeChar, glyphOf, makeAtlas, parseCharList, pickReferenceChars, type GlyphAtlas } from "../src/glyphs";
+import { cutCell, describeChar, glyphOf, makeAtlas, parseCharList, pickReferenceChars, tintPaper, type GlyphAtlas } from "../src/glyphs";
 
 const CELL = 64;
 const WEIGHTS_URL = "../weights/hangul64-f16.safetensors";
@@ -24,6 +24,10 @@ const NEVER_TRAINED = 100;
 const MAX_REFS = 10;
 const COLUMNS = 10;
 const MISSING_PAPER = "#fde2e2";
+/** Pale paper for given glyphs (the source text), as in the CLI demo's picture. */
+const GIVEN_PAPER: [number, number, number] = [232, 238, 248];
+/** CSS pixels per glyph pixel on the output canvases. */
+const DISPLAY_SCALE = 1.5;
 
 type SourceKind = "font" | "upload" | "draw" | "imported";
 
@@ -66,6 +70,7 @@ const ui = {
   codeMessage: $<HTMLParagraphElement>("code-message"),
   download: $<HTMLAnchorElement>("download"),
   output: $<HTMLCanvasElement>("output"),
+  source: $<HTMLCanvasElement>("source"),
   timing: $<HTMLParagraphElement>("timing"),
 };
 
@@ -242,6 +247,26 @@ function report(el: HTMLElement, message: string, kind: "error" | "warn" | "ok" 
   el.hidden = message === "";
 }
 
+/** Sizes a canvas for the cells, paints it white, and marks the missing characters' cells in red. */
+function clearCells(canvas: HTMLCanvasElement, cells: { ch: string; col: number; row: number }[], missing: string[]): CanvasRenderingContext2D {
+  canvas.width = Math.max(1, ...cells.map((c) => c.col + 1)) * CELL;
+  canvas.height = Math.max(1, ...cells.map((c) => c.row + 1)) * CELL;
+  canvas.style.width = `${canvas.width * DISPLAY_SCALE}px`; // 64-pixel glyphs are small on a modern screen
+  const ctx = canvas.getContext("2d", { willReadFrequently: true })!;
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  ctx.font = `${CELL * 0.5}px sans-serif`;
+  ctx.textAlign = "center";
+  ctx.textBaseline = "middle";
+  for (const c of cells.filter((c) => missing.includes(c.ch))) {
+    ctx.fillStyle = MISSING_PAPER;
+    ctx.fillRect(c.col * CELL, c.row * CELL, CELL, CELL);
+    ctx.fillStyle = "#b42318";
+    ctx.fillText(c.ch, c.col * CELL + CELL / 2, c.row * CELL + CELL / 2);
+  }
+  return ctx;
+}
+
 async function generate(): Promise<RunResult> {
   const id = ++runId;
   const text = ui.text.value;
@@ -252,24 +277,11 @@ async function generate(): Promise<RunResult> {
     ? `Not in the source font atlas (the 2,350 KS X 1001 syllables), left blank in red: ${missing.map(describeChar).join(", ")}`
     : "", "warn");
 
-  const rows = Math.max(1, ...cells.map((c) => c.row + 1));
-  const ctx = ui.output.getContext("2d")!;
-  ui.output.width = Math.max(1, Math.min(COLUMNS, Math.max(...cells.map((c) => c.col + 1), 1))) * CELL;
-  ui.output.height = rows * CELL;
-  ctx.fillStyle = "#fff";
-  ctx.fillRect(0, 0, ui.output.width, ui.output.height);
-  ctx.font = `${CELL * 0.5}px sans-serif`;
-  ctx.textAlign = "center";
-  ctx.textBaseline = "middle";
-  for (const c of cells.filter((c) => missing.includes(c.ch))) {
-    ctx.fillStyle = MISSING_PAPER;
-    ctx.fillRect(c.col * CELL, c.row * CELL, CELL, CELL);
-    ctx.fillStyle = "#b42318";
-    ctx.fillText(c.ch, c.col * CELL + CELL / 2, c.row * CELL + CELL / 2);
-  }
+  const ctx = clearCells(ui.output, cells, missing);
+  const sourceCtx = clearCells(ui.source, cells, missing);
+  for (const c of cells) if (have.has(c.ch)) sourceCtx.putImageData(imageData(tintPaper(glyphOf(source!, c.ch), GIVEN_PAPER)), c.col * CELL, c.row * CELL);
 
   const style = await currentStyle();
-  ui.code.value = classCodeToJSON(style.code);
   const syllables = [...new Set(cells.map((c) => c.ch).filter((ch) => have.has(ch)))];
   const glyphs: RunResult["glyphs"] = [];
   let ms = 0;
