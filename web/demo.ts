@@ -281,6 +281,7 @@ async function generate(): Promise<RunResult> {
   const sourceCtx = clearCells(ui.source, cells, missing);
   for (const c of cells) if (have.has(c.ch)) sourceCtx.putImageData(imageData(tintPaper(glyphOf(source!, c.ch), GIVEN_PAPER)), c.col * CELL, c.row * CELL);
 
+  ui.timing.textContent = "encoding the style…";
   const style = await currentStyle();
   const syllables = [...new Set(cells.map((c) => c.ch).filter((ch) => have.has(ch)))];
   const glyphs: RunResult["glyphs"] = [];
