@@ -3,16 +3,15 @@
  * (dist/test/browser-numeric.js, built by scripts/build.mjs), which runs the portable suite
  * (test/portable/suite.ts) on the page's WebGPU device, reading fixtures over http from the repo
  * root the page is served from. It lists each result on the page as it comes, and publishes
- * `window.__adapter` (adapter info and features) then `window.__results` ([{name, ok, message, ms}])
- * for test/browser-numeric.test.ts; a failure before any test ran (no WebGPU, say) goes to
+ * `window.__adapter` (adapter info and features) and `window.__results` ([{name, ok, message, ms}])
+ * for test/browser-numeric.test.ts; a failure outside the tests (no WebGPU, say) goes to
  * `window.__fatal`. `?hangul=N` translates N of the Hangul case's 8 content images (default 2).
  */
-import { requestFunitDevice } from "../../src/device";
-import { runAll, type TestResult } from "../portable/runner";
-import { runtimeSuite } from "../portable/suite";
+import type { TestResult } from "../portable/runner";
+import { runRuntimeSuite, type SuiteRun } from "../portable/suite";
 
 interface NumericWindow {
-  __adapter?: Record<string, unknown>;
+  __adapter?: SuiteRun["adapter"] & { userAgent: string };
   __results?: TestResult[];
   __fatal?: string;
 }
@@ -34,21 +33,11 @@ function show(r: TestResult) {
 }
 
 try {
-  const uncaught: string[] = [];
-  const device = await requestFunitDevice(navigator.gpu, { onError: (m) => uncaught.push(m) });
-  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
-  page.__adapter = {
-    vendor: info?.vendor, architecture: info?.architecture, device: info?.device, description: info?.description,
-    subgroupMinSize: (info as GPUAdapterInfo & { subgroupMinSize?: number } | undefined)?.subgroupMinSize,
-    features: [...device.features].sort(),
-    userAgent: navigator.userAgent,
-  };
-  status.textContent = `running on ${JSON.stringify(page.__adapter)}`;
+  status.textContent = "running…";
   const hangul = Number(new URLSearchParams(location.search).get("hangul") ?? 2);
-  const results = await runAll(runtimeSuite(device, { hangulContent: hangul }), { device, load }, show);
-  // device loss or an error outside any test's scopes fails the run as a whole
-  if (uncaught.length) results.push({ name: "no uncaptured device errors", ok: false, message: uncaught.join(" | "), ms: 0 });
-  status.textContent = `${results.filter((r) => r.ok).length} of ${results.length} passed`;
+  const { adapter, results } = await runRuntimeSuite(navigator.gpu, load, { hangulContent: hangul }, show);
+  page.__adapter = { ...adapter, userAgent: navigator.userAgent };
+  status.textContent = `${results.filter((r) => r.ok).length} of ${results.length} passed on ${JSON.stringify(page.__adapter)}`;
   page.__results = results;
 } catch (e) {
   page.__fatal = e instanceof Error ? `${e.name}: ${e.message}` : String(e);

@@ -6,9 +6,7 @@
  * stderr; stdout is exactly one JSON line: {adapter, results: [{name, ok, message, ms}]} or
  * {fatal}. Exit status 0 when every test passed.
  */
-import { requestFunitDevice } from "../../src/device";
-import { runAll, type TestResult } from "./runner";
-import { runtimeSuite } from "./suite";
+import { runRuntimeSuite } from "./suite";
 
 declare const Deno: {
   readFile(path: URL): Promise<Uint8Array>;
@@ -19,19 +17,9 @@ declare const Deno: {
 const repoRoot = new URL("../../", import.meta.url);
 
 try {
-  const uncaught: string[] = [];
-  const device = await requestFunitDevice(navigator.gpu, { onError: (m) => uncaught.push(m) });
-  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
-  const adapter = {
-    vendor: info?.vendor, architecture: info?.architecture, description: info?.description,
-    subgroupMinSize: (info as GPUAdapterInfo & { subgroupMinSize?: number } | undefined)?.subgroupMinSize,
-    features: [...device.features].sort(), deno: Deno.version.deno,
-  };
-  const results: TestResult[] = await runAll(runtimeSuite(device), { device, load: (path) => Deno.readFile(new URL(path, repoRoot)) }, (r) =>
+  const { adapter, results } = await runRuntimeSuite(navigator.gpu, (path) => Deno.readFile(new URL(path, repoRoot)), {}, (r) =>
     console.error(`${r.ok ? "ok  " : "FAIL"} ${r.name} (${r.ms} ms)${r.ok ? "" : `: ${r.message}`}`));
-  if (uncaught.length) results.push({ name: "no uncaptured device errors", ok: false, message: uncaught.join(" | "), ms: 0 });
-  console.log(JSON.stringify({ adapter, results }));
-  device.destroy();
+  console.log(JSON.stringify({ adapter: { ...adapter, deno: Deno.version.deno }, results }));
   Deno.exit(results.every((r) => r.ok) ? 0 : 1);
 } catch (e) {
   console.log(JSON.stringify({ fatal: e instanceof Error ? `${e.name}: ${e.message}` : String(e) }));
