@@ -172,8 +172,8 @@ export class Funit {
    * submitted, not finished: later GPU work is ordered after it) to the texture written:
    * - format rgba8unorm, dimension 2d, one array layer per content image (image i in layer
    *   `layer + i`), the content images' width and height;
-   * - pixels as translate() returns them: RGB = round(clamp((y + 1) · 127.5, 0, 255)), alpha 255;
-   *   the glyph model's output is grey, so R = G = B;
+   * - pixels as translate() returns them: RGB = round(clamp((y + 1) · 127.5, 0, 255)), alpha 255
+   *   (the glyph model's output is near-grey: its channels differ by a few levels at ink edges);
    * - without `target.texture`, a new texture of exactly N layers with usage STORAGE_BINDING |
    *   TEXTURE_BINDING | COPY_SRC, owned (and destroyed) by the caller.
    * A bad target is an InputError, thrown before anything is written.

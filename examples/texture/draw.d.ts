@@ -2,8 +2,8 @@
 export interface GlyphDrawOptions {
   columns?: number;
   scale?: number;
-  ink?: [number, number, number, number];
-  paper?: [number, number, number, number];
+  ink?: [number, number, number];
+  paper?: [number, number, number];
   background?: [number, number, number, number];
   layers?: number;
 }

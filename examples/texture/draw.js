@@ -1,13 +1,13 @@
 // Draws the layers of a 2D-array texture, as Funit.translateToTexture writes them, as textured
 // quads in a render pass: layer i fills grid cell (i % columns, floor(i / columns)), `scale` target
-// pixels per texel, sampled with nearest filtering so glyph pixels stay crisp. A glyph's grey value
-// g (the red channel; the model writes R = G = B) becomes mix(ink, paper, g): black ink on white
-// paper by default, any colours for a game's palette. Plain WebGPU and no imports, so the browser
-// example and the Node test run this same code.
+// pixels per texel, sampled with nearest filtering so glyph pixels stay crisp. Each texel is
+// recoloured per channel, ink + (paper − ink) × texel (the glyphs are near-grey ink on white, 0 on
+// 1), opaque: black ink on white paper by default, which draws the texture exactly as it is. Plain
+// WebGPU and no imports, so the browser example and the Node test run this same code.
 
 const SHADER = /* wgsl */ `
 struct Params {
-  ink: vec4<f32>,
+  ink: vec4<f32>,    // rgb used, a = 1 padding
   paper: vec4<f32>,
   cell: vec2<f32>,   // one cell's size in target pixels
   canvas: vec2<f32>, // the render target's size in pixels
@@ -39,8 +39,8 @@ fn vs(@builtin(vertex_index) v: u32, @builtin(instance_index) layer: u32) -> Cor
 
 @fragment
 fn fs(in: Corner) -> @location(0) vec4<f32> {
-  let g = textureSample(glyphs, nearest, in.uv, in.layer).r;
-  return mix(params.ink, params.paper, g);
+  let texel = textureSample(glyphs, nearest, in.uv, in.layer).rgb;
+  return vec4<f32>(mix(params.ink.rgb, params.paper.rgb, texel), 1.0);
 }
 `;
 
@@ -50,9 +50,9 @@ const renderers = new WeakMap(); // GPUDevice → Map(format → Promise<rendere
  * A renderer for one device and target format; the pipeline is created once (asynchronously).
  * `draw(encoder, glyphs, target, options)` records one render pass onto `target` (a GPUTexture with
  * RENDER_ATTACHMENT usage, e.g. a canvas's getCurrentTexture()) and submits nothing. Options:
- * columns (default: all layers in one row), scale (default 1), ink and paper ([r, g, b, a] in 0…1;
- * default black and white), background (the clear colour; default paper), layers (how many to
- * draw; default all).
+ * columns (default: all layers in one row), scale (default 1), ink and paper ([r, g, b] in 0…1;
+ * default black and white), background (the clear colour, [r, g, b, a]; default opaque paper),
+ * layers (how many to draw; default all).
  */
 export function createGlyphRenderer(device, format) {
   let perDevice = renderers.get(device);
@@ -80,12 +80,12 @@ function drawInto(device, pipeline, sampler, encoder, glyphs, target, options = 
   const layers = options.layers ?? glyphs.depthOrArrayLayers;
   const columns = options.columns ?? layers;
   const scale = options.scale ?? 1;
-  const ink = options.ink ?? [0, 0, 0, 1];
-  const paper = options.paper ?? [1, 1, 1, 1];
-  const background = options.background ?? paper;
+  const ink = options.ink ?? [0, 0, 0];
+  const paper = options.paper ?? [1, 1, 1];
+  const background = options.background ?? [...paper, 1];
   // Params: ink (16 bytes), paper (16), cell (8), canvas (8), columns (4), padded to 64.
   const params = new ArrayBuffer(64);
-  new Float32Array(params, 0, 12).set([...ink, ...paper, glyphs.width * scale, glyphs.height * scale, target.width, target.height]);
+  new Float32Array(params, 0, 12).set([...ink, 1, ...paper, 1, glyphs.width * scale, glyphs.height * scale, target.width, target.height]);
   new Uint32Array(params, 48, 1)[0] = columns;
   const uniforms = device.createBuffer({ label: "glyph-quads:params", size: params.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
   device.queue.writeBuffer(uniforms, 0, params);

@@ -15,7 +15,7 @@ const TEXT = "퓨샷폰트생성";
 const REFERENCES = "쿤쿳퀄퀴큄";
 const FONTS = ["NanumBrush", "Bandal", "NanumBarunpenR", "NanumPen", "NanumSquareRoundB", "NotoSerifCJK-SemiBold", "UnShinmun", "hline"];
 /** How the layers are drawn: 2 canvas pixels per glyph pixel, dark blue ink on warm paper. */
-const DRAW = { scale: 2, ink: [0.08, 0.12, 0.35, 1], paper: [1, 0.97, 0.9, 1] };
+const DRAW = { scale: 2, ink: [0.08, 0.12, 0.35], paper: [1, 0.97, 0.9] };
 
 const status = document.getElementById("status");
 const fontSelect = document.getElementById("font");
