@@ -89,7 +89,9 @@ describe("Hangul model: class code style", () => {
     // Count every read-back the call could make: MAP_READ buffers created and buffers mapped.
     let mapReadBuffers = 0, maps = 0;
     const createBuffer = device.createBuffer;
-    const proto = Object.getPrototypeOf(device.createBuffer.call(device, { size: 16, usage: GPUBufferUsage.COPY_DST }));
+    const probe = device.createBuffer({ label: "test:probe", size: 16, usage: GPUBufferUsage.COPY_DST });
+    const proto = Object.getPrototypeOf(probe);
+    probe.destroy();
     const mapAsync = proto.mapAsync;
     device.createBuffer = function (desc: GPUBufferDescriptor) {
       if (desc.usage & GPUBufferUsage.MAP_READ) mapReadBuffers++;
