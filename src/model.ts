@@ -84,6 +84,15 @@ export interface ConvOptions {
   act?: keyof typeof ACT;
 }
 
+/**
+ * Register tile of conv2d_subgroup.wgsl: PX output pixels along x × COB output channels a lane
+ * (measured with bench/conv.ts on lavapipe: 4 × 8 beats 2 × 16 and 1 × 16; 4 × 4 for layers of
+ * ≤ 4 channels, where a wider channel block would be mostly padding).
+ */
+export function subgroupConvTiles(cout: number): { WG: number; COB: number; PX: number } {
+  return { WG: 64, COB: cout <= 4 ? 4 : 8, PX: 4 };
+}
+
 export function conv(g: Graph, x: TensorDesc, layer: LayerWeights, opts: ConvOptions): TensorDesc {
   if (layer.kind !== "conv") throw new Error(`${layer.name}: uploaded as a linear layer, used as a convolution`);
   const [n, cin, h, w] = x.shape as [number, number, number, number];
@@ -102,12 +111,20 @@ export function conv(g: Graph, x: TensorDesc, layer: LayerWeights, opts: ConvOpt
   const params = { batch: n, cin, in_h: h, in_w: w, cout: layer.cout, out_h: oh, out_w: ow, pad: opts.pad };
   const bindings = { input: x, weight: layer.weight, bias: layer.bias, output: y };
   const shape = { KSIZE: layer.k, STRIDE: stride, UPSAMPLE: up, ACT: ACT[opts.act ?? "none"] };
-  if (g.options.conv !== "tiled") {
+  if (g.options.conv === "direct") {
     const COB = layer.cout <= 4 ? 4 : layer.cout <= 8 ? 8 : 16;
     const WG = 64;
     g.op({
-      label, kernel: g.options.conv === "direct" ? "conv2d_direct" : "conv2d_subgroup", overrides: { ...shape, WG, COB }, params, bindings,
+      label, kernel: "conv2d_direct", overrides: { ...shape, WG, COB }, params, bindings,
       workgroups: [Math.ceil((n * oh * ow) / WG), Math.ceil(layer.cout / COB), 1],
+    });
+    return y;
+  }
+  if (g.options.conv === "subgroup") {
+    const t = subgroupConvTiles(layer.cout);
+    g.op({
+      label, kernel: "conv2d_subgroup", overrides: { ...shape, ...t }, params, bindings,
+      workgroups: [Math.ceil((n * oh * Math.ceil(ow / t.PX)) / t.WG), Math.ceil(layer.cout / t.COB), 1],
     });
     return y;
   }

@@ -1,0 +1,125 @@
+/**
+ * The CPU-adapter convolutions (conv2d_subgroup.wgsl, conv2d_direct.wgsl) against the plain
+ * TypeScript reference (test/helpers/reference.ts), in every register tile the subgroup kernel can
+ * be specialised to (PX pixels × COB channels a lane), not only the one src/model.ts picks today, on
+ * seeded random shapes and on the edges the tiling has: rows whose width is not a multiple of PX
+ * (a run sticking out past the edge), output channels that are not a multiple of the block, strides
+ * 1 and 2 (the sliding-window and the gather paths), ×2 upsampling, every kernel size 1/3/4/5/7,
+ * non-square images, batches, inputs barely larger than the padding. Tolerance as in
+ * kernels.test.ts: |gpu − ref| ≤ 1e-4 · (1 + |ref|).
+ */
+import { describe, expect, it } from "vitest";
+import { Graph } from "../src/runtime/graph";
+import { conv, subgroupConvTiles, uploadLayer } from "../src/model";
+import { subgroupConvSupported } from "../src/device";
+import { maxRelError } from "../src/tensor";
+import { sharedDevice, withDevice } from "./helpers/gpu";
+import { runGraph } from "./helpers/run-graph";
+import { conv2dRef, randomArray, rng, type ConvCase } from "./helpers/reference";
+
+const cases: ConvCase[] = [
+  { n: 2, cin: 5, h: 9, w: 7, cout: 11, k: 3, stride: 1, pad: 1, upsample: 1, act: "relu" },      // ow 7: runs of 4 stick out
+  { n: 1, cin: 3, h: 10, w: 13, cout: 3, k: 7, stride: 1, pad: 3, upsample: 1, act: "tanh" },     // 3 channels, wide window
+  { n: 3, cin: 6, h: 5, w: 6, cout: 17, k: 5, stride: 1, pad: 2, upsample: 2, act: "none" },      // upsampled 5×5
+  { n: 2, cin: 7, h: 11, w: 9, cout: 9, k: 4, stride: 2, pad: 1, upsample: 1, act: "relu" },      // strided, odd sizes
+  { n: 1, cin: 4, h: 2, w: 3, cout: 5, k: 3, stride: 1, pad: 1, upsample: 1, act: "none" },       // barely above the padding
+  { n: 2, cin: 9, h: 4, w: 3, cout: 20, k: 1, stride: 1, pad: 0, upsample: 1, act: "relu" },      // 1×1
+  { n: 1, cin: 2, h: 3, w: 2, cout: 6, k: 5, stride: 1, pad: 2, upsample: 2, act: "none" },       // tiny upsampled
+];
+const pick = rng(2026);
+for (let i = 0; i < 3; i++) {
+  const k = [1, 3, 4, 5, 7][Math.floor(pick() * 5)]!;
+  const stride = k === 4 || pick() < 0.2 ? 2 : 1;
+  const pad = k === 4 ? 1 : (k - 1) / 2;
+  const upsample = pick() < 0.4 ? 2 : 1;
+  const min = Math.ceil((pad + 1) / upsample);
+  cases.push({
+    n: 1 + Math.floor(pick() * 3), cin: 1 + Math.floor(pick() * 24), cout: 1 + Math.floor(pick() * 40),
+    h: min + Math.floor(pick() * 10), w: min + Math.floor(pick() * 10), k, stride, pad, upsample,
+    act: (["none", "relu", "tanh"] as const)[Math.floor(pick() * 3)]!,
+  });
+}
+
+/**
+ * Tiles of the subgroup kernel: every PX (1…4) and every COB (4, 8, 16) at least once, and the ones
+ * src/model.ts picks (4 × 8, 4 × 4). Each is a pipeline of its own, slow to compile on lavapipe.
+ */
+const tiles = [{ PX: 1, COB: 4 }, { PX: 2, COB: 16 }, { PX: 3, COB: 8 }, { PX: 4, COB: 4 }, { PX: 4, COB: 8 }];
+
+function inputs(c: ConvCase) {
+  const rand = rng(c.n * 1000 + c.cin * 31 + c.cout * 7 + c.k);
+  const x = randomArray(c.n * c.cin * c.h * c.w, rand);
+  const weight = randomArray(c.cout * c.cin * c.k * c.k, rand, 1 / Math.sqrt(c.cin * c.k * c.k));
+  const bias = randomArray(c.cout, rand, 0.5);
+  return { x, weight, bias, want: conv2dRef(c, x, weight, bias) };
+}
+
+/** Runs one conv2d_subgroup dispatch with a given tile (as src/model.ts's conv builds it). */
+async function runSubgroupTile(c: ConvCase, tile: { PX: number; COB: number }): Promise<{ got: Float32Array; want: Float32Array }> {
+  const { x, weight, bias, want } = inputs(c);
+  const got = await withDevice(async (device) => {
+    const layer = uploadLayer(device, "test", "conv", [c.cout, c.cin, c.k, c.k], weight, bias, "test");
+    const g = new Graph({ conv: "subgroup", normThreads: 8 });
+    const input = g.tensor("x", [c.n, c.cin, c.h, c.w]);
+    const out = g.tensor("y", [c.n, c.cout, want.oh, want.ow]);
+    const WG = 64;
+    g.op({
+      label: `test conv PX=${tile.PX} COB=${tile.COB}`, kernel: "conv2d_subgroup",
+      overrides: { KSIZE: c.k, STRIDE: c.stride, UPSAMPLE: c.upsample, ACT: { none: 0, relu: 1, tanh: 2 }[c.act], WG, ...tile },
+      params: { batch: c.n, cin: c.cin, in_h: c.h, in_w: c.w, cout: c.cout, out_h: want.oh, out_w: want.ow, pad: c.pad },
+      bindings: { input, weight: layer.weight, bias: layer.bias, output: out },
+      workgroups: [Math.ceil((c.n * want.oh * Math.ceil(want.ow / tile.PX)) / WG), Math.ceil(c.cout / tile.COB), 1],
+    });
+    const [bytes] = await runGraph(device, g, [[input, x]], [out]);
+    layer.weight.destroy(); layer.bias.destroy();
+    return new Float32Array(bytes!);
+  });
+  return { got, want: want.out };
+}
+
+/** Runs the conv builder of src/model.ts with a CPU kernel (the tile it picks). */
+async function runBuilder(c: ConvCase, kernel: "subgroup" | "direct"): Promise<{ got: Float32Array; want: Float32Array }> {
+  const { x, weight, bias, want } = inputs(c);
+  const got = await withDevice(async (device) => {
+    const layer = uploadLayer(device, "test", "conv", [c.cout, c.cin, c.k, c.k], weight, bias, "test");
+    const g = new Graph({ conv: kernel, normThreads: 8 });
+    const input = g.tensor("x", [c.n, c.cin, c.h, c.w]);
+    const out = conv(g, input, layer, { stride: c.stride, pad: c.pad, upsample: c.upsample, act: c.act });
+    expect(out.shape).toEqual([c.n, c.cout, want.oh, want.ow]);
+    const [bytes] = await runGraph(device, g, [[input, x]], [out]);
+    layer.weight.destroy(); layer.bias.destroy();
+    return new Float32Array(bytes!);
+  });
+  return { got, want: want.out };
+}
+
+const subgroups = await sharedDevice().then(subgroupConvSupported);
+const label = "n$n cin$cin $h×$w → cout$cout k$k s$stride p$pad up$upsample $act";
+
+describe("conv2d_direct (CPU adapters without subgroups)", () => {
+  it.each(cases)(`builder: ${label}`, async (c) => {
+    const { got, want } = await runBuilder(c, "direct");
+    expect(maxRelError(got, want)).toBeLessThanOrEqual(1e-4);
+  });
+});
+
+// Dawn's lavapipe has subgroups of 8, so CI runs these; elsewhere the kernel is never chosen.
+describe.runIf(subgroups)("conv2d_subgroup (CPU adapters with subgroups ≥ 8)", () => {
+  it("picks a tile the kernel supports for every channel count", () => {
+    for (const cout of [1, 3, 4, 5, 8, 9, 64, 129]) {
+      const t = subgroupConvTiles(cout);
+      expect(tiles.some((s) => s.PX === t.PX && s.COB === t.COB), `cout ${cout}`).toBe(true);
+    }
+  });
+
+  it.each(cases)(`builder: ${label}`, async (c) => {
+    const { got, want } = await runBuilder(c, "subgroup");
+    expect(maxRelError(got, want)).toBeLessThanOrEqual(1e-4);
+  });
+
+  const runs = tiles.flatMap((t) => cases.map((c) => ({ ...c, ...t })));
+  it.each(runs)(`PX=$PX COB=$COB: ${label}`, async (c) => {
+    const { got, want } = await runSubgroupTile(c, { PX: c.PX, COB: c.COB });
+    expect(maxRelError(got, want)).toBeLessThanOrEqual(1e-4);
+  });
+});
