@@ -1,15 +1,24 @@
-// 2-D convolution as an implicit GEMM: output[cout, pixel] = sum_k weight[k, cout] * patch[k, pixel],
-// with k = (cin, ky, kx) and pixel = (n, oy, ox) over the whole batch, so deep layers with few
-// pixels per image still fill the tiles. Reflect padding and an optional nearest ×2 upsampling of
-// the input are folded into the patch loads (no padded or upsampled copy is ever written); bias
-// and the activation are applied on the way out.
+// 2-D convolution as an implicit GEMM, for GPUs: output[cout, pixel] = sum_k weight[k, cout] ·
+// patch[k, pixel], with k = (cin, ky, kx) and pixel = (n, oy, ox) over the whole batch, so deep
+// layers with few pixels per image still fill the tiles. Reflect padding and an optional nearest ×2
+// upsampling of the input are folded into the patch loads (no padded or upsampled copy is ever
+// written); bias and the activation are applied on the way out. conv2d_f16.wgsl is this kernel's
+// f16 twin; keep the two in step.
 //
-// Thread-to-data mapping: a workgroup of WG_PX × WG_CO threads owns a tile of TILE_CO = WG_CO·TCO
-// output channels × TILE_PX = WG_PX·4 pixels. Thread (tx, ty) accumulates channels
-// {ty + i·WG_CO | i < TCO} × pixels {tx + j·WG_PX | j < 4}: strided, so that neighbouring threads
-// write neighbouring pixels. Per step of TILE_K reduction rows the workgroup stages the weights and
-// the im2col patch rows in workgroup memory, packed as vec4s in exactly the order each thread
-// reads them: the inner loop is two vec4 loads and TCO vec4 FMAs per row.
+// Thread-to-data mapping (register tiling): a workgroup of WG_PX × WG_CO threads owns a tile of
+// TILE_PX = 4·WG_PX pixels × TILE_CO = 4·WG_CO output channels, and thread (tx, ty) accumulates a
+// 4 × 4 block in registers: channels tile_co0 + 4·ty + {0..3} (contiguous, so its weights are one
+// vec4) × pixels tile_px0 + tx + {0, 1, 2, 3}·WG_PX (strided, so that neighbouring threads load and
+// store neighbouring pixels). Per step of TILE_K reduction rows the workgroup stages the weights
+// and the im2col patch in workgroup memory as vec4s, in exactly the order the threads read them:
+// the inner loop is two vec4 loads and four vec4 FMAs per row (16 FMAs). Staging: each thread
+// loads whole vec4 slots, 4 consecutive output channels of one weight row (one 16-byte span,
+// contiguous across threads) or the 4 pixels of one patch slot for one row (their reflected
+// offsets computed once per tile, the (cin, ky, kx) split once per row).
+//
+// The tile shape (WG_PX, WG_CO) and TILE_K are override constants chosen per adapter and layer by
+// chooseConvTile (src/model.ts): threads ≤ maxComputeInvocationsPerWorkgroup, workgroup memory
+// TILE_K·(WG_PX + WG_CO)·16 bytes ≤ maxComputeWorkgroupStorageSize.
 //
 // Weights are stored transposed, [cin·k·k][cout], so a row of a channel tile is contiguous.
 
@@ -28,14 +37,10 @@ override KSIZE: u32 = 3u;
 override STRIDE: u32 = 1u;
 override UPSAMPLE: u32 = 1u;   // 1, or 2 for a nearest ×2 upsampling before the convolution
 override ACT: u32 = 0u;        // 0 none, 1 ReLU, 2 tanh
-override WG_PX: u32 = 16u;     // threads along pixels
-override WG_CO: u32 = 16u;     // threads along output channels
-override TCO: u32 = 4u;        // output channels per thread: 1..4
+override WG_PX: u32 = 16u;     // threads along pixels (4 pixels each)
+override WG_CO: u32 = 16u;     // threads along output channels (4 channels each)
+override TILE_K: u32 = 16u;    // reduction rows staged per step
 
-const TILE_K: u32 = 16u;
-const TPX: u32 = 4u;           // pixels per thread
-override TILE_PX: u32 = WG_PX * TPX;
-override TILE_CO: u32 = WG_CO * TCO;
 override THREADS: u32 = WG_PX * WG_CO;
 
 @group(0) @binding(0) var<uniform> params: ConvParams;
@@ -44,7 +49,7 @@ override THREADS: u32 = WG_PX * WG_CO;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> output: array<f32>;
 
-// tile_w[kk·WG_CO + ty][i] = weight of channel ty + i·WG_CO; tile_x[kk·WG_PX + tx][j] = pixel tx + j·WG_PX.
+// tile_w[kk·WG_CO + ty] = weights of channels 4·ty…4·ty+3; tile_x[kk·WG_PX + tx] = pixels tx + j·WG_PX.
 var<workgroup> tile_w: array<vec4<f32>, TILE_K * WG_CO>;
 var<workgroup> tile_x: array<vec4<f32>, TILE_K * WG_PX>;
 
@@ -67,90 +72,98 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let plane_out = params.out_h * params.out_w;
   let n_pix = params.batch * plane_out;
   let k_total = params.cin * KSIZE * KSIZE;
-  let tile_px0 = wg.x * TILE_PX;
-  let tile_co0 = wg.y * TILE_CO;
+  let tile_px0 = wg.x * WG_PX * 4u;
+  let tile_co0 = wg.y * WG_CO * 4u;
   let up_h = i32(params.in_h * UPSAMPLE);
   let up_w = i32(params.in_w * UPSAMPLE);
   let in_plane = params.in_h * params.in_w;
 
-  // Patch staging: with at least TILE_PX threads each thread owns one column and every
-  // ROW_STEP-th row; with fewer, each thread owns several columns and all rows.
-  var col0 = flat;
-  var row0 = 0u;
-  var row_step = 1u;
-  if (THREADS >= TILE_PX) {
-    col0 = flat % TILE_PX;
-    row0 = flat / TILE_PX;
-    row_step = THREADS / TILE_PX;
+  // Patch staging: thread `flat` fills slot xs_slot of rows xs_row0, xs_row0 + THREADS/WG_PX, …
+  // (when WG_CO ≥ 1 every slot has THREADS/WG_PX = WG_CO threads). The slot's 4 pixels' top-left
+  // input corners and image offsets are fixed for the whole reduction: computed once here.
+  let xs_slot = flat % WG_PX;
+  let xs_row0 = flat / WG_PX;
+  var iy0: vec4<i32>;
+  var ix0: vec4<i32>;
+  var img_base: vec4<u32>;
+  var px_valid: vec4<bool>;
+  for (var j = 0u; j < 4u; j++) {
+    let pix = tile_px0 + xs_slot + j * WG_PX;
+    let img = pix / plane_out;
+    let rem = pix - img * plane_out;
+    let oy = rem / params.out_w;
+    let ox = rem - oy * params.out_w;
+    iy0[j] = i32(oy * STRIDE) - i32(params.pad);
+    ix0[j] = i32(ox * STRIDE) - i32(params.pad);
+    img_base[j] = img * params.cin * in_plane;
+    px_valid[j] = pix < n_pix;
   }
+  // Weight staging: thread `flat` fills channel slot ws_slot of rows ws_row0, ws_row0 + WG_PX, ….
+  let ws_slot = flat % WG_CO;
+  let ws_row0 = flat / WG_CO;
+  let ws_co = tile_co0 + 4u * ws_slot;
 
-  // Four named accumulators, not an array: a runtime-indexed private array becomes scattered
-  // memory traffic on CPU implementations (lavapipe), while named vectors stay in registers.
-  var acc0 = vec4<f32>(0.0);
+  var acc0 = vec4<f32>(0.0);   // channel 4·ty + 0, pixels tx + j·WG_PX
   var acc1 = vec4<f32>(0.0);
   var acc2 = vec4<f32>(0.0);
   var acc3 = vec4<f32>(0.0);
 
   for (var k0 = 0u; k0 < k_total; k0 += TILE_K) {
-    for (var e = flat; e < TILE_K * TILE_CO; e += THREADS) {
-      let kk = e / TILE_CO;
-      let cc = e - kk * TILE_CO;
+    for (var kk = ws_row0; kk < TILE_K; kk += WG_PX) {
       let k = k0 + kk;
-      let co = tile_co0 + cc;
-      var v = 0.0;
-      if (k < k_total && co < params.cout) { v = weight[k * params.cout + co]; }
-      tile_w[kk * WG_CO + cc % WG_CO][cc / WG_CO] = v;
-    }
-    for (var col = col0; col < TILE_PX; col += THREADS) {
-      let pix = tile_px0 + col;
-      let col_valid = pix < n_pix;
-      let img = pix / plane_out;
-      let rem = pix - img * plane_out;
-      let oy = rem / params.out_w;
-      let ox = rem - oy * params.out_w;
-      let iy0 = i32(oy * STRIDE) - i32(params.pad);
-      let ix0 = i32(ox * STRIDE) - i32(params.pad);
-      let img_base = img * params.cin * in_plane;
-      let slot = col % WG_PX;
-      let lane = col / WG_PX;
-      for (var kk = row0; kk < TILE_K; kk += row_step) {
-        let k = k0 + kk;
-        var v = 0.0;
-        if (k < k_total && col_valid) {
-          // Reflect padding and nearest upsampling live in this index arithmetic.
-          let ci = k / (KSIZE * KSIZE);
-          let r = k - ci * KSIZE * KSIZE;
-          let ky = r / KSIZE;
-          let kx = r - ky * KSIZE;
-          let iy = u32(reflect_index(iy0 + i32(ky), up_h)) / UPSAMPLE;
-          let ix = u32(reflect_index(ix0 + i32(kx), up_w)) / UPSAMPLE;
-          v = input[img_base + ci * in_plane + iy * params.in_w + ix];
+      var v = vec4<f32>(0.0);
+      if (k < k_total) {
+        let row = k * params.cout;
+        for (var i = 0u; i < 4u; i++) {
+          if (ws_co + i < params.cout) { v[i] = weight[row + ws_co + i]; }
         }
-        tile_x[kk * WG_PX + slot][lane] = v;
       }
+      tile_w[kk * WG_CO + ws_slot] = v;
+    }
+    for (var kk = xs_row0; kk < TILE_K; kk += WG_CO) {
+      let k = k0 + kk;
+      var v = vec4<f32>(0.0);
+      if (k < k_total) {
+        // Reflect padding and nearest upsampling live in this index arithmetic.
+        let ci = k / (KSIZE * KSIZE);
+        let r = k - ci * KSIZE * KSIZE;
+        let ky = i32(r / KSIZE);
+        let kx = i32(r % KSIZE);
+        let ch = ci * in_plane;
+        for (var j = 0u; j < 4u; j++) {
+          if (px_valid[j]) {
+            let iy = u32(reflect_index(iy0[j] + ky, up_h)) / UPSAMPLE;
+            let ix = u32(reflect_index(ix0[j] + kx, up_w)) / UPSAMPLE;
+            v[j] = input[img_base[j] + ch + iy * params.in_w + ix];
+          }
+        }
+      }
+      tile_x[kk * WG_PX + xs_slot] = v;
     }
     workgroupBarrier();
     for (var kk = 0u; kk < TILE_K; kk++) {
       let xs = tile_x[kk * WG_PX + lid.x];
       let ws = tile_w[kk * WG_CO + lid.y];
       acc0 += ws.x * xs;
-      if (TCO > 1u) { acc1 += ws.y * xs; }
-      if (TCO > 2u) { acc2 += ws.z * xs; }
-      if (TCO > 3u) { acc3 += ws.w * xs; }
+      acc1 += ws.y * xs;
+      acc2 += ws.z * xs;
+      acc3 += ws.w * xs;
     }
     workgroupBarrier();
   }
 
-  store_row(tile_co0 + lid.y, tile_px0 + lid.x, acc0, n_pix, plane_out);
-  if (TCO > 1u) { store_row(tile_co0 + lid.y + WG_CO, tile_px0 + lid.x, acc1, n_pix, plane_out); }
-  if (TCO > 2u) { store_row(tile_co0 + lid.y + 2u * WG_CO, tile_px0 + lid.x, acc2, n_pix, plane_out); }
-  if (TCO > 3u) { store_row(tile_co0 + lid.y + 3u * WG_CO, tile_px0 + lid.x, acc3, n_pix, plane_out); }
+  let co = tile_co0 + 4u * lid.y;
+  let p0 = tile_px0 + lid.x;
+  store_row(co, p0, acc0, n_pix, plane_out);
+  store_row(co + 1u, p0, acc1, n_pix, plane_out);
+  store_row(co + 2u, p0, acc2, n_pix, plane_out);
+  store_row(co + 3u, p0, acc3, n_pix, plane_out);
 }
 
 // Writes one output channel's 4 pixels (p0 + j·WG_PX) with bias and activation.
 fn store_row(co: u32, p0: u32, acc: vec4<f32>, n_pix: u32, plane_out: u32) {
   if (co >= params.cout) { return; }
-  for (var j = 0u; j < TPX; j++) {
+  for (var j = 0u; j < 4u; j++) {
     let p = p0 + j * WG_PX;
     if (p >= n_pix) { return; }
     let n = p / plane_out;

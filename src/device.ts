@@ -93,6 +93,26 @@ export function chooseNormThreads(device: GPUDevice): number {
   return isCpuAdapter((device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo) ? 8 : 256;
 }
 
+/** Storage and arithmetic precision of an engine's activations and convolution weights. */
+export type Precision = "f16" | "f32";
+
+/**
+ * The precision an engine runs at. "auto" picks f16 only on GPUs with the `shader-f16` feature:
+ * there f16 halves the activation and weight traffic and doubles the FMA rate. CPU adapters
+ * (lavapipe, SwiftShader) have no f16 arithmetic units; they emulate it with conversions, so f16 is
+ * slower there and "auto" keeps f32. Asking for "f16" on a device without `shader-f16` (the
+ * feature must have been requested when the device was created; requestFunitDevice does) is a
+ * DeviceError.
+ */
+export function choosePrecision(device: GPUDevice, requested: Precision | "auto" = "auto"): Precision {
+  const hasF16 = device.features.has("shader-f16");
+  if (requested === "f16" && !hasF16) {
+    throw new DeviceError("precision 'f16' needs a device with the 'shader-f16' feature; this one has none (use 'f32' or 'auto')");
+  }
+  if (requested !== "auto") return requested;
+  return hasF16 && !isCpuAdapter((device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo) ? "f16" : "f32";
+}
+
 /** Routes device loss and uncaptured errors to a handler (console.error by default). */
 export function watchDevice(device: GPUDevice, onError: (message: string) => void = (m) => console.error(m)): void {
   device.addEventListener("uncapturederror", (ev) => onError(`WebGPU error: ${(ev as GPUUncapturedErrorEvent).error.message}`));

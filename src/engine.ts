@@ -8,9 +8,9 @@
  * (games), translateToTexture writes the output into an rgba8unorm array texture and reads nothing
  * back; encodeTranslationToTexture records the same work into the caller's own command encoder.
  */
-import { chooseConvKernel, chooseNormThreads, DeviceError, subgroupConvSupported, type ConvKernel } from "./device";
+import { chooseConvKernel, chooseNormThreads, choosePrecision, DeviceError, subgroupConvSupported, type ConvKernel, type Precision } from "./device";
 import { adainParamCount, type FunitHyper } from "./hyper";
-import { classEncoder, contentEncoder, decoder, imagesToTexture, mlp, packImages, unpackImages, uploadGenerator, type GpuGenerator } from "./model";
+import { castTensor, classEncoder, contentEncoder, decoder, type ConvTileName, imagesToTexture, mlp, packImages, unpackImages, uploadGenerator, type GpuGenerator } from "./model";
 import { compile, encodePlan, encodePlanTimed, Graph, type Plan, type TensorDesc, type TextureSlot } from "./runtime/graph";
 import { getKernel } from "./runtime/kernels";
 import { imageBatchDims, InputError, isTensor, type ImageRGBA, type Tensor } from "./tensor";
@@ -79,6 +79,14 @@ export interface FunitOptions {
   label?: string;
   /** Convolution kernel; "auto" (the default) picks per adapter (see chooseConvKernel). */
   conv?: ConvKernel | "auto";
+  /**
+   * "f16": f16 activations and convolution weights (needs `shader-f16`; runs the tiled
+   * convolution, the only f16 one); "f32"; "auto" (the default): f16 on GPUs that have
+   * `shader-f16`, f32 elsewhere (see choosePrecision).
+   */
+  precision?: Precision | "auto";
+  /** One tile for every tiled convolution, for benchmarks and tests (default: chooseConvTile per layer). */
+  convTile?: ConvTileName;
 }
 
 export class Funit {
@@ -87,6 +95,9 @@ export class Funit {
   readonly label: string;
   /** The convolution kernel this engine runs. */
   readonly convKernel: ConvKernel;
+  /** The precision of activations and convolution weights (the class code and MLP are always f32). */
+  readonly precision: Precision;
+  private readonly convTile?: ConvTileName;
   private readonly normThreads: number;
   /** Bytes of weights held on the GPU. */
   readonly weightBytes: number;
@@ -96,9 +107,11 @@ export class Funit {
   private queue: Promise<unknown> = Promise.resolve();
   private destroyed = false;
 
-  private constructor(device: GPUDevice, gen: GpuGenerator, label: string, convKernel: ConvKernel) {
+  private constructor(device: GPUDevice, gen: GpuGenerator, label: string, convKernel: ConvKernel, precision: Precision = "f32", convTile?: ConvTileName) {
     this.device = device;
     this.convKernel = convKernel;
+    this.precision = precision;
+    this.convTile = convTile;
     this.normThreads = chooseNormThreads(device);
     this.gen = gen;
     this.hyper = gen.hyper;
@@ -115,11 +128,15 @@ export class Funit {
     if (largest > device.limits.maxStorageBufferBindingSize) {
       throw new DeviceError(`a weight tensor of ${largest} bytes exceeds this device's maxStorageBufferBindingSize (${device.limits.maxStorageBufferBindingSize})`);
     }
-    const conv = !opts.conv || opts.conv === "auto" ? chooseConvKernel(device) : opts.conv;
+    const precision = choosePrecision(device, opts.precision);
+    if (precision === "f16" && opts.conv && opts.conv !== "auto" && opts.conv !== "tiled") {
+      throw new DeviceError(`the f16 path has only the tiled convolution; conv '${opts.conv}' needs precision 'f32'`);
+    }
+    const conv = precision === "f16" ? "tiled" : !opts.conv || opts.conv === "auto" ? chooseConvKernel(device) : opts.conv;
     if (conv === "subgroup" && !subgroupConvSupported(device)) {
       throw new DeviceError("the subgroup convolution needs a device with the 'subgroups' feature and subgroups of at least 8 lanes");
     }
-    const engine = new Funit(device, uploadGenerator(device, w.hyper, w.tensors, label), label, conv);
+    const engine = new Funit(device, uploadGenerator(device, w.hyper, w.tensors, label, precision), label, conv, precision, opts.convTile);
     try {
       await engine.warmPipelines();
     } catch (e) {
@@ -304,12 +321,15 @@ export class Funit {
   }
 
   private buildGraph(spec: PlanSpec) {
-    const g = new Graph({ conv: this.convKernel, normThreads: this.normThreads });
+    const g = new Graph({ conv: this.convKernel, normThreads: this.normThreads, convTiles: { limits: this.device.limits, force: this.convTile } });
+    // The f16 path converts at its edges: images and tensors come in as f32, the class code,
+    // AdaIN parameters and everything read back or unpacked leave as f32.
+    const f16 = this.precision === "f16";
     const gen = this.gen;
     const input = (b: BatchSpec, label: string) => {
-      if (b.format === "f32") { const t = g.tensor(`${label}:input`, [b.n, 3, b.h, b.w]); return { raw: t, tensor: t }; }
-      const raw = g.tensor(`${label}:rgba`, [b.n, b.h, b.w]);
-      return { raw, tensor: packImages(g, raw, label) };
+      const raw = b.format === "f32" ? g.tensor(`${label}:input`, [b.n, 3, b.h, b.w]) : g.tensor(`${label}:rgba`, [b.n, b.h, b.w]);
+      const tensor = b.format === "f32" ? raw : packImages(g, raw, label);
+      return { raw, tensor: f16 ? castTensor(g, tensor, "f16", label) : tensor };
     };
     const tensors: Partial<Record<PlanSpec["readback"][number], TensorDesc>> = {};
     let classImages: TensorDesc | undefined;
@@ -329,9 +349,11 @@ export class Funit {
       const ci = input(spec.content, "content");
       content = ci.raw;
       const code = contentEncoder(g, gen, ci.tensor);
-      const out = decoder(g, gen, code, adain);
+      const decoded = decoder(g, gen, code, adain);
+      const out = f16 ? castTensor(g, decoded, "f32", "output") : decoded;
       if (spec.outputFormat === "texture") imagesToTexture(g, out, OUTPUT_TEXTURE, "output");
-      Object.assign(tensors, { adain_params: adain, content_code: code, output: spec.outputFormat === "rgba8" ? unpackImages(g, out, "output") : out });
+      const codeOut = f16 && spec.readback.includes("content_code") ? castTensor(g, code, "f32", "content_code") : code;
+      Object.assign(tensors, { adain_params: adain, content_code: codeOut, output: spec.outputFormat === "rgba8" ? unpackImages(g, out, "output") : out });
     }
     return { graph: g, tensors, inputs: { content, classImages, classCode } };
   }

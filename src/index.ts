@@ -6,9 +6,10 @@
  * `translateToTexture(contents, codeOrImages)` → an rgba8unorm array texture that stays on the GPU.
  */
 export { Funit, type FunitOptions, type Intermediates, type Style, type TextureTarget } from "./engine";
-export { requestFunitDevice, checkAdapterLimits, watchDevice, DeviceError, REQUIRED_LIMITS, chooseConvKernel, isCpuAdapter, type ConvKernel, type FunitDeviceOptions } from "./device";
+export { requestFunitDevice, checkAdapterLimits, watchDevice, DeviceError, REQUIRED_LIMITS, chooseConvKernel, choosePrecision, isCpuAdapter, type ConvKernel, type Precision, type FunitDeviceOptions } from "./device";
 export { readGeneratorWeights, type GeneratorWeights } from "./weights";
 export { type FunitHyper, ModelFormatError, inferHyper, expectedTensors, checkTensorShapes, adainParamCount, contentChannels } from "./hyper";
 export { parseSafetensors, serializeSafetensors, tensorToFloat32, SafetensorsError, type RawTensor, type SafetensorsFile } from "./safetensors";
 export { type Tensor, type ImageRGBA, InputError, imagesToTensor, tensorToImages } from "./tensor";
 export { interpolateClassCodes, averageClassCodes, classCodeToJSON, classCodeFromJSON } from "./style";
+export { CONV_TILES, chooseConvTile, type ConvTile, type ConvTileName } from "./model";

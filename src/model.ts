@@ -3,11 +3,15 @@
  * encoder (K images → one class code), the MLP (class code → AdaIN parameters), the content
  * encoder and the AdaIN decoder, exactly as the NVlabs layout defines them (README, "The
  * generator"). Weights are uploaded once per engine; convolution weights are transposed to
- * [cin·k·k][cout] so that a tile of output channels reads contiguously.
+ * [cin·k·k][cout] so that a tile of output channels reads contiguously. On the f16 path
+ * (precision "f16") convolution weights and activations are f16 and the ops pick the f16 twins of
+ * the kernels from their input's dtype; the class code, the MLP and the AdaIN parameters stay f32.
  */
+import { REQUIRED_LIMITS } from "./device";
 import { adainParamCount, contentChannels, expectedTensors, type FunitHyper } from "./hyper";
-import type { Graph, TensorDesc, TextureSlot } from "./runtime/graph";
+import type { ConvTileLimits, Graph, TensorDesc, TextureSlot } from "./runtime/graph";
 import type { Overrides } from "./runtime/kernels";
+import { float16Bytes } from "./safetensors";
 import { InputError } from "./tensor";
 
 export interface LayerWeights {
@@ -18,6 +22,8 @@ export interface LayerWeights {
   cin: number;
   cout: number;
   k: number;
+  /** "f16": the weight buffer holds f16 values (convolutions on the f16 path); the bias is always f32. */
+  dtype?: "f16";
 }
 
 export interface GpuGenerator {
@@ -30,9 +36,11 @@ export interface GpuGenerator {
 /**
  * Uploads one layer (weight [cout, cin, k, k] or [out, in], bias [cout]) to labelled storage
  * buffers. For the conv kernel the weight is stored transposed, [cin·k·k][cout]; for the linear
- * kernel it keeps PyTorch's [out][in] layout.
+ * kernel it keeps PyTorch's [out][in] layout. With dtype "f16" (convolutions only) the weight is
+ * stored as f16, rounded to nearest even: exact for weights that came from an f16 file.
  */
-export function uploadLayer(device: GPUDevice, name: string, kind: "conv" | "linear", shape: number[], weight: Float32Array, bias: Float32Array, label: string): LayerWeights {
+export function uploadLayer(device: GPUDevice, name: string, kind: "conv" | "linear", shape: number[], weight: Float32Array, bias: Float32Array, label: string, dtype: "f32" | "f16" = "f32"): LayerWeights {
+  if (dtype === "f16" && kind !== "conv") throw new Error(`${name}: only convolution weights are stored as f16`);
   const [cout, cin, kh] = shape as [number, number, number?];
   const k = kh ?? 1;
   let stored = weight;
@@ -41,23 +49,31 @@ export function uploadLayer(device: GPUDevice, name: string, kind: "conv" | "lin
     stored = new Float32Array(weight.length);
     for (let o = 0; o < cout; o++) for (let i = 0; i < kk; i++) stored[i * cout + o] = weight[o * kk + i]!;
   }
-  const upload = (what: string, data: Float32Array) => {
-    const buf = device.createBuffer({ label: `${label}:${name}.${what}`, size: Math.max(16, data.byteLength), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
-    device.queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, data.byteLength);
+  const upload = (what: string, data: Float32Array | Uint8Array) => {
+    // writeBuffer needs a multiple of 4 bytes: an odd count of f16 values gets a zero pad
+    let bytes: ArrayBufferView = data;
+    if (data.byteLength % 4) {
+      const padded = new Uint8Array(data.byteLength + 2);
+      padded.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      bytes = padded;
+    }
+    const buf = device.createBuffer({ label: `${label}:${name}.${what}`, size: Math.max(16, bytes.byteLength), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+    device.queue.writeBuffer(buf, 0, bytes.buffer, bytes.byteOffset, bytes.byteLength);
     return buf;
   };
-  return { name, kind, weight: upload("weight", stored), bias: upload("bias", bias), cin, cout, k };
+  const w = dtype === "f16" ? upload("weight(f16)", float16Bytes(stored)) : upload("weight", stored);
+  return { name, kind, weight: w, bias: upload("bias", bias), cin, cout, k, ...(dtype === "f16" ? { dtype } : {}) };
 }
 
-/** Uploads every layer of the generator. */
-export function uploadGenerator(device: GPUDevice, hyper: FunitHyper, tensors: Map<string, Float32Array>, label: string): GpuGenerator {
+/** Uploads every layer of the generator; with precision "f16" the convolution weights are f16. */
+export function uploadGenerator(device: GPUDevice, hyper: FunitHyper, tensors: Map<string, Float32Array>, label: string, precision: "f32" | "f16" = "f32"): GpuGenerator {
   const layers = new Map<string, LayerWeights>();
   for (const [name, shape] of expectedTensors(hyper)) {
     if (!name.endsWith(".weight")) continue;
     const layer = name.slice(0, -".weight".length);
     // The class code's 1×1 conv runs after pooling, on a 1×1 map: a linear layer.
     const kind = shape.length === 4 && shape[2]! > 1 ? "conv" : "linear";
-    layers.set(layer, uploadLayer(device, layer, kind, shape, tensors.get(name)!, tensors.get(`${layer}.bias`)!, label));
+    layers.set(layer, uploadLayer(device, layer, kind, shape, tensors.get(name)!, tensors.get(`${layer}.bias`)!, label, kind === "conv" ? precision : "f32"));
   }
   const all = [...layers.values()];
   return {
@@ -70,11 +86,66 @@ export function uploadGenerator(device: GPUDevice, hyper: FunitHyper, tensors: M
 
 const ACT = { none: 0, relu: 1, tanh: 2 } as const;
 
-/** Tile configuration of conv2d.wgsl for a layer's output-channel count (see the shader's header). */
-export function convTiles(cout: number): { WG_PX: number; WG_CO: number; TCO: number } {
-  if (cout <= 4) return { WG_PX: 32, WG_CO: 1, TCO: 4 };
-  if (cout <= 32) return { WG_PX: 32, WG_CO: 8, TCO: 4 };
-  return { WG_PX: 16, WG_CO: 16, TCO: 4 };
+/**
+ * Tile shapes of the tiled convolutions (conv2d.wgsl, conv2d_f16.wgsl), named pixels × output
+ * channels: WG_PX × WG_CO threads of 4 × 4 outputs each.
+ */
+export const CONV_TILES = {
+  "256x4": { WG_PX: 64, WG_CO: 1 },   // RGB output layers (cout ≤ 4): 64 threads
+  "128x32": { WG_PX: 32, WG_CO: 8 },  // narrow layers (cout ≤ 32): 256 threads
+  "64x64": { WG_PX: 16, WG_CO: 16 },  // wide layers: 256 threads
+  "32x64": { WG_PX: 8, WG_CO: 16 },   // wide layers with few pixels: 128 threads, twice the workgroups
+  "128x64": { WG_PX: 32, WG_CO: 16 }, // 512 threads: only when forced (to be measured on GPUs)
+  "128x128": { WG_PX: 32, WG_CO: 32 }, // 1024 threads: likewise
+} as const;
+
+export type ConvTileName = keyof typeof CONV_TILES;
+
+export interface ConvTile {
+  name: ConvTileName;
+  WG_PX: number;
+  WG_CO: number;
+  /** Reduction rows staged in workgroup memory per step. */
+  TILE_K: number;
+}
+
+/**
+ * A layer whose 64×64 tiles would make fewer workgroups than this takes 32×64 tiles: a GPU needs a
+ * few workgroups per compute unit to hide memory latency (an H100 has 132), and batch-1 deep
+ * layers (e.g. 32×32 pixels × 256 channels: 64 workgroups of 64×64) would leave half of it idle.
+ */
+const MIN_WORKGROUPS = 128;
+
+/**
+ * Chooses the tile of a tiled convolution for one layer on one adapter, or checks a forced one.
+ *
+ * - Shape from the layer: output channels ≤ 4 take 256×4 (no thread computes padding channels),
+ *   ≤ 32 take 128×32, wider layers 64×64 (256 threads of 4×4 outputs: the shape of a 2048³ f32
+ *   matmul that ran at 29 TFLOP/s on the project's NVIDIA GPU machine under Dawn Vulkan), or
+ *   32×64 when 64×64 gives fewer than MIN_WORKGROUPS workgroups. Automatic choices stay at ≤ 256 threads, which every engine device
+ *   allows (REQUIRED_LIMITS; SwiftShader's maximum); the 512- and 1024-thread tiles are offered
+ *   for benchmarks only until a GPU run shows them faster.
+ * - TILE_K from the adapter: the largest of 32, 16, 8 whose two workgroup-memory tiles,
+ *   TILE_K · (WG_PX + WG_CO) vec4s of `elementBytes`, fit maxComputeWorkgroupStorageSize (f32
+ *   64×64 takes 32 on any device with the required 16 KiB; f16 halves the bytes, so wider tiles
+ *   reach 32 too). Deeper steps mean fewer barriers per output.
+ */
+export function chooseConvTile(cout: number, pixels: number, limits: ConvTileLimits, elementBytes: 2 | 4, force?: string): ConvTile {
+  let name: ConvTileName;
+  if (force !== undefined) {
+    if (!(force in CONV_TILES)) throw new Error(`unknown convolution tile '${force}' (known: ${Object.keys(CONV_TILES).join(", ")})`);
+    name = force as ConvTileName;
+  } else if (cout <= 4) name = "256x4";
+  else if (cout <= 32) name = "128x32";
+  else name = Math.ceil(pixels / 64) * Math.ceil(cout / 64) >= MIN_WORKGROUPS ? "64x64" : "32x64";
+  const { WG_PX, WG_CO } = CONV_TILES[name];
+  const threads = WG_PX * WG_CO;
+  if (threads > limits.maxComputeInvocationsPerWorkgroup || WG_PX > limits.maxComputeWorkgroupSizeX || WG_CO > limits.maxComputeWorkgroupSizeY) {
+    throw new Error(`convolution tile ${name} needs ${WG_PX}×${WG_CO} threads a workgroup; this device allows ${limits.maxComputeInvocationsPerWorkgroup} (${limits.maxComputeWorkgroupSizeX}×${limits.maxComputeWorkgroupSizeY})`);
+  }
+  const TILE_K = [32, 16, 8].find((k) => k * (WG_PX + WG_CO) * 4 * elementBytes <= limits.maxComputeWorkgroupStorageSize);
+  if (!TILE_K) throw new Error(`convolution tile ${name} does not fit this device's ${limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory`);
+  return { name, WG_PX, WG_CO, TILE_K };
 }
 
 export interface ConvOptions {
@@ -106,12 +177,15 @@ export function conv(g: Graph, x: TensorDesc, layer: LayerWeights, opts: ConvOpt
   const oh = Math.floor((uh + 2 * opts.pad - layer.k) / stride) + 1;
   const ow = Math.floor((uw + 2 * opts.pad - layer.k) / stride) + 1;
   if (oh < 1 || ow < 1) throw new InputError(`${layer.name}: a ${uh}x${uw} input is too small for a ${layer.k}x${layer.k} kernel`);
-  const y = g.tensor(`${layer.name}:out`, [n, layer.cout, oh, ow]);
+  // f16 activations need f16 weights and run conv2d_f16, the only f16 convolution (tiled).
+  const f16 = x.dtype === "f16";
+  if (f16 !== (layer.dtype === "f16")) throw new Error(`${layer.name}: ${f16 ? "f16" : "f32"} input but ${layer.dtype ?? "f32"} weights`);
+  const y = g.tensor(`${layer.name}:out`, [n, layer.cout, oh, ow], f16 ? "f16" : "f32");
   const label = `${layer.name} conv${layer.k}x${layer.k}${stride > 1 ? ` s${stride}` : ""}${up > 1 ? " up2" : ""}`;
   const params = { batch: n, cin, in_h: h, in_w: w, cout: layer.cout, out_h: oh, out_w: ow, pad: opts.pad };
   const bindings = { input: x, weight: layer.weight, bias: layer.bias, output: y };
   const shape = { KSIZE: layer.k, STRIDE: stride, UPSAMPLE: up, ACT: ACT[opts.act ?? "none"] };
-  if (g.options.conv === "direct") {
+  if (g.options.conv === "direct" && !f16) {
     const COB = layer.cout <= 4 ? 4 : layer.cout <= 8 ? 8 : 16;
     const WG = 64;
     g.op({
@@ -120,7 +194,7 @@ export function conv(g: Graph, x: TensorDesc, layer: LayerWeights, opts: ConvOpt
     });
     return y;
   }
-  if (g.options.conv === "subgroup") {
+  if (g.options.conv === "subgroup" && !f16) {
     const t = subgroupConvTiles(layer.cout);
     g.op({
       label, kernel: "conv2d_subgroup", overrides: { ...shape, ...t }, params, bindings,
@@ -128,10 +202,11 @@ export function conv(g: Graph, x: TensorDesc, layer: LayerWeights, opts: ConvOpt
     });
     return y;
   }
-  const tiles = convTiles(layer.cout);
+  const t = chooseConvTile(layer.cout, n * oh * ow, g.options.convTiles?.limits ?? REQUIRED_LIMITS, f16 ? 2 : 4, g.options.convTiles?.force);
   g.op({
-    label, kernel: "conv2d", overrides: { ...shape, ...tiles }, params, bindings,
-    workgroups: [Math.ceil((n * oh * ow) / (tiles.WG_PX * 4)), Math.ceil(layer.cout / (tiles.WG_CO * tiles.TCO)), 1],
+    label, kernel: f16 ? "conv2d_f16" : "conv2d", params, bindings,
+    overrides: { ...shape, WG_PX: t.WG_PX, WG_CO: t.WG_CO, TILE_K: t.TILE_K, ...(f16 ? { F32_MATH: g.options.f16Products === "f32" } : {}) },
+    workgroups: [Math.ceil((n * oh * ow) / (t.WG_PX * 4)), Math.ceil(layer.cout / (t.WG_CO * 4)), 1],
   });
   return y;
 }
@@ -148,9 +223,11 @@ export function instanceNorm(g: Graph, x: TensorDesc, label: string, opts: NormO
   const bindings: Record<string, TensorDesc> = { data: x };
   if (opts.adain) bindings.adain = opts.adain.params;
   if (opts.residual) bindings.residual = opts.residual;
+  if (opts.residual && opts.residual.dtype !== x.dtype) throw new Error(`${label}: the residual's dtype differs from the input's`);
+  if (opts.adain?.params.dtype) throw new Error(`${label}: AdaIN parameters must be f32`);
   g.op({
     label: `${label} ${opts.adain ? "adain" : "in"}${opts.relu ? "+relu" : ""}${opts.residual ? "+residual" : ""}`,
-    kernel: "instance_norm",
+    kernel: x.dtype === "f16" ? "instance_norm_f16" : "instance_norm",
     overrides: { AFFINE: !!opts.adain, RELU: !!opts.relu, RESIDUAL: !!opts.residual, WG: g.options.normThreads },
     params: { channels: c, plane: h * w, adain_offset: opts.adain?.offset ?? 0, eps: 1e-5 },
     bindings,
@@ -162,6 +239,7 @@ export function instanceNorm(g: Graph, x: TensorDesc, label: string, opts: NormO
 export function linear(g: Graph, x: TensorDesc, layer: LayerWeights, relu: boolean): TensorDesc {
   if (layer.kind !== "linear") throw new Error(`${layer.name}: uploaded as a convolution, used as a linear layer`);
   const [n, fin] = x.shape as [number, number];
+  if (x.dtype) throw new Error(`${layer.name}: linear layers take f32 input`);
   if (fin !== layer.cin) throw new Error(`${layer.name}: input has ${fin} features, layer expects ${layer.cin}`);
   const y = g.tensor(`${layer.name}:out`, [n, layer.cout]);
   g.op({
@@ -175,14 +253,14 @@ export function linear(g: Graph, x: TensorDesc, layer: LayerWeights, relu: boole
   return y;
 }
 
-/** Mean over each group of `perGroup` images and their H×W: [G·K, C, H, W] → [G, C]. */
+/** Mean over each group of `perGroup` images and their H×W: [G·K, C, H, W] → [G, C] (f32, from f32 or f16). */
 export function meanPool(g: Graph, x: TensorDesc, perGroup: number, label: string): TensorDesc {
   const [nk, c, h, w] = x.shape as [number, number, number, number];
   const groups = nk / perGroup;
   const y = g.tensor(`${label}:out`, [groups, c]);
   g.op({
     label: `${label} mean-pool`,
-    kernel: "mean_pool",
+    kernel: x.dtype === "f16" ? "mean_pool_f16" : "mean_pool",
     overrides: {},
     params: { groups, images_per_group: perGroup, channels: c, plane: h * w },
     bindings: { input: x, output: y },
@@ -195,6 +273,19 @@ function pixelGrid(pixels: number): { workgroups: [number, number, number]; rowT
   const groups = Math.ceil(pixels / 256);
   const x = Math.min(groups, 65535);
   return { workgroups: [x, Math.ceil(groups / x), 1], rowThreads: x * 256 };
+}
+
+/** Converts an f32 tensor to f16 (the f16 path's input edge) or back (its output edge). */
+export function castTensor(g: Graph, x: TensorDesc, to: "f16" | "f32", label: string): TensorDesc {
+  if ((x.dtype ?? "f32") === to) throw new Error(`${label}: tensor is already ${to}`);
+  const y = g.tensor(`${label}:${to}`, x.shape, to);
+  const count = x.shape.reduce((a, b) => a * b, 1);
+  const grid = pixelGrid(count);
+  g.op({
+    label: `${label} to-${to}`, kernel: to === "f16" ? "to_f16" : "from_f16", overrides: {},
+    params: { count, row_threads: grid.rowThreads }, bindings: { src: x, dst: y }, workgroups: grid.workgroups,
+  });
+  return y;
 }
 
 /** RGBA8 pixels (one u32 each) → [N,3,H,W] in [-1, 1]. */
@@ -213,6 +304,7 @@ export function packImages(g: Graph, rgba: TensorDesc, label: string): TensorDes
 /** [N,3,H,W] in [-1, 1] → RGBA8 pixels (one u32 each). */
 export function unpackImages(g: Graph, x: TensorDesc, label: string): TensorDesc {
   const [n, , h, w] = x.shape as [number, number, number, number];
+  if (x.dtype) throw new Error(`${label}: unpack takes an f32 tensor`);
   const y = g.tensor(`${label}:rgba`, [n, h, w]);
   const grid = pixelGrid(n * h * w);
   g.op({

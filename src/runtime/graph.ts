@@ -14,8 +14,10 @@ export interface TensorDesc {
   id: number;
   label: string;
   shape: number[];
-  /** Elements of 4 bytes (f32, or one packed RGBA8 pixel). */
+  /** Elements of 4 bytes (f32, or one packed RGBA8 pixel, or two f16 values). */
   elements: number;
+  /** "f16": two values a 4-byte element (the f16 path); absent: f32 or packed RGBA8. */
+  dtype?: "f16";
 }
 
 /** A storage texture bound when the plan runs (Plan.bindTextures), e.g. a caller's output texture. */
@@ -38,6 +40,26 @@ export interface GraphOptions {
   conv: "tiled" | "direct" | "subgroup";
   /** Threads per instance-norm workgroup: a power of two, 8…256. */
   normThreads: number;
+  /**
+   * Tiles of the tiled convolutions (conv2d, conv2d_f16): the device limits they must fit
+   * (default: the limits every engine device has, REQUIRED_LIMITS) and optionally one tile forced
+   * for every layer (tests, benches); see chooseConvTile in src/model.ts.
+   */
+  convTiles?: { limits?: ConvTileLimits; force?: string };
+  /**
+   * Products of the f16 convolution: "f16" (the default: packed f16 FMAs, summed in f16 within a
+   * TILE_K step and in f32 across steps) or "f32" (f16 storage, f32 arithmetic: about half the
+   * error, for GPUs where f16 arithmetic is not faster). See conv2d_f16.wgsl.
+   */
+  f16Products?: "f16" | "f32";
+}
+
+/** The adapter limits that bound a convolution tile (a subset of GPUSupportedLimits). */
+export interface ConvTileLimits {
+  maxComputeInvocationsPerWorkgroup: number;
+  maxComputeWorkgroupSizeX: number;
+  maxComputeWorkgroupSizeY: number;
+  maxComputeWorkgroupStorageSize: number;
 }
 
 export class Graph {
@@ -49,8 +71,12 @@ export class Graph {
     this.options = options;
   }
 
-  tensor(label: string, shape: number[]): TensorDesc {
-    const t = { id: this.tensors.length, label, shape, elements: shape.reduce((a, b) => a * b, 1) };
+  /** A tensor; f16 ones take half the bytes (buffer sizes, bindings and copies follow `elements`). */
+  tensor(label: string, shape: number[], dtype: "f32" | "f16" = "f32"): TensorDesc {
+    const values = shape.reduce((a, b) => a * b, 1);
+    const t: TensorDesc = dtype === "f16"
+      ? { id: this.tensors.length, label, shape, elements: Math.ceil(values / 2), dtype }
+      : { id: this.tensors.length, label, shape, elements: values };
     this.tensors.push(t);
     return t;
   }

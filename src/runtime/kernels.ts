@@ -15,6 +15,11 @@ import linearSource from "../../shaders/linear.wgsl";
 import meanPoolSource from "../../shaders/mean_pool.wgsl";
 import imagePackSource from "../../shaders/image_pack.wgsl";
 import imageUnpackSource from "../../shaders/image_unpack.wgsl";
+import conv2dF16Source from "../../shaders/conv2d_f16.wgsl";
+import instanceNormF16Source from "../../shaders/instance_norm_f16.wgsl";
+import meanPoolF16Source from "../../shaders/mean_pool_f16.wgsl";
+import toF16Source from "../../shaders/to_f16.wgsl";
+import fromF16Source from "../../shaders/from_f16.wgsl";
 import imageToTextureSource from "../../shaders/image_to_texture.wgsl";
 
 export const KERNEL_SOURCES = {
@@ -26,6 +31,12 @@ export const KERNEL_SOURCES = {
   mean_pool: meanPoolSource,
   image_pack: imagePackSource,
   image_unpack: imageUnpackSource,
+  // The f16 path (shader-f16): twins of the f32 kernels above, and the conversions at its edges.
+  conv2d_f16: conv2dF16Source,
+  instance_norm_f16: instanceNormF16Source,
+  mean_pool_f16: meanPoolF16Source,
+  to_f16: toF16Source,
+  from_f16: fromF16Source,
   image_to_texture: imageToTextureSource,
 } as const;
 

@@ -1,0 +1,251 @@
+/**
+ * The f16 path (precision "f16"): each f16 kernel against the plain TypeScript reference, the whole
+ * generator in f16 against PyTorch (tiny-a, tiny-b and three held-out Hangul fonts), the "auto"
+ * choice, the error on a device without `shader-f16`, and the buffer plan's f16 sizes. lavapipe
+ * exposes shader-f16 (emulated on the CPU), so these run in CI; "auto" never picks f16 there.
+ *
+ * Kernel inputs are rounded to f16 first and the reference runs in f64 on those same values, so
+ * the tolerances measure the kernels' own rounding, in units of u = 2^-11 (f16's unit roundoff):
+ * - conv2d_f16: products and the sums within one TILE_K step (≤ 32 terms) are f16, the sums across
+ *   steps f32, and the result is rounded to f16 once. Error ≤ |ref|·u (last rounding) + the step
+ *   sums' error, which is bounded by a multiple of u · Σ|w·x| (the magnitude of the terms, computed
+ *   by the same reference on |w|, |x|, |bias|): tolerance 4u · (|ref| + Σ|w·x|) per output.
+ * - instance_norm_f16, mean_pool_f16: f32 statistics, one f16 rounding of each output (or none, for
+ *   the f32 pool output): tolerance 2u · (1 + |ref|).
+ * - to_f16 / from_f16: exact (round to nearest even, and widening).
+ */
+import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { Funit } from "../src/engine";
+import { choosePrecision, DeviceError } from "../src/device";
+import { Graph, type TensorDesc } from "../src/runtime/graph";
+import { castTensor, conv, instanceNorm, meanPool, uploadLayer } from "../src/model";
+import { float16BitsToNumber, float16Bytes } from "../src/safetensors";
+import { getNodeGPU } from "../src/node/gpu";
+import { withDevice } from "./helpers/gpu";
+import { maxAbsDiff, readTensors } from "./helpers/fixtures";
+import { runGraph } from "./helpers/run-graph";
+import { conv2dRef, instanceNormRef, meanPoolRef, randomArray, rng, type ConvCase } from "./helpers/reference";
+
+const U = 2 ** -11;
+
+/** Values rounded to the nearest f16 (ties to even), as f32. */
+function roundF16(x: Float32Array): Float32Array {
+  const bytes = float16Bytes(x);
+  const view = new DataView(bytes.buffer);
+  return Float32Array.from({ length: x.length }, (_, i) => float16BitsToNumber(view.getUint16(i * 2, true)));
+}
+
+/** max over i of |got − want| / scale[i]: ≤ 1 means within tolerance everywhere. */
+function worstRatio(got: Float32Array, want: Float32Array, scale: (i: number) => number): number {
+  expect(got.length).toBe(want.length);
+  let worst = 0;
+  for (let i = 0; i < got.length; i++) {
+    const r = Math.abs(got[i]! - want[i]!) / scale(i);
+    if (!(r <= worst)) worst = Number.isNaN(r) ? Infinity : r;
+  }
+  return worst;
+}
+
+/** Runs one op on f16 data: f32 inputs are cast to f16 on the GPU, the op's output cast back. */
+async function runF16(device: GPUDevice, build: (g: Graph, inputs: TensorDesc[]) => TensorDesc, inputs: { shape: number[]; data: Float32Array; f16?: boolean }[], products: "f16" | "f32" = "f16"): Promise<Float32Array> {
+  const g = new Graph({ conv: "tiled", normThreads: 256, f16Products: products });
+  const raw = inputs.map((x, i) => g.tensor(`in${i}`, x.shape));
+  const ready = raw.map((t, i) => (inputs[i]!.f16 === false ? t : castTensor(g, t, "f16", `in${i}`)));
+  let out = build(g, ready);
+  if (out.dtype === "f16") out = castTensor(g, out, "f32", "out");
+  const [bytes] = await runGraph(device, g, raw.map((t, i) => [t, inputs[i]!.data]), [out]);
+  return new Float32Array(bytes!);
+}
+
+const convCases: ConvCase[] = [
+  { n: 1, cin: 3, h: 9, w: 7, cout: 5, k: 7, stride: 1, pad: 3, upsample: 1, act: "none" },
+  { n: 2, cin: 5, h: 11, w: 8, cout: 17, k: 4, stride: 2, pad: 1, upsample: 1, act: "relu" },
+  { n: 3, cin: 13, h: 5, w: 6, cout: 70, k: 3, stride: 1, pad: 1, upsample: 1, act: "none" },
+  { n: 1, cin: 9, h: 4, w: 5, cout: 33, k: 5, stride: 1, pad: 2, upsample: 2, act: "none" },
+  { n: 2, cin: 6, h: 13, w: 10, cout: 3, k: 7, stride: 1, pad: 3, upsample: 1, act: "tanh" },
+  { n: 1, cin: 130, h: 6, w: 6, cout: 129, k: 3, stride: 1, pad: 1, upsample: 1, act: "none" },
+  { n: 1, cin: 64, h: 8, w: 8, cout: 32, k: 5, stride: 1, pad: 2, upsample: 2, act: "relu" },
+];
+
+describe("f16 kernels against the TypeScript reference", () => {
+  const convRuns = (["f16", "f32"] as const).flatMap((products) => convCases.map((c) => ({ ...c, products })));
+  it.each(convRuns)("conv2d_f16 ($products products): n$n cin$cin $h×$w → cout$cout k$k s$stride up$upsample $act", async (c) => {
+    const rand = rng(c.n * 1000 + c.cin * 31 + c.cout);
+    const x = roundF16(randomArray(c.n * c.cin * c.h * c.w, rand));
+    const weight = roundF16(randomArray(c.cout * c.cin * c.k * c.k, rand, 1 / Math.sqrt(c.cin * c.k * c.k)));
+    const bias = randomArray(c.cout, rand, 0.5);
+    const want = conv2dRef(c, x, weight, bias).out;
+    const terms = conv2dRef({ ...c, act: "none" }, x.map(Math.abs), weight.map(Math.abs), bias.map(Math.abs)).out;
+    const got = await withDevice(async (device) => {
+      const layer = uploadLayer(device, "test", "conv", [c.cout, c.cin, c.k, c.k], weight, bias, "test", "f16");
+      try {
+        return await runF16(device, (g, [t]) => conv(g, t!, layer, { stride: c.stride, pad: c.pad, upsample: c.upsample, act: c.act }), [{ shape: [c.n, c.cin, c.h, c.w], data: x }], c.products);
+      } finally { layer.weight.destroy(); layer.bias.destroy(); }
+    });
+    // measured worst: 0.20 of this bound with f16 products, 0.12 with f32 ones (lavapipe)
+    const ratio = worstRatio(got, want, (i) => (c.products === "f16" ? 4 : 2) * U * (Math.abs(want[i]!) + terms[i]!));
+    expect(ratio).toBeLessThanOrEqual(1);
+  });
+
+  const normCases = [
+    { n: 2, c: 5, h: 33, w: 31, adain: false, relu: true, residual: false, threads: 256 },
+    { n: 3, c: 6, h: 4, w: 4, adain: true, relu: true, residual: false, threads: 8 },
+    { n: 2, c: 7, h: 9, w: 3, adain: true, relu: false, residual: true, threads: 256 },
+    { n: 1, c: 4, h: 64, w: 64, adain: false, relu: false, residual: true, threads: 8 },
+  ];
+  it.each(normCases)("instance_norm_f16 ($threads threads): n$n c$c $h×$w adain=$adain relu=$relu residual=$residual", async (c) => {
+    const rand = rng(c.n * 100 + c.c * 7 + c.h);
+    const plane = c.h * c.w;
+    const x = roundF16(randomArray(c.n * c.c * plane, rand, 3).map((v, i) => v + (i % 5))); // non-zero means
+    const offset = 6;
+    const adain = randomArray(offset + 2 * c.c + 4, rand, 2);
+    const residual = roundF16(randomArray(x.length, rand));
+    const want = instanceNormRef(x, c.n, c.c, plane, { adain: c.adain ? adain : undefined, offset, relu: c.relu, residual: c.residual ? residual : undefined });
+    const got = await withDevice(async (device) => {
+      const g = new Graph({ conv: "tiled", normThreads: c.threads });
+      const shape = [c.n, c.c, c.h, c.w];
+      const t = castTensor(g, g.tensor("x", shape), "f16", "x");
+      const a = g.tensor("adain", [1, adain.length]);
+      const r = castTensor(g, g.tensor("residual", shape), "f16", "residual");
+      instanceNorm(g, t, "test", { relu: c.relu, adain: c.adain ? { params: a, offset } : undefined, residual: c.residual ? r : undefined });
+      const out = castTensor(g, t, "f32", "out");
+      const inputs: [TensorDesc, Float32Array][] = [[g.tensors[0]!, x], [a, adain], [g.tensors.find((d) => d.label === "residual")!, residual]];
+      const [bytes] = await runGraph(device, g, inputs, [out]);
+      return new Float32Array(bytes!);
+    });
+    const ratio = worstRatio(got, want, (i) => 2 * U * (1 + Math.abs(want[i]!))); // measured worst: 0.33
+    expect(ratio).toBeLessThanOrEqual(1);
+  });
+
+  it.each([
+    { groups: 1, k: 5, c: 13, h: 4, w: 4 },
+    { groups: 2, k: 3, c: 7, h: 17, w: 19 },
+  ])("mean_pool_f16: groups $groups K=$k c$c $h×$w", async ({ groups, k, c, h, w }) => {
+    const rand = rng(groups * 10 + k + c);
+    const x = roundF16(randomArray(groups * k * c * h * w, rand, 2));
+    const want = meanPoolRef(x, groups, k, c, h * w);
+    const got = await withDevice((device) => runF16(device, (g, [t]) => meanPool(g, t!, k, "test"), [{ shape: [groups * k, c, h, w], data: x }]));
+    // f16 inputs, f32 sums and output: as tight as the f32 kernels' 1e-4
+    expect(worstRatio(got, want, (i) => 1e-4 * (1 + Math.abs(want[i]!)))).toBeLessThanOrEqual(1);
+  });
+
+  // Normal f16 range only: WGSL leaves subnormal flushing and out-of-range conversion to the GPU.
+  it("to_f16 rounds to nearest even and from_f16 widens exactly (odd length)", async () => {
+    const rand = rng(5);
+    const x = Float32Array.from([...randomArray(1001, rand, 40), 65504, -65504, 6.2e-5, 0.1, 1 / 3, 1 + 2 ** -11, 1 + 3 * 2 ** -11]);
+    const want = roundF16(x);
+    const got = await withDevice((device) => runF16(device, (_g, [t]) => t!, [{ shape: [x.length], data: x }]));
+    expect(Array.from(got)).toEqual(Array.from(want));
+  });
+});
+
+const INTERMEDIATES = ["content_code", "class_code", "adain_params", "output"] as const;
+
+/**
+ * Whole generator, precision "f16", vs PyTorch's f32 outputs. Tolerances: content code, class code
+ * and AdaIN parameters within 1e-2 · max|ref| (measured worst 4.2e-3 · max|ref|, tiny-b's content
+ * code); the output (in [−1, 1]) within 5e-2 max abs error (measured worst 3.3e-2, Hangul Bandal;
+ * 6 of 255 levels) and 4e-3 mean abs error (half an 8-bit level; measured worst 1.8e-3, tiny-b).
+ * For scale: f16 weights with f32 arithmetic gave 1.4e-2 in the converter check, and this engine
+ * with f32 products (f16Products "f32") 1.5e-2; f16 products about double that, as errors
+ * compound over ~20 layers of f16 storage.
+ */
+describe("the generator in f16 against PyTorch", () => {
+  const runs = [
+    { weights: "test/fixtures/tiny-a/gen_test.safetensors", expected: "test/fixtures/tiny-a/expected.safetensors" },
+    { weights: "test/fixtures/tiny-b/gen_test.safetensors", expected: "test/fixtures/tiny-b/expected.safetensors" },
+    { weights: "test/fixtures/hangul64/gen_test.safetensors", expected: "test/fixtures/hangul64/Bandal.safetensors" },
+    { weights: "test/fixtures/hangul64/gen_test.safetensors", expected: "test/fixtures/hangul64/NanumBrush.safetensors" },
+    { weights: "weights/hangul64-f16.safetensors", expected: "test/fixtures/hangul64/UnShinmun.safetensors" },
+  ];
+  it.each(runs)("$weights: $expected", async ({ weights, expected }) => {
+    const { tensors } = readTensors(expected);
+    await withDevice(async (device) => {
+      const engine = await Funit.create(device, new Uint8Array(readFileSync(weights)), { precision: "f16" });
+      try {
+        expect(engine.precision).toBe("f16");
+        expect(engine.convKernel).toBe("tiled");
+        const got = await engine.runWithIntermediates(tensors.get("content")!, tensors.get("class_images")!);
+        for (const name of INTERMEDIATES) {
+          const want = tensors.get(name)!;
+          expect(got[name].shape, name).toEqual(want.shape);
+          const err = maxAbsDiff(got[name].data, want.data);
+          if (name === "output") {
+            expect(err, name).toBeLessThanOrEqual(5e-2);
+            const mean = got[name].data.reduce((a, v, i) => a + Math.abs(v - want.data[i]!), 0) / want.data.length;
+            expect(mean, `${name} mean`).toBeLessThanOrEqual(4e-3);
+          } else {
+            expect(err, name).toBeLessThanOrEqual(1e-2 * want.data.reduce((a, v) => Math.max(a, Math.abs(v)), 0));
+          }
+        }
+      } finally { engine.destroy(); }
+    });
+  });
+});
+
+describe("precision choice", () => {
+  const fake = (info: Partial<GPUAdapterInfo> & { isFallbackAdapter?: boolean }, features: string[]) =>
+    ({ adapterInfo: info, features: new Set(features) }) as unknown as GPUDevice;
+  const gpu = { vendor: "nvidia", architecture: "hopper" };
+  const lavapipe = { vendor: "mesa", description: "llvmpipe (LLVM 15.0.6, 256 bits)", isFallbackAdapter: true };
+
+  it("auto: f16 on GPUs with shader-f16; f32 on CPU adapters (emulated f16) and without the feature", () => {
+    expect(choosePrecision(fake(gpu, ["shader-f16"]))).toBe("f16");
+    expect(choosePrecision(fake(gpu, ["shader-f16"]), "auto")).toBe("f16");
+    expect(choosePrecision(fake(gpu, []))).toBe("f32");
+    expect(choosePrecision(fake(lavapipe, ["shader-f16"]))).toBe("f32");
+    expect(choosePrecision(fake({ vendor: "google", architecture: "swiftshader" }, []))).toBe("f32");
+  });
+  it("explicit choices are kept; f16 without shader-f16 is a DeviceError", () => {
+    expect(choosePrecision(fake(gpu, ["shader-f16"]), "f32")).toBe("f32");
+    expect(choosePrecision(fake(lavapipe, ["shader-f16"]), "f16")).toBe("f16");
+    expect(() => choosePrecision(fake(gpu, []), "f16")).toThrow(DeviceError);
+    expect(() => choosePrecision(fake(gpu, []), "f16")).toThrow(/shader-f16/);
+  });
+
+  it("Funit.create on this device: auto follows choosePrecision; f16 runs the tiled kernel, and refuses the CPU kernels", async () => {
+    const tiny = new Uint8Array(readFileSync("test/fixtures/tiny-a/gen_test.safetensors"));
+    await withDevice(async (device) => {
+      const auto = await Funit.create(device, tiny);
+      try { expect(auto.precision).toBe(choosePrecision(device)); } finally { auto.destroy(); }
+      await expect(Funit.create(device, tiny, { precision: "f16", conv: "direct" })).rejects.toThrow(/f16 path has only the tiled convolution/);
+    });
+  });
+
+  it("a device created without shader-f16 refuses precision f16 with a clear error and runs auto in f32", async () => {
+    const adapter = await getNodeGPU().requestAdapter();
+    const device = await adapter!.requestDevice({ label: "no-f16" });
+    try {
+      expect(device.features.has("shader-f16")).toBe(false);
+      const tiny = new Uint8Array(readFileSync("test/fixtures/tiny-a/gen_test.safetensors"));
+      await expect(Funit.create(device, tiny, { precision: "f16" })).rejects.toThrow(DeviceError);
+      await expect(Funit.create(device, tiny, { precision: "f16" })).rejects.toThrow(/'f16' needs a device with the 'shader-f16' feature/);
+      const engine = await Funit.create(device, tiny, { precision: "auto" });
+      try { expect(engine.precision).toBe("f32"); } finally { engine.destroy(); }
+    } finally { device.destroy(); }
+  });
+});
+
+describe("f16 buffer plan", () => {
+  it("holds f16 activations in half the bytes of f32 ones, and the weights likewise", async () => {
+    const bytes = new Uint8Array(readFileSync("test/fixtures/hangul64/gen_test.safetensors"));
+    const { tensors } = readTensors("test/fixtures/hangul64/Bandal.safetensors");
+    const content = tensors.get("content")!;
+    await withDevice(async (device) => {
+      const sizes: Record<string, { activations: number; weights: number }> = {};
+      for (const precision of ["f32", "f16"] as const) {
+        const engine = await Funit.create(device, bytes, { precision });
+        try {
+          await engine.translateTensor(content, new Float32Array(engine.hyper.latent_dim));
+          sizes[precision] = { activations: await engine.activationBytes(), weights: engine.weightBytes };
+        } finally { engine.destroy(); }
+      }
+      // every activation of this plan is f16 except the f32 input, output, class code and MLP,
+      // which are small next to the 32…128-channel maps
+      expect(sizes.f16!.activations / sizes.f32!.activations).toBeGreaterThan(0.45);
+      expect(sizes.f16!.activations / sizes.f32!.activations).toBeLessThan(0.6);
+      expect(sizes.f16!.weights / sizes.f32!.weights).toBeLessThan(0.6);
+    });
+  });
+});
