@@ -12,7 +12,9 @@ import { REQUIRED_LIMITS } from "../src/device";
 import { Graph, type ConvTileLimits } from "../src/runtime/graph";
 import { castTensor, chooseConvTile, conv, CONV_TILES, uploadLayer, type ConvTileName } from "../src/model";
 import { float16BitsToNumber, float16Bytes } from "../src/safetensors";
-import { maxRelError } from "./helpers/fixtures";
+import { readFileSync } from "node:fs";
+import { Funit } from "../src/engine";
+import { maxAbsDiff, maxRelError, readTensors } from "./helpers/fixtures";
 import { withDevice } from "./helpers/gpu";
 import { runGraph } from "./helpers/run-graph";
 import { conv2dRef, randomArray, rng, type ConvCase } from "./helpers/reference";
@@ -70,6 +72,24 @@ describe("tiled convolution under each tile choice", () => {
       for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want.out[i]!) / (4 * U * (Math.abs(want.out[i]!) + terms[i]!)));
       expect(worst).toBeLessThanOrEqual(1);
     }
+  });
+});
+
+describe("a forced tile through the engine", () => {
+  it("Funit.create(…, { conv: 'tiled', convTile }) runs every conv with that tile and matches PyTorch within 1e-4", async () => {
+    const { tensors } = readTensors("test/fixtures/tiny-a/expected.safetensors");
+    await withDevice(async (device) => {
+      const bytes = new Uint8Array(readFileSync("test/fixtures/tiny-a/gen_test.safetensors"));
+      // the option reaches chooseConvTile: an unknown tile is refused when the pipelines are made
+      await expect(Funit.create(device, bytes, { conv: "tiled", convTile: "9x9" as ConvTileName })).rejects.toThrow(/unknown convolution tile '9x9'/);
+      const engine = await Funit.create(device, bytes, { conv: "tiled", convTile: "32x64" });
+      try {
+        const got = await engine.runWithIntermediates(tensors.get("content")!, tensors.get("class_images")!);
+        for (const name of ["content_code", "class_code", "adain_params", "output"] as const) {
+          expect(maxAbsDiff(got[name].data, tensors.get(name)!.data), name).toBeLessThan(1e-4);
+        }
+      } finally { engine.destroy(); }
+    });
   });
 });
 

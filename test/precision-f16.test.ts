@@ -24,6 +24,7 @@ import { float16BitsToNumber, float16Bytes } from "../src/safetensors";
 import { getNodeGPU } from "../src/node/gpu";
 import { withDevice } from "./helpers/gpu";
 import { maxAbsDiff, readTensors } from "./helpers/fixtures";
+import { tensorToImages, type ImageRGBA } from "../src/tensor";
 import { runGraph } from "./helpers/run-graph";
 import { conv2dRef, instanceNormRef, meanPoolRef, randomArray, rng, type ConvCase } from "./helpers/reference";
 
@@ -180,6 +181,26 @@ describe("the generator in f16 against PyTorch", () => {
           }
         }
       } finally { engine.destroy(); }
+    });
+  });
+});
+
+describe("the f16 path through the image API", () => {
+  it("translate() of RGBA images (pack → f16 → unpack) agrees with the f32 engine within the output tolerance", async () => {
+    const { tensors } = readTensors("test/fixtures/hangul64/Bandal.safetensors");
+    const contents = tensorToImages(tensors.get("content")!);
+    const classes = tensorToImages(tensors.get("class_images")!);
+    const bytes = new Uint8Array(readFileSync("test/fixtures/hangul64/gen_test.safetensors"));
+    await withDevice(async (device) => {
+      const out: Record<string, ImageRGBA[]> = {};
+      for (const precision of ["f32", "f16"] as const) {
+        const engine = await Funit.create(device, bytes, { precision });
+        try { out[precision] = await engine.translate(contents, classes); } finally { engine.destroy(); }
+      }
+      let worst = 0;
+      out.f16!.forEach((img, i) => img.data.forEach((v, p) => { worst = Math.max(worst, Math.abs(v - out.f32![i]!.data[p]!)); }));
+      // 5e-2 (the output tolerance above) is 6.4 levels of 255, plus one for rounding
+      expect(worst).toBeLessThanOrEqual(7);
     });
   });
 });
