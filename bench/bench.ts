@@ -11,6 +11,8 @@
  * more than the tolerance, so a fast wrong kernel cannot pass. `--json` prints one JSON object.
  *
  *   node dist/bench/bench.js [--json] [--repeats N] [--case hangul64-k5-n8 …] [--no-peers]
+ *   node dist/gpu/bench.mjs … [--ort-dist DIR]   (everything but `webgpu` bundled, for a GPU machine;
+ *     DIR holds onnxruntime-web's dist/ort-wasm-simd-threaded.asyncify.{mjs,wasm})
  *   bash bench/make-animals.sh    (once: the animals-config case's ONNX and references)
  */
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
@@ -38,7 +40,7 @@ const { values: opts } = parseArgs({
     repeats: { type: "string" },
     case: { type: "string", multiple: true },
     "no-peers": { type: "boolean", default: false },
-    "ort-wasm": { type: "string" },
+    "ort-dist": { type: "string" },
     "write-animals": { type: "boolean", default: false },
   },
 });
@@ -303,12 +305,13 @@ async function makePeers(model: ModelSpec, weights: () => GeneratorWeights): Pro
       peers.push(await make());
       loadMs[name] = performance.now() - t;
     } catch (e) {
-      skips.set(name, `skipped: ${(e as Error).message.split("\n")[0]}`);
+      const message = (e as Error).message.split("\n")[0]!;
+      const hint = /asyncify/.test(message) ? " (a bundled bench needs --ort-dist: onnxruntime-web's dist/ folder)" : "";
+      skips.set(name, `skipped: ${message}${hint}`);
     }
   };
   if (model.onnx && existsSync(model.onnx)) {
-    const wasmBinary = opts["ort-wasm"] ? new Uint8Array(readFileSync(opts["ort-wasm"])) : undefined;
-    await attempt("ort-web-webgpu", () => createOrtPeer(new Uint8Array(readFileSync(model.onnx!)), { wasmBinary }));
+    await attempt("ort-web-webgpu", () => createOrtPeer(new Uint8Array(readFileSync(model.onnx!)), { wasmDir: opts["ort-dist"] }));
   } else {
     skips.set("ort-web-webgpu", `skipped: no ${model.onnx ?? "ONNX model"}${model.name === "animals128" ? " (run bench/make-animals.sh)" : ""}`);
   }

@@ -93,3 +93,18 @@ await build({
   target: "es2022",
   mainFields: ["module", "main"],
 });
+
+// The bench for a GPU machine (../shared/device/'s recipe brings only node and `webgpu` there):
+// everything else, tfjs and onnxruntime-web's JS included, bundled into dist/gpu/bench.mjs. The
+// banner gives the bundle a `require` for the CommonJS Node built-ins tfjs asks for. ORT's WASM
+// runtime cannot be bundled; the bench takes its folder with --ort-dist, or skips that peer.
+await build({
+  ...common,
+  entryPoints: ["bench/bench.ts"],
+  outfile: "dist/gpu/bench.mjs",
+  platform: "node",
+  target: "node20",
+  external: ["webgpu"],
+  sourcemap: false,
+  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+});

@@ -4,19 +4,22 @@
  * output `output`), for `npm run bench`. Inputs go in and the output comes back as CPU Float32Arrays,
  * as with the engine's translateTensor, so both timings include upload and readback. One WASM
  * thread: the EP runs the graph on the GPU, and only shape arithmetic stays on the CPU.
- * `wasmBinary` lets a bundled bench (dist/gpu/bench.mjs) hand ORT its .wasm file, which esbuild
- * cannot bundle.
+ * `wasmDir` tells a bundled bench (dist/gpu/bench.mjs) where ORT's WASM runtime lies
+ * (ort-wasm-simd-threaded.asyncify.mjs and .wasm, from onnxruntime-web/dist/), which esbuild cannot
+ * bundle; unbundled, ORT finds it in node_modules itself.
  */
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import type { Tensor } from "../../src/tensor";
 import { installPeerGPU, peerAdapters, type Peer } from "./peer";
 
-export async function createOrtPeer(model: Uint8Array, opts: { wasmBinary?: Uint8Array } = {}): Promise<Peer> {
+export async function createOrtPeer(model: Uint8Array, opts: { wasmDir?: string } = {}): Promise<Peer> {
   installPeerGPU();
   const first = peerAdapters.length;
   const ort = await import("onnxruntime-web/webgpu");
   ort.env.wasm.numThreads = 1;
   ort.env.logLevel = "error";
-  if (opts.wasmBinary) ort.env.wasm.wasmBinary = opts.wasmBinary;
+  if (opts.wasmDir) ort.env.wasm.wasmPaths = `${pathToFileURL(resolve(opts.wasmDir)).href}/`;
   const session = await ort.InferenceSession.create(model, {
     executionProviders: ["webgpu"],
     logSeverityLevel: 3, // not the warning that shape ops are placed on the CPU, which ORT does by design
