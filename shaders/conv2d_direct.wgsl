@@ -1,14 +1,16 @@
-// 2-D convolution for CPU adapters (lavapipe, SwiftShader), where invocations are SIMD lanes: the
-// same arithmetic as conv2d.wgsl (reflect padding, nearest ×2 upsampling, bias, activation, all
-// fused), but with no workgroup memory and no barriers, and with every weight load uniform across
-// the workgroup, which those compilers turn into one scalar load broadcast to all lanes instead of
-// a per-lane gather.
+// 2-D convolution for CPU adapters without usable subgroups (Deno on lavapipe, Chromium on
+// SwiftShader), register-tiled like conv2d_subgroup.wgsl: a lane owns PX output pixels along x for
+// COB output channels, and for stride 1 keeps a sliding window of PX input values along x (one new
+// input load per tap instead of PX). There is no workgroup memory and no barrier; every weight
+// index is the same for the whole workgroup (it depends only on loop counters and workgroup_id),
+// and each loaded weight feeds PX multiply-adds. Reflect padding, nearest ×2 upsampling, bias and
+// activation are fused, as in the other conv kernels.
 //
-// Thread-to-data mapping: invocation (global_invocation_id.x) = one output pixel of the batch;
-// workgroup_id.y = a block of COB output channels (4, 8 or 16), shared by the whole workgroup, so
-// the weight index never depends on the invocation. Each invocation keeps COB/4 vec4 accumulators
-// (channels c0 + 4i … c0 + 4i + 3). The reduction runs ky, kx outermost (the reflected input offset
-// is computed once per tap) and input channels innermost (a plain stride through the planes).
+// Thread-to-data mapping: invocation (global_invocation_id.x) = one run of PX consecutive output
+// pixels of one row of one image (the last run of a row may stick out past the edge: those pixels
+// are computed on clamped columns and not stored); workgroup_id.y = a block of COB output channels
+// (4, 8 or 16) shared by the workgroup. acc[4p + q] holds pixel p's channels c0 + 4q … c0 + 4q + 3.
+// The reduction runs ky outermost, then input channels, then kx (so that the window slides along x).
 //
 // Weights are stored transposed, [cin·k·k][cout], as for conv2d.wgsl.
 
@@ -28,13 +30,19 @@ override STRIDE: u32 = 1u;
 override UPSAMPLE: u32 = 1u;
 override ACT: u32 = 0u;        // 0 none, 1 ReLU, 2 tanh
 override WG: u32 = 64u;
-override COB: u32 = 16u;       // output channels per workgroup row: 4, 8 or 16
+override COB: u32 = 8u;        // output channels per workgroup row: 4, 8 or 16
+override PX: u32 = 4u;         // output pixels per lane along x: 1 … 4
 
 @group(0) @binding(0) var<uniform> params: ConvParams;
 @group(0) @binding(1) var<storage, read> input: array<f32>;
 @group(0) @binding(2) var<storage, read> weight: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> output: array<f32>;
+
+// Indexed only with constants (after inlining), so the compiler keeps it in registers.
+var<private> acc: array<vec4<f32>, 16>;
+
+struct Weights { q0: vec4<f32>, q1: vec4<f32>, q2: vec4<f32>, q3: vec4<f32> }
 
 fn reflect_index(i: i32, size: i32) -> i32 {
   var r = i;
@@ -49,68 +57,139 @@ fn activate(v: f32) -> f32 {
   return v;
 }
 
-// Four consecutive weights of row k from channel c (clamped: channels past cout are computed on
-// a repeated weight and never stored).
-fn weights4(k: u32, c: u32) -> vec4<f32> {
-  let row = k * params.cout;
+// The stored input column under position u of the upsampled, padded row (u = ox · STRIDE + kx);
+// clamped so that the columns of pixels past the row's end stay inside the row.
+fn source_col(u: u32) -> u32 {
+  let c = u32(reflect_index(i32(u) - i32(params.pad), i32(params.in_w * UPSAMPLE))) / UPSAMPLE;
+  return min(c, params.in_w - 1u);
+}
+
+// Four consecutive weights of row `row` from channel c (clamped: channels past cout are computed
+// on a repeated weight and never stored).
+fn weights4(row: u32, c: u32) -> vec4<f32> {
   let last = params.cout - 1u;
   return vec4<f32>(weight[row + min(c, last)], weight[row + min(c + 1u, last)],
                    weight[row + min(c + 2u, last)], weight[row + min(c + 3u, last)]);
 }
 
+// Weights row k (one input channel and tap) for channels c0 … c0 + COB − 1.
+fn load_weights(k: u32, c0: u32) -> Weights {
+  let row = k * params.cout;
+  var w = Weights(weights4(row, c0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+  if (COB > 4u) { w.q1 = weights4(row, c0 + 4u); }
+  if (COB > 8u) { w.q2 = weights4(row, c0 + 8u); w.q3 = weights4(row, c0 + 12u); }
+  return w;
+}
+
+// Pixel p's accumulators += x · the COB weights (p is a constant at every call).
+fn accumulate(p: u32, x: f32, w: Weights) {
+  acc[4u * p] += w.q0 * x;
+  if (COB > 4u) { acc[4u * p + 1u] += w.q1 * x; }
+  if (COB > 8u) { acc[4u * p + 2u] += w.q2 * x; acc[4u * p + 3u] += w.q3 * x; }
+}
+
+// One tap for all PX pixels: x0 … x3 are the pixels' input values.
+fn accumulate_run(x0: f32, x1: f32, x2: f32, x3: f32, w: Weights) {
+  accumulate(0u, x0, w);
+  if (PX > 1u) { accumulate(1u, x1, w); }
+  if (PX > 2u) { accumulate(2u, x2, w); }
+  if (PX > 3u) { accumulate(3u, x3, w); }
+}
+
 @compute @workgroup_size(WG, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>) {
-  let plane_out = params.out_h * params.out_w;
-  let n_pix = params.batch * plane_out;
-  let p = min(gid.x, n_pix - 1u);
-  let img = p / plane_out;
-  let q = p - img * plane_out;
-  let oy = q / params.out_w;
-  let ox = q - oy * params.out_w;
+  let runs_w = (params.out_w + PX - 1u) / PX;
+  let plane_runs = params.out_h * runs_w;
+  let n_runs = params.batch * plane_runs;
+  let r = min(gid.x, n_runs - 1u);
+  let img = r / plane_runs;
+  let q = r - img * plane_runs;
+  let oy = q / runs_w;
+  let ox0 = (q - oy * runs_w) * PX;
+  let u0 = ox0 * STRIDE;        // upsampled, padded position of pixel 0's tap 0
   let c0 = wg.y * COB;
   let up_h = i32(params.in_h * UPSAMPLE);
-  let up_w = i32(params.in_w * UPSAMPLE);
   let in_plane = params.in_h * params.in_w;
   let img_base = img * params.cin * in_plane;
   let taps = KSIZE * KSIZE;
 
-  var acc0 = vec4<f32>(0.0);
-  var acc1 = vec4<f32>(0.0);
-  var acc2 = vec4<f32>(0.0);
-  var acc3 = vec4<f32>(0.0);
   for (var ky = 0u; ky < KSIZE; ky++) {
     let iy = u32(reflect_index(i32(oy * STRIDE + ky) - i32(params.pad), up_h)) / UPSAMPLE;
-    for (var kx = 0u; kx < KSIZE; kx++) {
-      let ix = u32(reflect_index(i32(ox * STRIDE + kx) - i32(params.pad), up_w)) / UPSAMPLE;
-      var at = img_base + iy * params.in_w + ix;
-      var k = ky * KSIZE + kx;
+    let row_base = img_base + iy * params.in_w;
+    if (STRIDE == 1u) {
+      // pixel p at tap kx reads window position u0 + p + kx
+      let s0 = source_col(u0);
+      let s1 = source_col(u0 + 1u);
+      let s2 = source_col(u0 + 2u);
+      let s3 = source_col(u0 + 3u);
+      var at = row_base;
+      var k = ky * KSIZE;
       for (var ci = 0u; ci < params.cin; ci++) {
-        let x = input[at];
-        acc0 += weights4(k, c0) * x;
-        if (COB > 4u) { acc1 += weights4(k, c0 + 4u) * x; }
-        if (COB > 8u) {
-          acc2 += weights4(k, c0 + 8u) * x;
-          acc3 += weights4(k, c0 + 12u) * x;
+        var x0 = input[at + s0];
+        var x1 = 0.0;
+        var x2 = 0.0;
+        var x3 = 0.0;
+        if (PX > 1u) { x1 = input[at + s1]; }
+        if (PX > 2u) { x2 = input[at + s2]; }
+        if (PX > 3u) { x3 = input[at + s3]; }
+        for (var kx = 0u; kx + 1u < KSIZE; kx++) {
+          accumulate_run(x0, x1, x2, x3, load_weights(k + kx, c0));
+          // slide the window one column: the newcomer is position u0 + kx + PX
+          let next = input[at + source_col(u0 + kx + PX)];
+          if (PX == 1u) { x0 = next; }
+          if (PX == 2u) { x0 = x1; x1 = next; }
+          if (PX == 3u) { x0 = x1; x1 = x2; x2 = next; }
+          if (PX == 4u) { x0 = x1; x1 = x2; x2 = x3; x3 = next; }
         }
+        accumulate_run(x0, x1, x2, x3, load_weights(k + KSIZE - 1u, c0));
         at += in_plane;
         k += taps;
       }
+    } else {
+      // strided: the pixels' taps do not overlap; gather each one
+      for (var kx = 0u; kx < KSIZE; kx++) {
+        let s0 = source_col(u0 + kx);
+        let s1 = source_col(u0 + STRIDE + kx);
+        let s2 = source_col(u0 + 2u * STRIDE + kx);
+        let s3 = source_col(u0 + 3u * STRIDE + kx);
+        var at = row_base;
+        var k = ky * KSIZE + kx;
+        for (var ci = 0u; ci < params.cin; ci++) {
+          let w = load_weights(k, c0);
+          accumulate(0u, input[at + s0], w);
+          if (PX > 1u) { accumulate(1u, input[at + s1], w); }
+          if (PX > 2u) { accumulate(2u, input[at + s2], w); }
+          if (PX > 3u) { accumulate(3u, input[at + s3], w); }
+          at += in_plane;
+          k += taps;
+        }
+      }
     }
   }
-  if (gid.x >= n_pix) { return; }
-  let out_base = img * params.cout * plane_out + q;
-  store4(out_base, c0, acc0, plane_out);
-  if (COB > 4u) { store4(out_base, c0 + 4u, acc1, plane_out); }
+  if (gid.x >= n_runs) { return; }
+  let out_row = img * params.cout * params.out_h * params.out_w + oy * params.out_w;
+  store_pixel(0u, out_row, ox0, c0);
+  if (PX > 1u) { store_pixel(1u, out_row, ox0 + 1u, c0); }
+  if (PX > 2u) { store_pixel(2u, out_row, ox0 + 2u, c0); }
+  if (PX > 3u) { store_pixel(3u, out_row, ox0 + 3u, c0); }
+}
+
+// Bias, activation and store of pixel p's COB channels (those past the row or past cout are not stored).
+fn store_pixel(p: u32, out_row: u32, ox: u32, c0: u32) {
+  if (ox >= params.out_w) { return; }
+  let plane_out = params.out_h * params.out_w;
+  store4(out_row + ox, c0, acc[4u * p], plane_out);
+  if (COB > 4u) { store4(out_row + ox, c0 + 4u, acc[4u * p + 1u], plane_out); }
   if (COB > 8u) {
-    store4(out_base, c0 + 8u, acc2, plane_out);
-    store4(out_base, c0 + 12u, acc3, plane_out);
+    store4(out_row + ox, c0 + 8u, acc[4u * p + 2u], plane_out);
+    store4(out_row + ox, c0 + 12u, acc[4u * p + 3u], plane_out);
   }
 }
 
-fn store4(out_base: u32, c: u32, acc: vec4<f32>, plane_out: u32) {
+fn store4(out_base: u32, c: u32, a: vec4<f32>, plane_out: u32) {
   for (var i = 0u; i < 4u; i++) {
     if (c + i < params.cout) {
-      output[out_base + (c + i) * plane_out] = activate(acc[i] + bias[c + i]);
+      output[out_base + (c + i) * plane_out] = activate(a[i] + bias[c + i]);
     }
   }
 }

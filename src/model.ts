@@ -164,6 +164,14 @@ export function subgroupConvTiles(cout: number): { WG: number; COB: number; PX: 
   return { WG: 64, COB: cout <= 4 ? 4 : 8, PX: 4 };
 }
 
+/**
+ * Register tile of conv2d_direct.wgsl (measured on lavapipe: 4 pixels × 4 channels beats 4 × 8 and
+ * 4 × 16, since every weight there is a separate load).
+ */
+export function directConvTiles(): { WG: number; COB: number; PX: number } {
+  return { WG: 64, COB: 4, PX: 4 };
+}
+
 export function conv(g: Graph, x: TensorDesc, layer: LayerWeights, opts: ConvOptions): TensorDesc {
   if (layer.kind !== "conv") throw new Error(`${layer.name}: uploaded as a linear layer, used as a convolution`);
   const [n, cin, h, w] = x.shape as [number, number, number, number];
@@ -186,11 +194,10 @@ export function conv(g: Graph, x: TensorDesc, layer: LayerWeights, opts: ConvOpt
   const bindings = { input: x, weight: layer.weight, bias: layer.bias, output: y };
   const shape = { KSIZE: layer.k, STRIDE: stride, UPSAMPLE: up, ACT: ACT[opts.act ?? "none"] };
   if (g.options.conv === "direct" && !f16) {
-    const COB = layer.cout <= 4 ? 4 : layer.cout <= 8 ? 8 : 16;
-    const WG = 64;
+    const t = directConvTiles();
     g.op({
-      label, kernel: "conv2d_direct", overrides: { ...shape, WG, COB }, params, bindings,
-      workgroups: [Math.ceil((n * oh * ow) / WG), Math.ceil(layer.cout / COB), 1],
+      label, kernel: "conv2d_direct", overrides: { ...shape, ...t }, params, bindings,
+      workgroups: [Math.ceil((n * oh * Math.ceil(ow / t.PX)) / t.WG), Math.ceil(layer.cout / t.COB), 1],
     });
     return y;
   }

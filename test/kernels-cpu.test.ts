@@ -10,7 +10,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { Graph } from "../src/runtime/graph";
-import { conv, subgroupConvTiles, uploadLayer } from "../src/model";
+import { conv, directConvTiles, subgroupConvTiles, uploadLayer } from "../src/model";
 import { subgroupConvSupported } from "../src/device";
 import { maxRelError } from "../src/tensor";
 import { sharedDevice, withDevice } from "./helpers/gpu";
@@ -41,10 +41,12 @@ for (let i = 0; i < 3; i++) {
 }
 
 /**
- * Tiles of the subgroup kernel: every PX (1…4) and every COB (4, 8, 16) at least once, and the ones
- * src/model.ts picks (4 × 8, 4 × 4). Each is a pipeline of its own, slow to compile on lavapipe.
+ * Tiles tested on each kernel: every PX (1…4) and every COB (4, 8, 16) at least once, besides the
+ * ones src/model.ts picks (subgroup 4 × 8 and 4 × 4, direct 4 × 4, run through the builder). Each is
+ * a pipeline of its own, slow to compile on lavapipe, hence not the full cross product.
  */
 const tiles = [{ PX: 1, COB: 4 }, { PX: 2, COB: 16 }, { PX: 3, COB: 8 }, { PX: 4, COB: 4 }, { PX: 4, COB: 8 }];
+const directTiles = [{ PX: 1, COB: 16 }, { PX: 2, COB: 8 }, { PX: 3, COB: 4 }];
 
 function inputs(c: ConvCase) {
   const rand = rng(c.n * 1000 + c.cin * 31 + c.cout * 7 + c.k);
@@ -54,17 +56,17 @@ function inputs(c: ConvCase) {
   return { x, weight, bias, want: conv2dRef(c, x, weight, bias) };
 }
 
-/** Runs one conv2d_subgroup dispatch with a given tile (as src/model.ts's conv builds it). */
-async function runSubgroupTile(c: ConvCase, tile: { PX: number; COB: number }): Promise<{ got: Float32Array; want: Float32Array }> {
+/** Runs one dispatch of a CPU convolution kernel with a given tile (as src/model.ts's conv builds it). */
+async function runTile(kernel: "conv2d_subgroup" | "conv2d_direct", c: ConvCase, tile: { PX: number; COB: number }): Promise<{ got: Float32Array; want: Float32Array }> {
   const { x, weight, bias, want } = inputs(c);
   const got = await withDevice(async (device) => {
     const layer = uploadLayer(device, "test", "conv", [c.cout, c.cin, c.k, c.k], weight, bias, "test");
-    const g = new Graph({ conv: "subgroup", normThreads: 8 });
+    const g = new Graph({ conv: kernel === "conv2d_direct" ? "direct" : "subgroup", normThreads: 8 });
     const input = g.tensor("x", [c.n, c.cin, c.h, c.w]);
     const out = g.tensor("y", [c.n, c.cout, want.oh, want.ow]);
     const WG = 64;
     g.op({
-      label: `test conv PX=${tile.PX} COB=${tile.COB}`, kernel: "conv2d_subgroup",
+      label: `test ${kernel} PX=${tile.PX} COB=${tile.COB}`, kernel,
       overrides: { KSIZE: c.k, STRIDE: c.stride, UPSAMPLE: c.upsample, ACT: { none: 0, relu: 1, tanh: 2 }[c.act], WG, ...tile },
       params: { batch: c.n, cin: c.cin, in_h: c.h, in_w: c.w, cout: c.cout, out_h: want.oh, out_w: want.ow, pad: c.pad },
       bindings: { input, weight: layer.weight, bias: layer.bias, output: out },
@@ -101,15 +103,22 @@ describe("conv2d_direct (CPU adapters without subgroups)", () => {
     const { got, want } = await runBuilder(c, "direct");
     expect(maxRelError(got, want)).toBeLessThanOrEqual(1e-4);
   });
+
+  const runs = directTiles.flatMap((t) => cases.map((c) => ({ ...c, ...t })));
+  it.each(runs)(`PX=$PX COB=$COB: ${label}`, async (c) => {
+    const { got, want } = await runTile("conv2d_direct", c, { PX: c.PX, COB: c.COB });
+    expect(maxRelError(got, want)).toBeLessThanOrEqual(1e-4);
+  });
 });
 
 // Dawn's lavapipe has subgroups of 8, so CI runs these; elsewhere the kernel is never chosen.
 describe.runIf(subgroups)("conv2d_subgroup (CPU adapters with subgroups ≥ 8)", () => {
-  it("picks a tile the kernel supports for every channel count", () => {
+  it("picks tiles that are tested here", () => {
     for (const cout of [1, 3, 4, 5, 8, 9, 64, 129]) {
       const t = subgroupConvTiles(cout);
       expect(tiles.some((s) => s.PX === t.PX && s.COB === t.COB), `cout ${cout}`).toBe(true);
     }
+    expect(directConvTiles()).toMatchObject({ PX: 4, COB: 4 }); // covered by the builder cases above
   });
 
   it.each(cases)(`builder: ${label}`, async (c) => {
@@ -119,7 +128,7 @@ describe.runIf(subgroups)("conv2d_subgroup (CPU adapters with subgroups ≥ 8)",
 
   const runs = tiles.flatMap((t) => cases.map((c) => ({ ...c, ...t })));
   it.each(runs)(`PX=$PX COB=$COB: ${label}`, async (c) => {
-    const { got, want } = await runSubgroupTile(c, { PX: c.PX, COB: c.COB });
+    const { got, want } = await runTile("conv2d_subgroup", c, { PX: c.PX, COB: c.COB });
     expect(maxRelError(got, want)).toBeLessThanOrEqual(1e-4);
   });
 });
