@@ -42,7 +42,7 @@ override THREADS: u32 = WG_PX * WG_CO;
 
 @group(0) @binding(0) var<uniform> params: ConvParams;
 @group(0) @binding(1) var<storage, read> input: array<f16>;
-@group(0) @binding(2) var<storage, read> weight: array<f16>;
+@group(0) @binding(2) var<storage, read> weight: array<vec4<f16>>;   // [cin·k·k][cout] as vec4s (buffer padded to 16 bytes)
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> output: array<f16>;
 
@@ -55,6 +55,19 @@ fn reflect_index(i: i32, size: i32) -> i32 {
   if (r < 0) { r = -r; }
   if (r >= size) { r = 2 * size - 2 - r; }
   return r;
+}
+
+// Weights of channels co…co+3 in row k (zero past cout). When cout is a multiple of 4 the four
+// are one aligned vec4<f16>: a single 8-byte load, contiguous across the threads of a
+// row. Otherwise (the RGB output layer) they are read one component at a time.
+fn weights4(k: u32, co: u32) -> vec4<f16> {
+  let at = k * params.cout + co;
+  if (params.cout % 4u == 0u && co < params.cout) { return weight[at / 4u]; }
+  var v = vec4<f16>(0.0);
+  for (var i = 0u; i < 4u; i++) {
+    if (co + i < params.cout) { v[i] = weight[(at + i) / 4u][(at + i) % 4u]; }
+  }
+  return v;
 }
 
 fn activate(v: f32) -> f32 {
@@ -109,12 +122,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     for (var kk = ws_row0; kk < TILE_K; kk += WG_PX) {
       let k = k0 + kk;
       var v = vec4<f16>(0.0);
-      if (k < k_total) {
-        let row = k * params.cout;
-        for (var i = 0u; i < 4u; i++) {
-          if (ws_co + i < params.cout) { v[i] = weight[row + ws_co + i]; }
-        }
-      }
+      if (k < k_total) { v = weights4(k, ws_co); }
       tile_w[kk * WG_CO + ws_slot] = v;
     }
     for (var kk = xs_row0; kk < TILE_K; kk += WG_CO) {

@@ -36,8 +36,9 @@ export interface GpuGenerator {
 /**
  * Uploads one layer (weight [cout, cin, k, k] or [out, in], bias [cout]) to labelled storage
  * buffers. For the conv kernel the weight is stored transposed, [cin·k·k][cout]; for the linear
- * kernel it keeps PyTorch's [out][in] layout. With dtype "f16" (convolutions only) the weight is
- * stored as f16, rounded to nearest even: exact for weights that came from an f16 file.
+ * kernel it keeps PyTorch's [out][in] layout. Buffers are padded to whole 16-byte vec4s. With
+ * dtype "f16" (convolutions only) the weight is stored as f16, rounded to nearest even: exact for
+ * weights that came from an f16 file.
  */
 export function uploadLayer(device: GPUDevice, name: string, kind: "conv" | "linear", shape: number[], weight: Float32Array, bias: Float32Array, label: string, dtype: "f32" | "f16" = "f32"): LayerWeights {
   if (dtype === "f16" && kind !== "conv") throw new Error(`${name}: only convolution weights are stored as f16`);
@@ -57,7 +58,9 @@ export function uploadLayer(device: GPUDevice, name: string, kind: "conv" | "lin
       padded.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
       bytes = padded;
     }
-    const buf = device.createBuffer({ label: `${label}:${name}.${what}`, size: Math.max(16, bytes.byteLength), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+    // sized to whole 16-byte vec4s: the tiled convolutions read conv weights as array<vec4<…>>
+    const size = Math.max(16, Math.ceil(bytes.byteLength / 16) * 16);
+    const buf = device.createBuffer({ label: `${label}:${name}.${what}`, size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
     device.queue.writeBuffer(buf, 0, bytes.buffer, bytes.byteOffset, bytes.byteLength);
     return buf;
   };
