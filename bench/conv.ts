@@ -1,8 +1,9 @@
 /**
- * `npm run bench:conv`: GFLOP/s of the conv2d kernel on the Hangul model's convolution shapes
- * (batch 8, as in a demo row), each checked against the plain TypeScript reference on a sample of
- * outputs first so a fast wrong kernel cannot pass. Medians of interleaved repeats; `--json` prints
- * one JSON object.
+ * `npm run bench:conv`: GFLOP/s of the convolution kernels (tiled, direct, subgroup; pick some with
+ * `--kernels=direct,subgroup`) on the Hangul model's convolution shapes: the content encoder and
+ * decoder at batch 8 (a demo row) and the class encoder at K = 5. Each is checked against the plain
+ * TypeScript reference on its first image before it is timed, so a fast wrong kernel cannot pass.
+ * Medians of interleaved repeats (`--repeats=N`, default 7); `--json` prints one JSON object.
  */
 import { Graph, compile, encodePlan } from "../src/runtime/graph";
 import { conv, uploadLayer } from "../src/model";
@@ -11,7 +12,8 @@ import { maxRelError } from "../src/tensor";
 import { conv2dRef, randomArray, rng } from "../test/helpers/reference";
 
 const json = process.argv.includes("--json");
-const repeats = 5;
+const repeats = Number(process.argv.find((a) => a.startsWith("--repeats="))?.split("=")[1] ?? 7);
+const kernelArg = process.argv.find((a) => a.startsWith("--kernels="))?.split("=")[1];
 const device = await getNodeDevice();
 const dummy = device.createBuffer({ label: "bench:dummy", size: 16, usage: GPUBufferUsage.STORAGE });
 const cases = [
@@ -21,9 +23,14 @@ const cases = [
   { name: "decoder 5x5 up2 128->64 16x16", n: 8, cin: 128, h: 16, w: 16, cout: 64, k: 5, stride: 1, pad: 2, up: 2 as const },
   { name: "decoder 5x5 up2 64->32 32x32", n: 8, cin: 64, h: 32, w: 32, cout: 32, k: 5, stride: 1, pad: 2, up: 2 as const },
   { name: "decoder 7x7 32->3 64x64", n: 8, cin: 32, h: 64, w: 64, cout: 3, k: 7, stride: 1, pad: 3, up: 1 as const },
+  { name: "class 7x7 3->32 64x64 K5", n: 5, cin: 3, h: 64, w: 64, cout: 32, k: 7, stride: 1, pad: 3, up: 1 as const },
+  { name: "class 4x4 s2 64->128 32x32 K5", n: 5, cin: 64, h: 32, w: 32, cout: 128, k: 4, stride: 2, pad: 1, up: 1 as const },
+  { name: "class 4x4 s2 128->128 16x16 K5", n: 5, cin: 128, h: 16, w: 16, cout: 128, k: 4, stride: 2, pad: 1, up: 1 as const },
 ];
 
-const variants = ["tiled", "direct", "subgroup"] as const;
+const allVariants = ["tiled", "direct", "subgroup"] as const;
+const variants = kernelArg ? allVariants.filter((v) => kernelArg.split(",").includes(v)) : allVariants;
+if (!variants.length) throw new Error(`--kernels: expected some of ${allVariants.join(",")}`);
 const prepared = [];
 for (const variant of variants) for (const c of cases) {
   const rand = rng(c.cin * 7 + c.cout);
@@ -31,7 +38,7 @@ for (const variant of variants) for (const c of cases) {
   const weight = randomArray(c.cout * c.cin * c.k * c.k, rand, 1 / Math.sqrt(c.cin * c.k * c.k));
   const bias = randomArray(c.cout, rand);
   const layer = uploadLayer(device, c.name, "conv", [c.cout, c.cin, c.k, c.k], weight, bias, "bench");
-  const g = new Graph({ conv: variant, normThreads: 256 });
+  const g = new Graph({ conv: variant, normThreads: 8 });
   const input = g.tensor("x", [c.n, c.cin, c.h, c.w]);
   const out = conv(g, input, layer, { stride: c.stride, pad: c.pad, upsample: c.up });
   const plan = await compile(device, g, { inputs: new Set([input.id]), outputs: new Set([out.id]) }, `bench:${c.name}`, dummy);
