@@ -129,10 +129,12 @@ export class Funit {
       throw new DeviceError(`a weight tensor of ${largest} bytes exceeds this device's maxStorageBufferBindingSize (${device.limits.maxStorageBufferBindingSize})`);
     }
     const precision = choosePrecision(device, opts.precision);
+    // Option conflicts are programming errors, not device or input ones: plain Errors.
     if (precision === "f16" && opts.conv && opts.conv !== "auto" && opts.conv !== "tiled") {
-      throw new DeviceError(`the f16 path has only the tiled convolution; conv '${opts.conv}' needs precision 'f32'`);
+      throw new Error(`the f16 path has only the tiled convolution; conv '${opts.conv}' needs precision 'f32'`);
     }
     const conv = precision === "f16" ? "tiled" : !opts.conv || opts.conv === "auto" ? chooseConvKernel(device) : opts.conv;
+    if (opts.convTile && conv !== "tiled") throw new Error(`convTile applies to the tiled convolution; this engine runs '${conv}' (pass conv: 'tiled')`);
     if (conv === "subgroup" && !subgroupConvSupported(device)) {
       throw new DeviceError("the subgroup convolution needs a device with the 'subgroups' feature and subgroups of at least 8 lanes");
     }

@@ -82,6 +82,7 @@ describe("a forced tile through the engine", () => {
       const bytes = new Uint8Array(readFileSync("test/fixtures/tiny-a/gen_test.safetensors"));
       // the option reaches chooseConvTile: an unknown tile is refused when the pipelines are made
       await expect(Funit.create(device, bytes, { conv: "tiled", convTile: "9x9" as ConvTileName })).rejects.toThrow(/unknown convolution tile '9x9'/);
+      await expect(Funit.create(device, bytes, { conv: "direct", convTile: "64x64" })).rejects.toThrow(/convTile applies to the tiled convolution; this engine runs 'direct'/);
       const engine = await Funit.create(device, bytes, { conv: "tiled", convTile: "32x64" });
       try {
         const got = await engine.runWithIntermediates(tensors.get("content")!, tensors.get("class_images")!);
