@@ -26,7 +26,8 @@ import { withDevice } from "./helpers/gpu";
 import { maxAbsDiff, readTensors } from "./helpers/fixtures";
 import { tensorToImages, type ImageRGBA } from "../src/tensor";
 import { runGraph } from "./helpers/run-graph";
-import { conv2dRef, instanceNormRef, meanPoolRef, randomArray, rng, type ConvCase } from "./helpers/reference";
+import { conv2dRef, funitRef, instanceNormRef, meanPoolRef, randomArray, rng, type ConvCase } from "./helpers/reference";
+import { expectedTensors, type FunitHyper } from "../src/hyper";
 
 const U = 2 ** -11;
 
@@ -182,6 +183,40 @@ describe("the generator in f16 against PyTorch", () => {
         }
       } finally { engine.destroy(); }
     });
+  });
+});
+
+describe("generators of the NVlabs family in f16 against the TypeScript generator", () => {
+  // No residual blocks (no AdaIN: an empty MLP output), a 2-block MLP, 2 or 5 class downsamplings,
+  // 1 or 3 content ones, non-square, K = 1 and 3 (as generator-family.test.ts), random weights
+  // rounded to f16 so that the reference sees the weights the GPU holds. Tolerances as for the
+  // PyTorch references above (measured worst: content code 5.0e-3 · max|ref|, output 2.2e-2).
+  const family: { hyper: FunitHyper; n: number; k: number; h: number; w: number }[] = [
+    { hyper: { nf: 4, n_res_blks: 0, nf_mlp: 8, latent_dim: 5, n_mlp_blks: 2, n_downs_content: 1, n_downs_class: 2 }, n: 2, k: 1, h: 12, w: 20 },
+    { hyper: { nf: 6, n_res_blks: 3, nf_mlp: 12, latent_dim: 7, n_mlp_blks: 5, n_downs_content: 3, n_downs_class: 5 }, n: 1, k: 3, h: 64, w: 48 },
+  ];
+  it.each(family)("$hyper at $h×$w, N=$n, K=$k", async ({ hyper, n, k, h, w }) => {
+    const rand = rng(hyper.nf * 131 + hyper.n_res_blks);
+    const tensors = new Map<string, Float32Array>();
+    for (const [name, shape] of expectedTensors(hyper)) {
+      const fanIn = shape.slice(1).reduce((a, b) => a * b, 1) || 1;
+      tensors.set(name, roundF16(randomArray(shape.reduce((a, b) => a * b, 1), rand, name.endsWith("bias") ? 0.5 : 1.5 / Math.sqrt(fanIn))));
+    }
+    const content = randomArray(n * 3 * h * w, rand);
+    const classImages = randomArray(k * 3 * h * w, rand);
+    const want = funitRef(hyper, (name) => tensors.get(name)!, { n, hh: h, ww: w, data: content }, { k, hh: h, ww: w, data: classImages });
+    const got = await withDevice(async (device) => {
+      const engine = await Funit.create(device, { hyper, tensors, dtypes: ["F16"], metadata: {} }, { precision: "f16" });
+      try {
+        return await engine.runWithIntermediates({ shape: [n, 3, h, w], data: content }, { shape: [k, 3, h, w], data: classImages });
+      } finally { engine.destroy(); }
+    });
+    const within = (g: Float32Array, r: Float32Array) => maxAbsDiff(g, r) / Math.max(...r.map(Math.abs), 1e-30);
+    expect(within(got.class_code.data, want.classCode)).toBeLessThanOrEqual(1e-2);
+    if (want.adain.length) expect(within(got.adain_params.data, want.adain)).toBeLessThanOrEqual(1e-2);
+    expect(within(got.content_code.data, want.contentCode)).toBeLessThanOrEqual(1e-2);
+    expect(got.output.shape).toEqual([n, 3, h, w]);
+    expect(maxAbsDiff(got.output.data, want.output)).toBeLessThanOrEqual(5e-2);
   });
 });
 
