@@ -98,6 +98,7 @@ export const CONV_TILES = {
   "128x32": { WG_PX: 32, WG_CO: 8 },  // narrow layers (cout ≤ 32): 256 threads
   "64x64": { WG_PX: 16, WG_CO: 16 },  // wide layers: 256 threads
   "32x64": { WG_PX: 8, WG_CO: 16 },   // wide layers with few pixels: 128 threads, twice the workgroups
+  "32x32": { WG_PX: 8, WG_CO: 8 },    // wide layers with fewer still: 64 threads, four times
   "128x64": { WG_PX: 32, WG_CO: 16 }, // 512 threads: only when forced (to be measured on GPUs)
   "128x128": { WG_PX: 32, WG_CO: 32 }, // 1024 threads: likewise
 } as const;
@@ -113,9 +114,10 @@ export interface ConvTile {
 }
 
 /**
- * A layer whose 64×64 tiles would make fewer workgroups than this takes 32×64 tiles: a GPU needs a
- * few workgroups per compute unit to hide memory latency (an H100 has 132), and batch-1 deep
- * layers (e.g. 32×32 pixels × 256 channels: 64 workgroups of 64×64) would leave half of it idle.
+ * A layer whose 64×64 tiles would make fewer workgroups than this takes smaller tiles: a GPU needs
+ * a workgroup or more per compute unit (an H100 has 132), and batch-1 deep layers would leave most
+ * of it idle (NVlabs animals at 128×128: the residual blocks are 16×16 pixels × 512 channels, 32
+ * workgroups of 64×64, 64 of 32×64, 128 of 32×32).
  */
 const MIN_WORKGROUPS = 128;
 
@@ -124,10 +126,11 @@ const MIN_WORKGROUPS = 128;
  *
  * - Shape from the layer: output channels ≤ 4 take 256×4 (no thread computes padding channels),
  *   ≤ 32 take 128×32, wider layers 64×64 (256 threads of 4×4 outputs: the shape of a 2048³ f32
- *   matmul that ran at 29 TFLOP/s on the project's NVIDIA GPU machine under Dawn Vulkan), or
- *   32×64 when 64×64 gives fewer than MIN_WORKGROUPS workgroups. Automatic choices stay at ≤ 256 threads, which every engine device
- *   allows (REQUIRED_LIMITS; SwiftShader's maximum); the 512- and 1024-thread tiles are offered
- *   for benchmarks only until a GPU run shows them faster.
+ *   matmul that ran at 29 TFLOP/s on the project's NVIDIA GPU machine under Dawn Vulkan), or the
+ *   first of 32×64 and 32×32 that makes MIN_WORKGROUPS workgroups when 64×64 does not (else
+ *   32×32). Automatic choices stay at ≤ 256 threads, which every engine device allows
+ *   (REQUIRED_LIMITS; SwiftShader's maximum); the 512- and 1024-thread tiles are offered for
+ *   benchmarks only until a GPU run shows them faster. None of this is measured on a GPU yet.
  * - TILE_K from the adapter: the largest of 32, 16, 8 whose two workgroup-memory tiles,
  *   TILE_K · (WG_PX + WG_CO) vec4s of `elementBytes`, fit maxComputeWorkgroupStorageSize (f32
  *   64×64 takes 32 on any device with the required 16 KiB; f16 halves the bytes, so wider tiles
@@ -140,7 +143,10 @@ export function chooseConvTile(cout: number, pixels: number, limits: ConvTileLim
     name = force as ConvTileName;
   } else if (cout <= 4) name = "256x4";
   else if (cout <= 32) name = "128x32";
-  else name = Math.ceil(pixels / 64) * Math.ceil(cout / 64) >= MIN_WORKGROUPS ? "64x64" : "32x64";
+  else {
+    const groups = (px: number, co: number) => Math.ceil(pixels / px) * Math.ceil(cout / co);
+    name = groups(64, 64) >= MIN_WORKGROUPS ? "64x64" : groups(32, 64) >= MIN_WORKGROUPS ? "32x64" : "32x32";
+  }
   const { WG_PX, WG_CO } = CONV_TILES[name];
   const threads = WG_PX * WG_CO;
   if (threads > limits.maxComputeInvocationsPerWorkgroup || WG_PX > limits.maxComputeWorkgroupSizeX || WG_CO > limits.maxComputeWorkgroupSizeY) {

@@ -101,10 +101,14 @@ describe("chooseConvTile", () => {
     expect(chooseConvTile(3, 65536, BIG, 4).name).toBe("256x4");
     expect(chooseConvTile(32, 65536, BIG, 4).name).toBe("128x32");
     expect(chooseConvTile(64, 65536, BIG, 4).name).toBe("64x64");
-    // NVlabs animals, batch 1, 128×128: residual blocks are 32×32 pixels × 256 channels, 64 tiles of 64×64
+    // NVlabs animals, batch 1, 128×128: the last downsampling is 32×32 pixels × 256 channels (64
+    // tiles of 64×64, 128 of 32×64); the residual blocks 16×16 × 512 (32 of 64×64, 128 of 32×32)
     expect(chooseConvTile(256, 32 * 32, BIG, 4).name).toBe("32x64");
-    // the same layer at batch 16 has work enough for 64×64 tiles
+    expect(chooseConvTile(512, 16 * 16, BIG, 4).name).toBe("32x32");
+    expect(chooseConvTile(64, 10, BIG, 4).name).toBe("32x32");
+    // the same layers at batch 16 have work enough for 64×64 tiles
     expect(chooseConvTile(256, 16 * 32 * 32, BIG, 4).name).toBe("64x64");
+    expect(chooseConvTile(512, 16 * 16 * 16, BIG, 4).name).toBe("64x64");
     // automatic choices never exceed 256 threads, so they fit every engine device
     for (const cout of [1, 4, 5, 32, 33, 64, 256, 1024]) for (const px of [1, 100, 1e6]) {
       const t = chooseConvTile(cout, px, SMALL, 4);
@@ -131,6 +135,6 @@ describe("chooseConvTile", () => {
     expect(() => chooseConvTile(3, 100, SMALL, 4, "128x128")).toThrow(/32×32 threads a workgroup; this device allows 256/);
     expect(() => chooseConvTile(3, 100, SMALL, 4, "128x64")).toThrow(/allows 256/);
     expect(() => chooseConvTile(3, 100, BIG, 4, "9x9")).toThrow(/unknown convolution tile '9x9'/);
-    expect(() => chooseConvTile(64, 100, { ...BIG, maxComputeWorkgroupStorageSize: 2048 }, 4)).toThrow(/does not fit this device's 2048 bytes of workgroup memory/);
+    expect(() => chooseConvTile(64, 65536, { ...BIG, maxComputeWorkgroupStorageSize: 2048 }, 4)).toThrow(/does not fit this device's 2048 bytes of workgroup memory/);
   });
 });
