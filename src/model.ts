@@ -24,6 +24,11 @@ export interface LayerWeights {
   k: number;
   /** "f16": the weight buffer holds f16 values (convolutions on the f16 path); the bias is always f32. */
   dtype?: "f16";
+  /**
+   * f32 5×5 convolutions, for ×2-upsampled inputs: the four 3×3 phase filters (up2PhaseWeights)
+   * followed by the transposed 5×5 weights, as conv2d_subgroup.wgsl reads them with PHASES.
+   */
+  up2Weight?: GPUBuffer;
 }
 
 export interface GpuGenerator {
@@ -65,7 +70,34 @@ export function uploadLayer(device: GPUDevice, name: string, kind: "conv" | "lin
     return buf;
   };
   const w = dtype === "f16" ? upload("weight(f16)", float16Bytes(stored)) : upload("weight", stored);
-  return { name, kind, weight: w, bias: upload("bias", bias), cin, cout, k, ...(dtype === "f16" ? { dtype } : {}) };
+  let up2 = {};
+  if (kind === "conv" && k === 5 && dtype === "f32") {
+    const phases = up2PhaseWeights(weight, cout, cin);
+    const both = new Float32Array(phases.length + stored.length);
+    both.set(phases);
+    both.set(stored, phases.length);
+    up2 = { up2Weight: upload("up2-phases", both) };
+  }
+  return { name, kind, weight: w, bias: upload("bias", bias), cin, cout, k, ...(dtype === "f16" ? { dtype } : {}), ...up2 };
+}
+
+/**
+ * A 5×5 convolution of a ×2 nearest-upsampled input, away from the reflect padding, is a 3×3
+ * convolution of the stored input per output phase: pixel (2m + b, 2n + a) reads stored rows
+ * m − 1 … m + 1 and tap ky lands on row m − 1 + ⌊(b + ky) / 2⌋ (columns likewise), so taps on the
+ * same stored value add their weights. Returns the four filters (phase 2b + a) as
+ * [phase][cin·3·3][cout], the layout conv2d_subgroup.wgsl reads (PHASES), from [cout, cin, 5, 5].
+ */
+export function up2PhaseWeights(weight: Float32Array, cout: number, cin: number): Float32Array {
+  const out = new Float32Array(4 * cin * 9 * cout);
+  for (let b = 0; b < 2; b++) for (let a = 0; a < 2; a++) {
+    const phase = 2 * b + a;
+    for (let o = 0; o < cout; o++) for (let i = 0; i < cin; i++) for (let ky = 0; ky < 5; ky++) for (let kx = 0; kx < 5; kx++) {
+      const ty = (b + ky) >> 1, tx = (a + kx) >> 1;
+      out[((phase * cin + i) * 9 + ty * 3 + tx) * cout + o]! += weight[((o * cin + i) * 5 + ky) * 5 + kx]!;
+    }
+  }
+  return out;
 }
 
 /** Uploads every layer of the generator; with precision "f16" the convolution weights are f16. */
@@ -82,8 +114,8 @@ export function uploadGenerator(device: GPUDevice, hyper: FunitHyper, tensors: M
   return {
     hyper,
     layers,
-    bytes: all.reduce((a, l) => a + l.weight.size + l.bias.size, 0),
-    destroy() { for (const l of all) { l.weight.destroy(); l.bias.destroy(); } },
+    bytes: all.reduce((a, l) => a + l.weight.size + l.bias.size + (l.up2Weight?.size ?? 0), 0),
+    destroy() { for (const l of all) { l.weight.destroy(); l.bias.destroy(); l.up2Weight?.destroy(); } },
   };
 }
 
@@ -212,6 +244,18 @@ export function conv(g: Graph, x: TensorDesc, layer: LayerWeights, opts: ConvOpt
   }
   if (g.options.conv === "subgroup" && !f16) {
     const t = subgroupConvTiles(layer.cout);
+    if (up === 2 && layer.k === 5 && opts.pad === 2 && stride === 1 && h >= 3 && w >= 3 && layer.up2Weight) {
+      // the decoder's upsampling convolution: interior pixels by phase filters (workgroup z 0…3),
+      // the reflect frame with the 5×5 weights (z 4); see the shader's header
+      const phaseGroups = Math.ceil((n * (h - 2) * Math.ceil((w - 2) / t.PX)) / t.WG);
+      const frameGroups = Math.ceil((n * (4 * Math.ceil(ow / t.PX) + 2 * (oh - 4))) / t.WG);
+      g.op({
+        label: `${label} phases`, kernel: "conv2d_subgroup", overrides: { ...shape, ...t, PHASES: true }, params,
+        bindings: { ...bindings, weight: layer.up2Weight },
+        workgroups: [Math.max(phaseGroups, frameGroups), Math.ceil(layer.cout / t.COB), 5],
+      });
+      return y;
+    }
     g.op({
       label, kernel: "conv2d_subgroup", overrides: { ...shape, ...t }, params, bindings,
       workgroups: [Math.ceil((n * oh * Math.ceil(ow / t.PX)) / t.WG), Math.ceil(layer.cout / t.COB), 1],

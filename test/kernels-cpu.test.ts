@@ -89,7 +89,7 @@ async function runBuilder(c: ConvCase, kernel: "subgroup" | "direct"): Promise<{
     const out = conv(g, input, layer, { stride: c.stride, pad: c.pad, upsample: c.upsample, act: c.act });
     expect(out.shape).toEqual([c.n, c.cout, want.oh, want.ow]);
     const [bytes] = await runGraph(device, g, [[input, x]], [out]);
-    layer.weight.destroy(); layer.bias.destroy();
+    layer.weight.destroy(); layer.bias.destroy(); layer.up2Weight?.destroy();
     return new Float32Array(bytes!);
   });
   return { got, want: want.out };
@@ -124,6 +124,32 @@ describe.runIf(subgroups)("conv2d_subgroup (CPU adapters with subgroups ≥ 8)",
   it.each(cases)(`builder: ${label}`, async (c) => {
     const { got, want } = await runBuilder(c, "subgroup");
     expect(maxRelError(got, want)).toBeLessThanOrEqual(1e-4);
+  });
+
+  // The decoder's 5×5 convolutions of ×2-upsampled inputs run by phase filters inside and with the
+  // 5×5 weights on the reflect frame: the smallest input it takes (3×3), odd and non-square sizes,
+  // partial runs, channel counts off the block, batches.
+  const up2Cases: ConvCase[] = [
+    { n: 1, cin: 4, h: 3, w: 3, cout: 8, k: 5, stride: 1, pad: 2, upsample: 2, act: "none" },
+    { n: 2, cin: 7, h: 4, w: 7, cout: 13, k: 5, stride: 1, pad: 2, upsample: 2, act: "relu" },
+    { n: 3, cin: 5, h: 6, w: 5, cout: 3, k: 5, stride: 1, pad: 2, upsample: 2, act: "tanh" },
+    { n: 1, cin: 33, h: 9, w: 12, cout: 40, k: 5, stride: 1, pad: 2, upsample: 2, act: "none" },
+  ];
+  it.each(up2Cases)(`builder, frame + phases: ${label}`, async (c) => {
+    const { got, want } = await runBuilder(c, "subgroup");
+    expect(maxRelError(got, want)).toBeLessThanOrEqual(1e-4);
+  });
+
+  it("runs an upsampling 5×5 convolution by phases", async () => {
+    await withDevice(async (device) => {
+      const c = up2Cases[1]!;
+      const { weight, bias } = inputs(c);
+      const layer = uploadLayer(device, "test", "conv", [c.cout, c.cin, 5, 5], weight, bias, "test");
+      const g = new Graph({ conv: "subgroup", normThreads: 8 });
+      conv(g, g.tensor("x", [c.n, c.cin, c.h, c.w]), layer, { pad: 2, upsample: 2 });
+      expect(g.ops.map((op) => op.overrides.PHASES)).toEqual([true]);
+      layer.weight.destroy(); layer.bias.destroy(); layer.up2Weight?.destroy();
+    });
   });
 
   const runs = tiles.flatMap((t) => cases.map((c) => ({ ...c, ...t })));
