@@ -12,9 +12,10 @@
 // store neighbouring pixels). Per step of TILE_K reduction rows the workgroup stages the weights
 // and the im2col patch in workgroup memory as vec4s, in exactly the order the threads read them:
 // the inner loop is two vec4 loads and four vec4 FMAs per row (16 FMAs). Staging: each thread
-// loads whole vec4 slots, 4 consecutive output channels of one weight row (one 16-byte span,
-// contiguous across threads) or the 4 pixels of one patch slot for one row (their reflected
-// offsets computed once per tile, the (cin, ky, kx) split once per row).
+// fills whole vec4 slots: 4 consecutive output channels of one weight row (one aligned vec4 load
+// from the weights, contiguous across threads, when cout is a multiple of 4) or the 4 pixels of
+// one patch slot for one row (gathered: their reflected offsets computed once per workgroup, the
+// (cin, ky, kx) split once per row).
 //
 // The tile shape (WG_PX, WG_CO) and TILE_K are override constants chosen per adapter and layer by
 // chooseConvTile (src/model.ts): threads ≤ maxComputeInvocationsPerWorkgroup, workgroup memory
@@ -40,8 +41,6 @@ override ACT: u32 = 0u;        // 0 none, 1 ReLU, 2 tanh
 override WG_PX: u32 = 16u;     // threads along pixels (4 pixels each)
 override WG_CO: u32 = 16u;     // threads along output channels (4 channels each)
 override TILE_K: u32 = 16u;    // reduction rows staged per step
-
-override THREADS: u32 = WG_PX * WG_CO;
 
 @group(0) @binding(0) var<uniform> params: ConvParams;
 @group(0) @binding(1) var<storage, read> input: array<f32>;
@@ -91,9 +90,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let up_w = i32(params.in_w * UPSAMPLE);
   let in_plane = params.in_h * params.in_w;
 
-  // Patch staging: thread `flat` fills slot xs_slot of rows xs_row0, xs_row0 + THREADS/WG_PX, …
-  // (when WG_CO ≥ 1 every slot has THREADS/WG_PX = WG_CO threads). The slot's 4 pixels' top-left
-  // input corners and image offsets are fixed for the whole reduction: computed once here.
+  // Patch staging: thread `flat` fills slot xs_slot (pixels xs_slot + j·WG_PX) of rows xs_row0,
+  // xs_row0 + WG_CO, … The slot's 4 pixels' top-left input corners and image offsets are fixed
+  // for the whole reduction: computed once here.
   let xs_slot = flat % WG_PX;
   let xs_row0 = flat / WG_PX;
   var iy0: vec4<i32>;

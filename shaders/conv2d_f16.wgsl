@@ -38,8 +38,6 @@ override WG_CO: u32 = 16u;     // threads along output channels (4 channels each
 override TILE_K: u32 = 16u;    // reduction rows staged per step
 override F32_MATH: bool = false; // products in f32 (else f16, summed per TILE_K step)
 
-override THREADS: u32 = WG_PX * WG_CO;
-
 @group(0) @binding(0) var<uniform> params: ConvParams;
 @group(0) @binding(1) var<storage, read> input: array<f16>;
 @group(0) @binding(2) var<storage, read> weight: array<vec4<f16>>;   // [cin·k·k][cout] as vec4s (buffer padded to 16 bytes)
@@ -88,9 +86,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let up_w = i32(params.in_w * UPSAMPLE);
   let in_plane = params.in_h * params.in_w;
 
-  // Patch staging: thread `flat` fills slot xs_slot of rows xs_row0, xs_row0 + THREADS/WG_PX, …
-  // (when WG_CO ≥ 1 every slot has THREADS/WG_PX = WG_CO threads). The slot's 4 pixels' top-left
-  // input corners and image offsets are fixed for the whole reduction: computed once here.
+  // Patch staging: thread `flat` fills slot xs_slot (pixels xs_slot + j·WG_PX) of rows xs_row0,
+  // xs_row0 + WG_CO, … The slot's 4 pixels' top-left input corners and image offsets are fixed
+  // for the whole reduction: computed once here.
   let xs_slot = flat % WG_PX;
   let xs_row0 = flat / WG_PX;
   var iy0: vec4<i32>;
