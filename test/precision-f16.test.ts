@@ -1,6 +1,7 @@
 /**
  * The f16 path (precision "f16"): each f16 kernel against the plain TypeScript reference, the whole
- * generator in f16 against PyTorch (tiny-a, tiny-b and three held-out Hangul fonts), the "auto"
+ * generator in f16 against PyTorch (tiny-a, tiny-b and two held-out Hangul fonts, one with the
+ * shipped f16 weights) and against the TypeScript generator (other hyperparameters), the "auto"
  * choice, the error on a device without `shader-f16`, and the buffer plan's f16 sizes. lavapipe
  * exposes shader-f16 (emulated on the CPU), so these run in CI; "auto" never picks f16 there.
  *
@@ -158,7 +159,6 @@ describe("the generator in f16 against PyTorch", () => {
     { weights: "test/fixtures/tiny-a/gen_test.safetensors", expected: "test/fixtures/tiny-a/expected.safetensors" },
     { weights: "test/fixtures/tiny-b/gen_test.safetensors", expected: "test/fixtures/tiny-b/expected.safetensors" },
     { weights: "test/fixtures/hangul64/gen_test.safetensors", expected: "test/fixtures/hangul64/Bandal.safetensors" },
-    { weights: "test/fixtures/hangul64/gen_test.safetensors", expected: "test/fixtures/hangul64/NanumBrush.safetensors" },
     { weights: "weights/hangul64-f16.safetensors", expected: "test/fixtures/hangul64/UnShinmun.safetensors" },
   ];
   it.each(runs)("$weights: $expected", async ({ weights, expected }) => {
@@ -223,7 +223,7 @@ describe("generators of the NVlabs family in f16 against the TypeScript generato
 describe("the f16 path through the image API", () => {
   it("translate() of RGBA images (pack → f16 → unpack) agrees with the f32 engine within the output tolerance", async () => {
     const { tensors } = readTensors("test/fixtures/hangul64/Bandal.safetensors");
-    const contents = tensorToImages(tensors.get("content")!);
+    const contents = tensorToImages(tensors.get("content")!).slice(0, 2);
     const classes = tensorToImages(tensors.get("class_images")!);
     const bytes = new Uint8Array(readFileSync("test/fixtures/hangul64/gen_test.safetensors"));
     await withDevice(async (device) => {
@@ -287,7 +287,8 @@ describe("f16 buffer plan", () => {
   it("holds f16 activations in half the bytes of f32 ones, and the weights likewise", async () => {
     const bytes = new Uint8Array(readFileSync("test/fixtures/hangul64/gen_test.safetensors"));
     const { tensors } = readTensors("test/fixtures/hangul64/Bandal.safetensors");
-    const content = tensors.get("content")!;
+    const [, c, h, w] = tensors.get("content")!.shape as [number, number, number, number];
+    const content = { shape: [1, c, h, w], data: tensors.get("content")!.data.slice(0, c * h * w) };
     await withDevice(async (device) => {
       const sizes: Record<string, { activations: number; weights: number }> = {};
       for (const precision of ["f32", "f16"] as const) {
