@@ -10,7 +10,7 @@
  * peers' included, is checked against PyTorch's; the exit status is 1 if the engine's is off by
  * more than the tolerance, so a fast wrong kernel cannot pass. `--json` prints one JSON object.
  *
- *   node dist/bench/bench.js [--json] [--repeats N] [--case hangul64-k5-n8 …] [--no-peers]
+ *   node dist/bench/bench.js [--json] [--repeats N] [--case hangul64-k5-n8 …] [--no-peers] [--wall-stages]
  *   node dist/gpu/bench.mjs … [--ort-dist DIR]   (everything but `webgpu` bundled, for a GPU machine;
  *     DIR holds onnxruntime-web's dist/ort-wasm-simd-threaded.asyncify.{mjs,wasm})
  *   bash bench/make-animals.sh    (once: the animals-config case's ONNX and references)
@@ -40,6 +40,7 @@ const { values: opts } = parseArgs({
     repeats: { type: "string" },
     case: { type: "string", multiple: true },
     "no-peers": { type: "boolean", default: false },
+    "wall-stages": { type: "boolean", default: false },
     "ort-dist": { type: "string" },
     "write-animals": { type: "boolean", default: false },
   },
@@ -228,10 +229,14 @@ async function runCase({ spec, ref, device, engine, firstMs, firstErr }: Loaded,
     if (peers.length) ratios.get("best")!.push(Math.min(...peers.map((p) => times.get(p.name)!)) / e);
   }
 
+  // Memory now, while only this case's plan exists (the wall-time fallback below adds two).
+  const activationBytes = await engine.activationBytes();
+
   // Per-dispatch GPU time: median of a few profiled runs (timestamp queries around each dispatch).
   let kernels: KernelTime[] | null = null;
   let kernelsSkipped: string | undefined;
-  if (device.features.has("timestamp-query")) {
+  let stagesWall: Record<string, number> | undefined;
+  if (device.features.has("timestamp-query") && !opts["wall-stages"]) {
     const profiles: { label: string; ms: number }[][] = [];
     for (let i = 0; i < 3; i++) profiles.push(await engine.profile(content, classImages));
     const shapes = convShapes(engine.hyper, spec.n, spec.k, content.shape[2]!, content.shape[3]!);
@@ -242,9 +247,20 @@ async function runCase({ spec, ref, device, engine, firstMs, firstErr }: Loaded,
       return { label: d.label, stage: stageOf(d.label), ms, ...(shape ? { shape, gflops: convFlops(shape) / (ms * 1e6) } : {}) };
     });
   } else {
-    kernelsSkipped = "no timestamp-query on this device";
+    // Without timestamps, wall time of what the API can run apart: the class encoder alone
+    // (encodeClass), and the rest of a translation from a stored class code; each end to end.
+    kernelsSkipped = opts["wall-stages"] ? "--wall-stages given" : "no timestamp-query on this device";
+    const encode: number[] = [], fromCode: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      let t = performance.now();
+      const code = await engine.encodeClass(classImages);
+      encode.push(performance.now() - t);
+      t = performance.now();
+      await engine.translateTensor(content, code);
+      fromCode.push(performance.now() - t);
+    }
+    stagesWall = { "class encoder (encodeClass)": median(encode), "MLP, content encoder, decoder (translation from a class code)": median(fromCode) };
   }
-  const activationBytes = await engine.activationBytes();
   const weightGpuBytes = engine.weightBytes;
   const convKernel = engine.convKernel;
   engine.destroy();
@@ -284,7 +300,7 @@ async function runCase({ spec, ref, device, engine, firstMs, firstErr }: Loaded,
     stages_ms: stages,
     decoder_5x5_gflops: dec5.length ? dec5.reduce((a, k) => a + convFlops(k.shape!), 0) / (dec5.reduce((a, k) => a + k.ms, 0) * 1e6) : null,
     kernels,
-    ...(kernelsSkipped ? { kernels_skipped: kernelsSkipped } : {}),
+    ...(kernelsSkipped ? { kernels_skipped: kernelsSkipped, stages_wall_ms: stagesWall } : {}),
     gpu_memory_bytes: { weights: weightGpuBytes, activations: activationBytes, total: weightGpuBytes + activationBytes },
   };
 }
@@ -352,8 +368,11 @@ function printText(result: { adapter: AdapterSummary | undefined; machine: Recor
     if (Object.keys(ms).length) console.log(`  ${model} peer load: ${Object.entries(ms).map(([p, v]) => `${p} ${v.toFixed(0)} ms`).join(", ")}`);
   }
   for (const c of result.cases) {
-    console.log(`\n${c.id}: engine GPU time per stage (timestamp queries, median of 3), conv kernel '${c.conv_kernel}'; GPU memory ${(c.gpu_memory_bytes.total / 2 ** 20).toFixed(1)} MiB (weights ${(c.gpu_memory_bytes.weights / 2 ** 20).toFixed(1)}, activations ${(c.gpu_memory_bytes.activations / 2 ** 20).toFixed(1)})`);
-    if (!c.kernels || !c.stages_ms) { console.log(`  per-kernel times ${c.kernels_skipped}`); continue; }
+    console.log(`\n${c.id}: engine time per stage (${c.kernels ? "GPU, timestamp queries" : "wall"}, median of 3), conv kernel '${c.conv_kernel}'; GPU memory ${(c.gpu_memory_bytes.total / 2 ** 20).toFixed(1)} MiB (weights ${(c.gpu_memory_bytes.weights / 2 ** 20).toFixed(1)}, activations ${(c.gpu_memory_bytes.activations / 2 ** 20).toFixed(1)})`);
+    if (!c.kernels || !c.stages_ms) {
+      console.log(`  per-kernel GPU times: none (${c.kernels_skipped}); wall time, end to end: ${Object.entries(c.stages_wall_ms ?? {}).map(([s, ms]) => `${s} ${ms.toFixed(1)} ms`).join(", ")}`);
+      continue;
+    }
     console.log(`  ${Object.entries(c.stages_ms).map(([s, ms]) => `${s} ${ms.toFixed(1)} ms`).join(", ")}; all dispatches ${fmt(c.gpu_ms)} ms; decoder 5×5 convs ${fmt(c.decoder_5x5_gflops)} GFLOP/s`);
     const krows = [["dispatch", "ms", "GFLOP/s"]];
     for (const k of c.kernels) krows.push([`  ${k.label}`, k.ms.toFixed(2), k.gflops === undefined ? "" : k.gflops.toFixed(1)]);
