@@ -11,6 +11,7 @@
  * more than the tolerance, so a fast wrong kernel cannot pass. `--json` prints one JSON object.
  *
  *   node dist/bench/bench.js [--json] [--repeats N] [--case hangul64-k5-n8 …] [--no-peers] [--wall-stages]
+ *                            [--precision auto|f32|f16]   (the engine's; auto = its own choice per adapter)
  *   node dist/gpu/bench.mjs … [--ort-dist DIR]   (everything but `webgpu` bundled, for a GPU machine;
  *     DIR holds onnxruntime-web's dist/ort-wasm-simd-threaded.asyncify.{mjs,wasm})
  *   bash bench/make-animals.sh    (once: the animals-config case's ONNX and references)
@@ -19,7 +20,7 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { isCpuAdapter } from "../src/device";
+import { isCpuAdapter, type Precision } from "../src/device";
 import { Funit } from "../src/engine";
 import { type FunitHyper } from "../src/hyper";
 import { getNodeDevice } from "../src/node/gpu";
@@ -31,8 +32,13 @@ import { createOrtPeer } from "./peers/ort";
 import { summariseAdapter, type AdapterSummary, type Peer } from "./peers/peer";
 import { createTfjsPeer } from "./peers/tfjs";
 
-/** f32 weights against PyTorch's f32 output: the engine's own test tolerance. */
-const TOLERANCE = 1e-4;
+/**
+ * Max |engine − PyTorch| allowed, by the engine's precision: f32 as the engine's tests (and `funit
+ * verify`) hold it; f16 activations and weights as test/precision-f16.test.ts does. Peers run f32
+ * and are checked at the f32 tolerance.
+ */
+const TOLERANCES: Record<Precision, number> = { f32: 1e-4, f16: 5e-2 };
+const PEER_TOLERANCE = TOLERANCES.f32;
 
 const { values: opts } = parseArgs({
   options: {
@@ -42,9 +48,12 @@ const { values: opts } = parseArgs({
     "no-peers": { type: "boolean", default: false },
     "wall-stages": { type: "boolean", default: false },
     "ort-dist": { type: "string" },
+    precision: { type: "string", default: "auto" },
     "write-animals": { type: "boolean", default: false },
   },
 });
+
+if (!["auto", "f32", "f16"].includes(opts.precision!)) throw new Error(`--precision ${opts.precision}: use auto, f32 or f16`);
 
 // ------------------------------------------------------------------ models and cases
 
@@ -151,7 +160,7 @@ function convShapes(h: FunitHyper, n: number, k: number, height: number, width: 
 
 const convFlops = (s: ConvShape) => 2 * s.batch * s.cout * s.outH * s.outW * s.cin * s.k * s.k;
 
-const STAGES = ["content encoder", "class encoder", "MLP", "decoder", "image io"] as const;
+const STAGES = ["content encoder", "class encoder", "MLP", "decoder", "io and casts"] as const;
 
 /** Stage of a dispatch, from its label (the layer names of model.ts). */
 function stageOf(label: string): string {
@@ -159,7 +168,7 @@ function stageOf(label: string): string {
   if (label.startsWith("enc_class_model")) return "class encoder";
   if (label.startsWith("mlp")) return "MLP";
   if (label.startsWith("dec")) return "decoder";
-  return "image io";
+  return "io and casts";
 }
 
 // ------------------------------------------------------------------ running a case
@@ -184,7 +193,7 @@ async function coldStart(spec: CaseSpec, weightBytes: Uint8Array): Promise<Loade
   const device = await getNodeDevice({ onError: (m) => errors.push(`${spec.id}: ${m}`) });
   device.pushErrorScope("validation");
   const t0 = performance.now();
-  const engine = await Funit.create(device, weightBytes, { label: spec.id });
+  const engine = await Funit.create(device, weightBytes, { label: spec.id, precision: opts.precision as Precision | "auto" });
   const first = await engine.translateTensor(ref.content, ref.class_images);
   const firstMs = performance.now() - t0;
   return { spec, ref, device, engine, firstMs, firstErr: maxAbsError(first.data, ref.output.data) };
@@ -276,7 +285,7 @@ async function runCase({ spec, ref, device, engine, firstMs, firstErr }: Loaded,
   for (const p of peers) {
     const err = peerErr.get(p.name)!;
     peersOut[p.name] = median(peerRuns.get(p.name)!);
-    peerDetails[p.name] = { ms: peersOut[p.name]!, first_run_ms: peerFirst.get(p.name)!, maxAbsErr: err, ok: err <= TOLERANCE, speedup: median(ratios.get(p.name)!) };
+    peerDetails[p.name] = { ms: peersOut[p.name]!, first_run_ms: peerFirst.get(p.name)!, maxAbsErr: err, ok: err <= PEER_TOLERANCE, speedup: median(ratios.get(p.name)!) };
   }
   return {
     id: spec.id,
@@ -289,9 +298,10 @@ async function runCase({ spec, ref, device, engine, firstMs, firstErr }: Loaded,
     engine_ms_per_image: median(engineRuns) / spec.n,
     translations_per_s: (1000 * spec.n) / median(engineRuns),
     first_translation_ms: firstMs,
+    precision: engine.precision,
     maxAbsErr: engineErr,
-    tolerance: TOLERANCE,
-    ok: engineErr <= TOLERANCE,
+    tolerance: TOLERANCES[engine.precision],
+    ok: engineErr <= TOLERANCES[engine.precision],
     peers: peersOut,
     peer_details: peerDetails,
     speedup_vs_best_peer: peers.length ? median(ratios.get("best")!) : null,
@@ -349,11 +359,11 @@ function printText(result: { adapter: AdapterSummary | undefined; machine: Recor
   const a = result.adapter;
   console.log(`adapter: ${a?.description || a?.device} (${a?.vendor}, ${a?.architecture}); ${result.machine.cpu}, ${result.machine.cores} cores; node ${result.machine.node}`);
   const peerNames = [...new Set(result.cases.flatMap((c) => Object.keys(c.peers)))];
-  console.log(`\nEnd to end (upload, run, readback), median ms of paired runs; errors are max |x − PyTorch| (tolerance ${TOLERANCE}):\n`);
+  console.log(`\nEnd to end (upload, run, readback), median ms of paired runs; errors are max |x − PyTorch| (tolerance ${TOLERANCES.f32} for f32, ${TOLERANCES.f16} for the engine in f16):\n`);
   const rows = [["case", "engine ms", "load→first ms", "max err", ...peerNames.flatMap((p) => [`${p} ms`, "max err"]), "× vs best peer"]];
   for (const c of result.cases) {
     rows.push([
-      `${c.model} K=${c.k} N=${c.n}`, fmt(c.engine_ms), fmt(c.first_translation_ms, 0), `${exp(c.maxAbsErr)} ${c.ok ? "ok" : "FAIL"}`,
+      `${c.model} K=${c.k} N=${c.n}`, fmt(c.engine_ms), fmt(c.first_translation_ms, 0), `${exp(c.maxAbsErr)} ${c.precision} ${c.ok ? "ok" : "FAIL"}`,
       ...peerNames.flatMap((p) => {
         const d = c.peer_details[p];
         return d?.ms === null || !d ? ["skipped", ""] : [fmt(d.ms), `${exp(d.maxAbsErr)} ${d.ok ? "ok" : "off"}`];
@@ -427,7 +437,7 @@ async function main(): Promise<number> {
     adapter: adapter && { ...adapter, features },
     peer_adapters: peerAdapters,
     machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, date: new Date().toISOString() },
-    tolerance: TOLERANCE,
+    tolerances: TOLERANCES,
     cases,
     skipped,
     peers_load_ms: peersLoad,
@@ -438,7 +448,7 @@ async function main(): Promise<number> {
   else {
     printText(result);
     for (const e of errors) console.log(`WebGPU error: ${e}`);
-    console.log(`\noutput check: ${result.ok ? "ok" : "FAILED"} (every engine output within ${TOLERANCE} of PyTorch${errors.length ? ", and no WebGPU error" : ""})`);
+    console.log(`\noutput check: ${result.ok ? "ok" : "FAILED"} (every engine output within its precision's tolerance of PyTorch${errors.length ? ", and no WebGPU error" : ""})`);
   }
   return result.ok ? 0 : 1;
 }
