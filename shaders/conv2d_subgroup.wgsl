@@ -222,7 +222,7 @@ fn frame_col(ox: u32, side: bool) -> u32 {
   return ox;
 }
 
-// REGION 2: the interior of a ×2-upsampled 5×5 convolution by output phases (see the header).
+// PHASES, workgroup_id.z < 4: the interior of a ×2-upsampled 5×5 convolution by output phases.
 // Like main's stride-1 path on a 3×3 filter over the stored input, with no padding to reflect:
 // interior rows are 2m + b for m in 1 … in_h − 2, columns 2n + a for n in 1 … in_w − 2.
 fn phases(id: u32, wg: vec3<u32>, lane: u32) {

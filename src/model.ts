@@ -234,30 +234,23 @@ export function conv(g: Graph, x: TensorDesc, layer: LayerWeights, opts: ConvOpt
   const params = { batch: n, cin, in_h: h, in_w: w, cout: layer.cout, out_h: oh, out_w: ow, pad: opts.pad };
   const bindings = { input: x, weight: layer.weight, bias: layer.bias, output: y };
   const shape = { KSIZE: layer.k, STRIDE: stride, UPSAMPLE: up, ACT: ACT[opts.act ?? "none"] };
-  if (g.options.conv === "direct" && !f16) {
-    const t = directConvTiles();
-    g.op({
-      label, kernel: "conv2d_direct", overrides: { ...shape, ...t }, params, bindings,
-      workgroups: [Math.ceil((n * oh * Math.ceil(ow / t.PX)) / t.WG), Math.ceil(layer.cout / t.COB), 1],
-    });
-    return y;
-  }
-  if (g.options.conv === "subgroup" && !f16) {
-    const t = subgroupConvTiles(layer.cout);
+  if ((g.options.conv === "direct" || g.options.conv === "subgroup") && !f16) {
+    const kernel = g.options.conv === "direct" ? "conv2d_direct" : "conv2d_subgroup";
+    const t = g.options.conv === "direct" ? directConvTiles() : subgroupConvTiles(layer.cout);
     if (up === 2 && layer.k === 5 && opts.pad === 2 && stride === 1 && h >= 3 && w >= 3 && layer.up2Weight) {
       // the decoder's upsampling convolution: interior pixels by phase filters (workgroup z 0…3),
       // the reflect frame with the 5×5 weights (z 4); see the shader's header
       const phaseGroups = Math.ceil((n * (h - 2) * Math.ceil((w - 2) / t.PX)) / t.WG);
       const frameGroups = Math.ceil((n * (4 * Math.ceil(ow / t.PX) + 2 * (oh - 4))) / t.WG);
       g.op({
-        label: `${label} phases`, kernel: "conv2d_subgroup", overrides: { ...shape, ...t, PHASES: true }, params,
+        label: `${label} phases`, kernel, overrides: { ...shape, ...t, PHASES: true }, params,
         bindings: { ...bindings, weight: layer.up2Weight },
         workgroups: [Math.max(phaseGroups, frameGroups), Math.ceil(layer.cout / t.COB), 5],
       });
       return y;
     }
     g.op({
-      label, kernel: "conv2d_subgroup", overrides: { ...shape, ...t }, params, bindings,
+      label, kernel, overrides: { ...shape, ...t }, params, bindings,
       workgroups: [Math.ceil((n * oh * Math.ceil(ow / t.PX)) / t.WG), Math.ceil(layer.cout / t.COB), 1],
     });
     return y;

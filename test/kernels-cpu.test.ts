@@ -56,6 +56,16 @@ function inputs(c: ConvCase) {
   return { x, weight, bias, want: conv2dRef(c, x, weight, bias) };
 }
 
+// The decoder's 5×5 convolutions of ×2-upsampled inputs run by phase filters inside and with the
+// 5×5 weights on the reflect frame: the smallest input it takes (3×3), odd and non-square sizes,
+// partial runs, channel counts off the block, batches.
+const up2Cases: ConvCase[] = [
+  { n: 1, cin: 4, h: 3, w: 3, cout: 8, k: 5, stride: 1, pad: 2, upsample: 2, act: "none" },
+  { n: 2, cin: 7, h: 4, w: 7, cout: 13, k: 5, stride: 1, pad: 2, upsample: 2, act: "relu" },
+  { n: 3, cin: 5, h: 6, w: 5, cout: 3, k: 5, stride: 1, pad: 2, upsample: 2, act: "tanh" },
+  { n: 1, cin: 33, h: 9, w: 12, cout: 40, k: 5, stride: 1, pad: 2, upsample: 2, act: "none" },
+];
+
 /** Runs one dispatch of a CPU convolution kernel with a given tile (as src/model.ts's conv builds it). */
 async function runTile(kernel: "conv2d_subgroup" | "conv2d_direct", c: ConvCase, tile: { PX: number; COB: number }): Promise<{ got: Float32Array; want: Float32Array }> {
   const { x, weight, bias, want } = inputs(c);
@@ -98,8 +108,26 @@ async function runBuilder(c: ConvCase, kernel: "subgroup" | "direct"): Promise<{
 const subgroups = await sharedDevice().then(subgroupConvSupported);
 const label = "n$n cin$cin $h×$w → cout$cout k$k s$stride p$pad up$upsample $act";
 
+it.each(["direct", "subgroup"] as const)("%s: an upsampling 5×5 convolution runs by phases, a smaller one (2×3) plainly", async (kernel) => {
+  await withDevice(async (device) => {
+    const c = up2Cases[1]!;
+    const { weight, bias } = inputs(c);
+    const layer = uploadLayer(device, "test", "conv", [c.cout, c.cin, 5, 5], weight, bias, "test");
+    const g = new Graph({ conv: kernel, normThreads: 8 });
+    conv(g, g.tensor("x", [c.n, c.cin, c.h, c.w]), layer, { pad: 2, upsample: 2 });
+    conv(g, g.tensor("x", [c.n, c.cin, 2, 3]), layer, { pad: 2, upsample: 2 });
+    expect(g.ops.map((op) => op.overrides.PHASES ?? false)).toEqual([true, false]);
+    layer.weight.destroy(); layer.bias.destroy(); layer.up2Weight?.destroy();
+  });
+});
+
 describe("conv2d_direct (CPU adapters without subgroups)", () => {
   it.each(cases)(`builder: ${label}`, async (c) => {
+    const { got, want } = await runBuilder(c, "direct");
+    expect(maxRelError(got, want)).toBeLessThanOrEqual(1e-4);
+  });
+
+  it.each(up2Cases)(`builder, frame + phases: ${label}`, async (c) => {
     const { got, want } = await runBuilder(c, "direct");
     expect(maxRelError(got, want)).toBeLessThanOrEqual(1e-4);
   });
@@ -126,30 +154,9 @@ describe.runIf(subgroups)("conv2d_subgroup (CPU adapters with subgroups ≥ 8)",
     expect(maxRelError(got, want)).toBeLessThanOrEqual(1e-4);
   });
 
-  // The decoder's 5×5 convolutions of ×2-upsampled inputs run by phase filters inside and with the
-  // 5×5 weights on the reflect frame: the smallest input it takes (3×3), odd and non-square sizes,
-  // partial runs, channel counts off the block, batches.
-  const up2Cases: ConvCase[] = [
-    { n: 1, cin: 4, h: 3, w: 3, cout: 8, k: 5, stride: 1, pad: 2, upsample: 2, act: "none" },
-    { n: 2, cin: 7, h: 4, w: 7, cout: 13, k: 5, stride: 1, pad: 2, upsample: 2, act: "relu" },
-    { n: 3, cin: 5, h: 6, w: 5, cout: 3, k: 5, stride: 1, pad: 2, upsample: 2, act: "tanh" },
-    { n: 1, cin: 33, h: 9, w: 12, cout: 40, k: 5, stride: 1, pad: 2, upsample: 2, act: "none" },
-  ];
   it.each(up2Cases)(`builder, frame + phases: ${label}`, async (c) => {
     const { got, want } = await runBuilder(c, "subgroup");
     expect(maxRelError(got, want)).toBeLessThanOrEqual(1e-4);
-  });
-
-  it("runs an upsampling 5×5 convolution by phases", async () => {
-    await withDevice(async (device) => {
-      const c = up2Cases[1]!;
-      const { weight, bias } = inputs(c);
-      const layer = uploadLayer(device, "test", "conv", [c.cout, c.cin, 5, 5], weight, bias, "test");
-      const g = new Graph({ conv: "subgroup", normThreads: 8 });
-      conv(g, g.tensor("x", [c.n, c.cin, c.h, c.w]), layer, { pad: 2, upsample: 2 });
-      expect(g.ops.map((op) => op.overrides.PHASES)).toEqual([true]);
-      layer.weight.destroy(); layer.bias.destroy(); layer.up2Weight?.destroy();
-    });
   });
 
   const runs = tiles.flatMap((t) => cases.map((c) => ({ ...c, ...t })));
