@@ -7,7 +7,7 @@
  * (precision "f16") convolution weights and activations are f16 and the ops pick the f16 twins of
  * the kernels from their input's dtype; the class code, the MLP and the AdaIN parameters stay f32.
  */
-import { REQUIRED_LIMITS } from "./device";
+import { isCpuAdapter, REQUIRED_LIMITS } from "./device";
 import { adainParamCount, contentChannels, expectedTensors, type FunitHyper } from "./hyper";
 import type { ConvTileLimits, Graph, TensorDesc, TextureSlot } from "./runtime/graph";
 import type { Overrides } from "./runtime/kernels";
@@ -25,8 +25,9 @@ export interface LayerWeights {
   /** "f16": the weight buffer holds f16 values (convolutions on the f16 path); the bias is always f32. */
   dtype?: "f16";
   /**
-   * f32 5×5 convolutions, for ×2-upsampled inputs: the four 3×3 phase filters (up2PhaseWeights)
-   * followed by the transposed 5×5 weights, as conv2d_subgroup.wgsl reads them with PHASES.
+   * f32 5×5 convolutions on CPU adapters, for ×2-upsampled inputs: the four 3×3 phase filters
+   * (up2PhaseWeights) followed by the transposed 5×5 weights, as the CPU convolutions read them
+   * with PHASES.
    */
   up2Weight?: GPUBuffer;
 }
@@ -70,8 +71,11 @@ export function uploadLayer(device: GPUDevice, name: string, kind: "conv" | "lin
     return buf;
   };
   const w = dtype === "f16" ? upload("weight(f16)", float16Bytes(stored)) : upload("weight", stored);
+  // Only the CPU-adapter kernels read the phase filters; GPUs are spared the extra memory (a
+  // kernel forced onto another adapter runs these layers the plain way).
   let up2 = {};
-  if (kind === "conv" && k === 5 && dtype === "f32") {
+  const cpu = isCpuAdapter((device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo);
+  if (kind === "conv" && k === 5 && dtype === "f32" && cpu) {
     const phases = up2PhaseWeights(weight, cout, cin);
     const both = new Float32Array(phases.length + stored.length);
     both.set(phases);
