@@ -202,7 +202,7 @@ export interface ConvOptions {
 
 /**
  * Register tile of conv2d_subgroup.wgsl: PX output pixels along x × COB output channels a lane
- * (measured with bench/conv.ts on lavapipe: 4 × 8 beats 2 × 16 and 1 × 16; 4 × 4 for layers of
+ * (measured on lavapipe, interleaved runs of the model's shapes: 4 × 8 beats 2 × 16, 1 × 16 and 4 × 16; 4 × 4 for layers of
  * ≤ 4 channels, where a wider channel block would be mostly padding).
  */
 export function subgroupConvTiles(cout: number): { WG: number; COB: number; PX: number } {
