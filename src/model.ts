@@ -202,8 +202,8 @@ export interface ConvOptions {
 
 /**
  * Register tile of conv2d_subgroup.wgsl: PX output pixels along x × COB output channels a lane
- * (measured on lavapipe, interleaved runs of the model's shapes: 4 × 8 beats 2 × 16, 1 × 16 and 4 × 16; 4 × 4 for layers of
- * ≤ 4 channels, where a wider channel block would be mostly padding).
+ * (measured on lavapipe, interleaved runs of the model's shapes: 4 × 8 beats 2 × 16, 1 × 16 and
+ * 4 × 16; 4 × 4 for layers of ≤ 4 channels, where a wider channel block would be mostly padding).
  */
 export function subgroupConvTiles(cout: number): { WG: number; COB: number; PX: number } {
   return { WG: 64, COB: cout <= 4 ? 4 : 8, PX: 4 };
