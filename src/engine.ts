@@ -124,10 +124,6 @@ export class Funit {
   static async create(device: GPUDevice, weights: Uint8Array | GeneratorWeights, opts: FunitOptions = {}): Promise<Funit> {
     const label = opts.label ?? "funit";
     const w = weights instanceof Uint8Array ? readGeneratorWeights(weights) : weights;
-    const largest = Math.max(...[...w.tensors.values()].map((t) => t.byteLength));
-    if (largest > device.limits.maxStorageBufferBindingSize) {
-      throw new DeviceError(`a weight tensor of ${largest} bytes exceeds this device's maxStorageBufferBindingSize (${device.limits.maxStorageBufferBindingSize})`);
-    }
     const precision = choosePrecision(device, opts.precision);
     // Option conflicts are programming errors, not device or input ones: plain Errors.
     if (precision === "f16" && opts.conv && opts.conv !== "auto" && opts.conv !== "tiled") {

@@ -7,7 +7,7 @@
  * (precision "f16") convolution weights and activations are f16 and the ops pick the f16 twins of
  * the kernels from their input's dtype; the class code, the MLP and the AdaIN parameters stay f32.
  */
-import { isCpuAdapter, REQUIRED_LIMITS } from "./device";
+import { DeviceError, isCpuAdapter, REQUIRED_LIMITS } from "./device";
 import { adainParamCount, contentChannels, expectedTensors, type FunitHyper } from "./hyper";
 import type { ConvTileLimits, Graph, TensorDesc, TextureSlot } from "./runtime/graph";
 import type { Overrides } from "./runtime/kernels";
@@ -66,23 +66,34 @@ export function uploadLayer(device: GPUDevice, name: string, kind: "conv" | "lin
     }
     // sized to whole 16-byte vec4s: the tiled convolutions read conv weights as array<vec4<…>>
     const size = Math.max(16, Math.ceil(bytes.byteLength / 16) * 16);
+    // Checked on the bytes actually stored (f16, phase filters included), before anything is made.
+    if (size > device.limits.maxStorageBufferBindingSize) {
+      throw new DeviceError(`${name}.${what}: ${size} bytes of weights exceed this device's maxStorageBufferBindingSize (${device.limits.maxStorageBufferBindingSize})`);
+    }
     const buf = device.createBuffer({ label: `${label}:${name}.${what}`, size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
     device.queue.writeBuffer(buf, 0, bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    made.push(buf);
     return buf;
   };
-  const w = dtype === "f16" ? upload("weight(f16)", float16Bytes(stored)) : upload("weight", stored);
-  // Only the CPU-adapter kernels read the phase filters; GPUs are spared the extra memory (a
-  // kernel forced onto another adapter runs these layers the plain way).
-  let up2 = {};
-  const cpu = isCpuAdapter((device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo);
-  if (kind === "conv" && k === 5 && dtype === "f32" && cpu) {
-    const phases = up2PhaseWeights(weight, cout, cin);
-    const both = new Float32Array(phases.length + stored.length);
-    both.set(phases);
-    both.set(stored, phases.length);
-    up2 = { up2Weight: upload("up2-phases", both) };
+  const made: GPUBuffer[] = [];
+  try {
+    const w = dtype === "f16" ? upload("weight(f16)", float16Bytes(stored)) : upload("weight", stored);
+    // Only the CPU-adapter kernels read the phase filters; GPUs are spared the extra memory (a
+    // kernel forced onto another adapter runs these layers the plain way).
+    let up2 = {};
+    const cpu = isCpuAdapter((device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo);
+    if (kind === "conv" && k === 5 && dtype === "f32" && cpu) {
+      const phases = up2PhaseWeights(weight, cout, cin);
+      const both = new Float32Array(phases.length + stored.length);
+      both.set(phases);
+      both.set(stored, phases.length);
+      up2 = { up2Weight: upload("up2-phases", both) };
+    }
+    return { name, kind, weight: w, bias: upload("bias", bias), cin, cout, k, ...(dtype === "f16" ? { dtype } : {}), ...up2 };
+  } catch (e) {
+    for (const b of made) b.destroy(); // nothing half-uploaded stays on the device
+    throw e;
   }
-  return { name, kind, weight: w, bias: upload("bias", bias), cin, cout, k, ...(dtype === "f16" ? { dtype } : {}), ...up2 };
 }
 
 /**
@@ -107,20 +118,21 @@ export function up2PhaseWeights(weight: Float32Array, cout: number, cin: number)
 /** Uploads every layer of the generator; with precision "f16" the convolution weights are f16. */
 export function uploadGenerator(device: GPUDevice, hyper: FunitHyper, tensors: Map<string, Float32Array>, label: string, precision: "f32" | "f16" = "f32"): GpuGenerator {
   const layers = new Map<string, LayerWeights>();
-  for (const [name, shape] of expectedTensors(hyper)) {
-    if (!name.endsWith(".weight")) continue;
-    const layer = name.slice(0, -".weight".length);
-    // The class code's 1×1 conv runs after pooling, on a 1×1 map: a linear layer.
-    const kind = shape.length === 4 && shape[2]! > 1 ? "conv" : "linear";
-    layers.set(layer, uploadLayer(device, layer, kind, shape, tensors.get(name)!, tensors.get(`${layer}.bias`)!, label, kind === "conv" ? precision : "f32"));
+  const destroy = () => { for (const l of layers.values()) { l.weight.destroy(); l.bias.destroy(); l.up2Weight?.destroy(); } };
+  try {
+    for (const [name, shape] of expectedTensors(hyper)) {
+      if (!name.endsWith(".weight")) continue;
+      const layer = name.slice(0, -".weight".length);
+      // The class code's 1×1 conv runs after pooling, on a 1×1 map: a linear layer.
+      const kind = shape.length === 4 && shape[2]! > 1 ? "conv" : "linear";
+      layers.set(layer, uploadLayer(device, layer, kind, shape, tensors.get(name)!, tensors.get(`${layer}.bias`)!, label, kind === "conv" ? precision : "f32"));
+    }
+  } catch (e) {
+    destroy(); // a layer too big for the device leaves none of the others behind
+    throw e;
   }
   const all = [...layers.values()];
-  return {
-    hyper,
-    layers,
-    bytes: all.reduce((a, l) => a + l.weight.size + l.bias.size + (l.up2Weight?.size ?? 0), 0),
-    destroy() { for (const l of all) { l.weight.destroy(); l.bias.destroy(); l.up2Weight?.destroy(); } },
-  };
+  return { hyper, layers, bytes: all.reduce((a, l) => a + l.weight.size + l.bias.size + (l.up2Weight?.size ?? 0), 0), destroy };
 }
 
 const ACT = { none: 0, relu: 1, tanh: 2 } as const;

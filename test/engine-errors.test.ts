@@ -12,6 +12,7 @@ import { ModelFormatError } from "../src/hyper";
 import { readGeneratorWeights } from "../src/weights";
 import { InputError, type Tensor } from "../src/tensor";
 import { compile, Graph } from "../src/runtime/graph";
+import { uploadGenerator } from "../src/model";
 import { withDevice } from "./helpers/gpu";
 import { maxAbsDiff, readTensors } from "./helpers/fixtures";
 
@@ -80,6 +81,39 @@ describe("an adapter without a needed limit", () => {
     expect(() => checkAdapterLimits(limits)).toThrow(DeviceError);
     expect(() => checkAdapterLimits(limits)).toThrow(/maxComputeInvocationsPerWorkgroup is 128, need 256; maxComputeWorkgroupStorageSize is 8192, need 16384/);
     expect(() => checkAdapterLimits(REQUIRED_LIMITS as unknown as GPUSupportedLimits)).not.toThrow();
+  });
+});
+
+describe("weights larger than the device can bind", () => {
+  it("are refused naming the layer and limit, and every buffer already uploaded is destroyed", async () => {
+    await withDevice(async (device) => {
+      const w = readGeneratorWeights(TINY);
+      const largest = Math.max(...[...w.tensors.values()].map((t) => t.byteLength));
+      // A view of the real device whose binding limit is one vec4 short of the largest tensor,
+      // recording which of its buffers were destroyed.
+      const created: GPUBuffer[] = [];
+      const destroyed = new Set<GPUBuffer>();
+      const limited = Object.create(device, {
+        limits: { value: { ...device.limits, maxStorageBufferBindingSize: largest - 16 } },
+        createBuffer: {
+          value: (desc: GPUBufferDescriptor) => {
+            const b = device.createBuffer(desc);
+            const destroy = b.destroy.bind(b);
+            Object.defineProperty(b, "destroy", { value: () => { destroyed.add(b); destroy(); } });
+            created.push(b);
+            return b;
+          },
+        },
+      }) as GPUDevice;
+      expect(() => uploadGenerator(limited, w.hyper, w.tensors, "limited")).toThrow(DeviceError);
+      expect(() => uploadGenerator(limited, w.hyper, w.tensors, "limited")).toThrow(/bytes of weights exceed this device's maxStorageBufferBindingSize/);
+      expect(created.length).toBeGreaterThan(1); // some layers fit and were uploaded first…
+      expect(created.filter((b) => !destroyed.has(b))).toEqual([]); // …and none is left behind
+      // f16 storage halves the conv weights: the same limit holds them.
+      const f16 = uploadGenerator(limited, w.hyper, w.tensors, "limited-f16", "f16");
+      expect(f16.layers.size).toBeGreaterThan(0);
+      f16.destroy();
+    });
   });
 });
 
