@@ -147,6 +147,11 @@ describe.runIf(subgroups)("conv2d_subgroup (CPU adapters with subgroups ≥ 8)",
       expect(tiles.some((s) => s.PX === t.PX && s.COB === t.COB), `cout ${cout}`).toBe(true);
     }
     expect(directConvTiles()).toMatchObject({ PX: 4, COB: 4 }); // covered by the builder cases above
+    // one SIMD group a workgroup (the builder cases run it), 64 lanes (the tile cases' default)
+    // once 8-lane workgroups would pass 65,535 in x
+    expect(subgroupConvTiles(64, 8 * 16, 16).WG).toBe(8);
+    expect(subgroupConvTiles(64, 65535 * 8, 4).WG).toBe(8);
+    expect(subgroupConvTiles(64, 65535 * 8 + 1, 4).WG).toBe(64);
   });
 
   it.each(cases)(`builder: ${label}`, async (c) => {
