@@ -28,17 +28,21 @@ const cases = [
   { name: "class 4x4 s2 128->128 16x16 K5", n: 5, cin: 128, h: 16, w: 16, cout: 128, k: 4, stride: 2, pad: 1, up: 1 as const },
 ];
 
-const allVariants = ["tiled", "direct", "subgroup"] as const;
+// "subgroup-plain": conv2d_subgroup on the upsampling 5×5 layers without their phase filters, i.e.
+// all 25 taps everywhere: the kernel's own speed on these shapes, without the 9-of-25 shortcut.
+const allVariants = ["tiled", "direct", "subgroup", "subgroup-plain"] as const;
 const variants = kernelArg ? allVariants.filter((v) => kernelArg.split(",").includes(v)) : allVariants;
 if (!variants.length) throw new Error(`--kernels: expected some of ${allVariants.join(",")}`);
 const prepared = [];
 for (const variant of variants) for (const c of cases) {
+  if (variant === "subgroup-plain" && c.up !== 2) continue;
   const rand = rng(c.cin * 7 + c.cout);
   const x = randomArray(c.n * c.cin * c.h * c.w, rand);
   const weight = randomArray(c.cout * c.cin * c.k * c.k, rand, 1 / Math.sqrt(c.cin * c.k * c.k));
   const bias = randomArray(c.cout, rand);
-  const layer = uploadLayer(device, c.name, "conv", [c.cout, c.cin, c.k, c.k], weight, bias, "bench");
-  const g = new Graph({ conv: variant, normThreads: 8 });
+  const uploaded = uploadLayer(device, c.name, "conv", [c.cout, c.cin, c.k, c.k], weight, bias, "bench");
+  const layer = variant === "subgroup-plain" ? { ...uploaded, up2Weight: undefined } : uploaded;
+  const g = new Graph({ conv: variant === "subgroup-plain" ? "subgroup" : variant, normThreads: 8 });
   const input = g.tensor("x", [c.n, c.cin, c.h, c.w]);
   const out = conv(g, input, layer, { stride: c.stride, pad: c.pad, upsample: c.up });
   const plan = await compile(device, g, { inputs: new Set([input.id]), outputs: new Set([out.id]) }, `bench:${c.name}`, dummy);
@@ -73,6 +77,6 @@ const rows = prepared.map((p) => {
   return { name: p.c.name, kernel: p.variant, batch: p.c.n, ms, gflops: p.flops / ms / 1e6, gflop: p.flops / 1e9, relErr: p.err, ok: p.err <= 1e-4 };
 });
 if (json) console.log(JSON.stringify({ cases: rows }));
-else for (const r of rows) console.log(`${r.kernel.padEnd(7)} ${r.name.padEnd(32)} n=${r.batch} ${r.ms.toFixed(1).padStart(8)} ms ${r.gflops.toFixed(2).padStart(6)} GFLOP/s  err ${r.relErr.toExponential(1)} ${r.ok ? "ok" : "WRONG"}`);
+else for (const r of rows) console.log(`${r.kernel.padEnd(14)} ${r.name.padEnd(32)} n=${r.batch} ${r.ms.toFixed(1).padStart(8)} ms ${r.gflops.toFixed(2).padStart(6)} GFLOP/s  err ${r.relErr.toExponential(1)} ${r.ok ? "ok" : "WRONG"}`);
 device.destroy();
 process.exit(rows.every((r) => r.ok) ? 0 : 1);
