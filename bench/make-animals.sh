@@ -4,10 +4,10 @@
 # (bench/models/animals.ts), then Debian's python3-torch exports the same weights to ONNX for the
 # onnxruntime-web peer and computes the reference outputs the bench checks (K=1 N=1, K=5 N=16).
 #   bash bench/make-animals.sh [TOOLS]    TOOLS: folder with funit_torch.py and safetensors_lite.py
-#                                         (default ../shared/funit/tools)
+#                                         (default bench/models/torch-tools, copies of the shared PyTorch reference)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tools=${1:-../shared/funit/tools}
+tools=${1:-bench/models/torch-tools}
 [ -f "$tools/funit_torch.py" ] || { echo "make-animals: $tools/funit_torch.py not found; pass the FUNIT tools folder" >&2; exit 2; }
 /usr/bin/python3 -c "import torch" 2>/dev/null || { echo "make-animals: needs Debian's python3-torch (apt-get install python3-torch)" >&2; exit 2; }
 node scripts/build.mjs

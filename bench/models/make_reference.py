@@ -1,10 +1,10 @@
 """PyTorch reference outputs for `npm run bench`, made once with Debian's python3-torch and the
 shared FUNIT tools (funit_torch.py, safetensors_lite.py); the bench itself never runs Python.
 
-  /usr/bin/python3 bench/models/make_reference.py --tools ../shared/funit/tools hangul64
+  /usr/bin/python3 bench/models/make_reference.py --tools bench/models/torch-tools hangul64
       -> bench/models/hangul64-k1n1.safetensors: content glyph 0 and class glyph 0 of the
          NanumBrush fixture and the generator's output for K = 1, N = 1 (committed).
-  /usr/bin/python3 bench/models/make_reference.py --tools ../shared/funit/tools animals bench/models/animals128
+  /usr/bin/python3 bench/models/make_reference.py --tools bench/models/torch-tools animals bench/models/animals128
       (bench/make-animals.sh runs this) reads gen_test.safetensors and inputs.safetensors written
       by the bench (bench/models/animals.ts), and writes model.onnx (the same weights, for the
       onnxruntime-web peer) and k1n1.safetensors / k5n16.safetensors (inputs and output).
