@@ -29,6 +29,7 @@ import { tensorToImages, type ImageRGBA } from "../src/tensor";
 import { runGraph } from "./helpers/run-graph";
 import { conv2dRef, funitRef, instanceNormRef, meanPoolRef, randomArray, rng, type ConvCase } from "./helpers/reference";
 import { expectedTensors, type FunitHyper } from "../src/hyper";
+import { CONV_CASES } from "./portable/kernels";
 
 const U = 2 ** -11;
 
@@ -61,13 +62,10 @@ async function runF16(device: GPUDevice, build: (g: Graph, inputs: TensorDesc[])
   return new Float32Array(bytes!);
 }
 
+// the portable kernel tests' cases (every kernel size, stride 2, upsampling, odd channel counts)
+// and one decoder-like layer
 const convCases: ConvCase[] = [
-  { n: 1, cin: 3, h: 9, w: 7, cout: 5, k: 7, stride: 1, pad: 3, upsample: 1, act: "none" },
-  { n: 2, cin: 5, h: 11, w: 8, cout: 17, k: 4, stride: 2, pad: 1, upsample: 1, act: "relu" },
-  { n: 3, cin: 13, h: 5, w: 6, cout: 70, k: 3, stride: 1, pad: 1, upsample: 1, act: "none" },
-  { n: 1, cin: 9, h: 4, w: 5, cout: 33, k: 5, stride: 1, pad: 2, upsample: 2, act: "none" },
-  { n: 2, cin: 6, h: 13, w: 10, cout: 3, k: 7, stride: 1, pad: 3, upsample: 1, act: "tanh" },
-  { n: 1, cin: 130, h: 6, w: 6, cout: 129, k: 3, stride: 1, pad: 1, upsample: 1, act: "none" },
+  ...CONV_CASES,
   { n: 1, cin: 64, h: 8, w: 8, cout: 32, k: 5, stride: 1, pad: 2, upsample: 2, act: "relu" },
 ];
 

@@ -9,22 +9,12 @@
 import { expectedTensors, type FunitHyper } from "../../src/hyper";
 import { serializeSafetensors } from "../../src/safetensors";
 import type { Tensor } from "../../src/tensor";
+import { rng } from "../../test/helpers/reference";
 
 export const ANIMALS: FunitHyper = { nf: 64, n_res_blks: 2, nf_mlp: 256, latent_dim: 64, n_mlp_blks: 3, n_downs_content: 3, n_downs_class: 4 };
 export const ANIMALS_SIZE = 128;
 export const ANIMALS_DIR = "bench/models/animals128";
 
-/** mulberry32: small, fast and the same everywhere. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function uniform(n: number, bound: number, rand: () => number): Float32Array {
   const out = new Float32Array(n);
