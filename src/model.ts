@@ -213,27 +213,32 @@ export interface ConvOptions {
 }
 
 /**
+ * Lanes a workgroup for the CPU convolutions: one SIMD group (8 lanes). lavapipe runs every lane of
+ * a workgroup, so with 64 the small late layers (a few dozen runs of PX pixels) computed mostly
+ * clamped duplicates; measured end to end on lavapipe, Hangul K = 1 N = 1 went from ~104 to ~80 ms
+ * with conv2d_subgroup (~350 to ~320 ms with conv2d_direct, K = 5) and batches of 8 were no slower.
+ * Past 65,535 workgroups (WebGPU's default per-dimension limit) 64 lanes take over. `rows` = batch ×
+ * output rows, `width` = output width.
+ */
+function cpuConvWorkgroup(rows: number, width: number, PX: number): number {
+  return Math.ceil((rows * Math.ceil(width / PX)) / 8) <= 65535 ? 8 : 64;
+}
+
+/**
  * Register tile of conv2d_subgroup.wgsl: PX output pixels along x × COB output channels a lane
  * (measured on lavapipe, interleaved runs of the model's shapes: 4 × 8 beats 2 × 16, 1 × 16 and
  * 4 × 16; 4 × 4 for layers of ≤ 4 channels, where a wider channel block would be mostly padding).
- * Workgroups are one SIMD group (8 lanes): lavapipe runs every lane of a workgroup, so with 64 the
- * small late layers (a few dozen runs of PX pixels) computed mostly clamped duplicates; measured
- * end to end, Hangul K = 1 N = 1 went from ~104 to ~80 ms and K = 5 N = 8 was no slower. Past
- * 65,535 workgroups (WebGPU's default per-dimension limit; `rows` = batch × output rows, `width` =
- * output width) 64 lanes take over.
  */
 export function subgroupConvTiles(cout: number, rows = 1, width = 1): { WG: number; COB: number; PX: number } {
-  const PX = 4;
-  const runs = rows * Math.ceil(width / PX);
-  return { WG: Math.ceil(runs / 8) <= 65535 ? 8 : 64, COB: cout <= 4 ? 4 : 8, PX };
+  return { WG: cpuConvWorkgroup(rows, width, 4), COB: cout <= 4 ? 4 : 8, PX: 4 };
 }
 
 /**
  * Register tile of conv2d_direct.wgsl (measured on lavapipe: 4 pixels × 4 channels beats 4 × 8 and
  * 4 × 16, since every weight there is a separate load).
  */
-export function directConvTiles(): { WG: number; COB: number; PX: number } {
-  return { WG: 64, COB: 4, PX: 4 };
+export function directConvTiles(rows = 1, width = 1): { WG: number; COB: number; PX: number } {
+  return { WG: cpuConvWorkgroup(rows, width, 4), COB: 4, PX: 4 };
 }
 
 export function conv(g: Graph, x: TensorDesc, layer: LayerWeights, opts: ConvOptions): TensorDesc {
@@ -259,7 +264,7 @@ export function conv(g: Graph, x: TensorDesc, layer: LayerWeights, opts: ConvOpt
   const shape = { KSIZE: layer.k, STRIDE: stride, UPSAMPLE: up, ACT: ACT[opts.act ?? "none"] };
   if ((g.options.conv === "direct" || g.options.conv === "subgroup") && !f16) {
     const kernel = g.options.conv === "direct" ? "conv2d_direct" : "conv2d_subgroup";
-    const t = g.options.conv === "direct" ? directConvTiles() : subgroupConvTiles(layer.cout, n * oh, ow);
+    const t = g.options.conv === "direct" ? directConvTiles(n * oh, ow) : subgroupConvTiles(layer.cout, n * oh, ow);
     if (up === 2 && layer.k === 5 && opts.pad === 2 && stride === 1 && h >= 3 && w >= 3 && layer.up2Weight) {
       // the decoder's upsampling convolution: interior pixels by phase filters (workgroup z 0…3),
       // the reflect frame with the 5×5 weights (z 4); see the shader's header

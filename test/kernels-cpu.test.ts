@@ -152,6 +152,8 @@ describe.runIf(subgroups)("conv2d_subgroup (CPU adapters with subgroups ≥ 8)",
     expect(subgroupConvTiles(64, 8 * 16, 16).WG).toBe(8);
     expect(subgroupConvTiles(64, 65535 * 8, 4).WG).toBe(8);
     expect(subgroupConvTiles(64, 65535 * 8 + 1, 4).WG).toBe(64);
+    expect(directConvTiles(8 * 16, 16).WG).toBe(8);
+    expect(directConvTiles(65535 * 8 + 1, 4).WG).toBe(64);
   });
 
   it.each(cases)(`builder: ${label}`, async (c) => {
