@@ -1,17 +1,17 @@
 /**
- * Vitest setup: .wgsl files import as their source text (esbuild does the same with its text
- * loader), and GPU tests run one file at a time since lavapipe already uses every core.
+ * Vitest setup: .wgsl files import as their source text and reflection (scripts/wgsl-loader.mjs,
+ * as in the esbuild bundles), and GPU tests run one file at a time since lavapipe already uses every core.
  */
 import { defineConfig } from "vitest/config";
-import { readFileSync } from "node:fs";
+import { reflectKernel } from "./src/runtime/reflect";
+import { wgslModule } from "./scripts/wgsl-loader.mjs";
 
 export default defineConfig({
   plugins: [
     {
       name: "wgsl-text",
       load(id: string) {
-        if (id.endsWith(".wgsl")) return `export default ${JSON.stringify(readFileSync(id, "utf8"))};`;
-        return null;
+        return id.endsWith(".wgsl") ? wgslModule(id, reflectKernel) : null;
       },
     },
   ],

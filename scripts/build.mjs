@@ -1,15 +1,21 @@
 // Builds dist/ with esbuild: dist/cli.js, the Node CLI (ESM, npm packages left external so Dawn's
 // native module loads from node_modules), and dist/index.js, the platform-neutral library bundle
 // that browsers, Node and Deno import (it must not need any Node built-in: esbuild's neutral platform
-// fails the build if it does, which is the check we want). WGSL shaders are inlined
-// as text in both. src/index.ts is skipped with a note while it does not exist yet.
+// fails the build if it does, which is the check we want). WGSL shaders are inlined as text with
+// their reflection (scripts/wgsl-loader.mjs). Also the browser bundle, the demo page's, the numeric
+// test bundles for Chromium and Deno, the benches, and dist/gpu/bench.mjs for a GPU machine.
 import { build } from "esbuild";
 import { existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { wgslPlugin } from "./wgsl-loader.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const common = { bundle: true, format: "esm", sourcemap: true, loader: { ".wgsl": "text" }, logLevel: "warning", absWorkingDir: root };
+// WGSL files are reflected as they are bundled (scripts/wgsl-loader.mjs); the reflection code
+// itself is TypeScript, so it is bundled first and imported from dist/tools/.
+await build({ entryPoints: ["src/runtime/reflect.ts"], outfile: "dist/tools/reflect.mjs", bundle: true, format: "esm", platform: "node", target: "node20", packages: "external", logLevel: "warning", absWorkingDir: root });
+const { reflectKernel } = await import(pathToFileURL(join(root, "dist/tools/reflect.mjs")).href);
+const common = { bundle: true, format: "esm", sourcemap: true, plugins: [wgslPlugin(reflectKernel)], logLevel: "warning", absWorkingDir: root };
 
 await build({
   ...common,

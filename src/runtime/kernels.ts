@@ -1,59 +1,51 @@
 /**
- * The kernel registry: each WGSL file in shaders/ is one kernel, reflected once with wgsl_reflect
- * to learn its bindings (explicit bind group layouts, so a binding the compiler might drop for one
- * specialisation still has its slot) and the byte layout of its uniform params struct (so nothing
- * here hand-copies an offset). Pipelines are specialised with override constants, created with
- * createComputePipelineAsync and cached per device under a descriptive key.
+ * The kernel registry: each WGSL file in shaders/ is one kernel. Importing a `.wgsl` file gives
+ * its source and its reflection (bindings, params layout, overrides), made with wgsl_reflect when
+ * the file is bundled (src/runtime/reflect.ts, scripts/wgsl-loader.mjs), so nothing here
+ * hand-copies an offset and the parser stays out of the library. Pipelines are specialised with
+ * override constants, created with createComputePipelineAsync and cached per device under a
+ * descriptive key.
  */
-// The package's "main" is CommonJS under "type": "module", which Node refuses; its ES build is fine.
-import { WgslReflect } from "wgsl_reflect/wgsl_reflect.module.js";
-import conv2dSource from "../../shaders/conv2d.wgsl";
-import conv2dDirectSource from "../../shaders/conv2d_direct.wgsl";
-import conv2dSubgroupSource from "../../shaders/conv2d_subgroup.wgsl";
-import instanceNormSource from "../../shaders/instance_norm.wgsl";
-import linearSource from "../../shaders/linear.wgsl";
-import meanPoolSource from "../../shaders/mean_pool.wgsl";
-import imagePackSource from "../../shaders/image_pack.wgsl";
-import imageUnpackSource from "../../shaders/image_unpack.wgsl";
-import conv2dF16Source from "../../shaders/conv2d_f16.wgsl";
-import instanceNormF16Source from "../../shaders/instance_norm_f16.wgsl";
-import meanPoolF16Source from "../../shaders/mean_pool_f16.wgsl";
-import toF16Source from "../../shaders/to_f16.wgsl";
-import fromF16Source from "../../shaders/from_f16.wgsl";
-import imageToTextureSource from "../../shaders/image_to_texture.wgsl";
+import * as conv2d from "../../shaders/conv2d.wgsl";
+import * as conv2d_direct from "../../shaders/conv2d_direct.wgsl";
+import * as conv2d_subgroup from "../../shaders/conv2d_subgroup.wgsl";
+import * as instance_norm from "../../shaders/instance_norm.wgsl";
+import * as linear from "../../shaders/linear.wgsl";
+import * as mean_pool from "../../shaders/mean_pool.wgsl";
+import * as image_pack from "../../shaders/image_pack.wgsl";
+import * as image_unpack from "../../shaders/image_unpack.wgsl";
+import * as conv2d_f16 from "../../shaders/conv2d_f16.wgsl";
+import * as instance_norm_f16 from "../../shaders/instance_norm_f16.wgsl";
+import * as mean_pool_f16 from "../../shaders/mean_pool_f16.wgsl";
+import * as to_f16 from "../../shaders/to_f16.wgsl";
+import * as from_f16 from "../../shaders/from_f16.wgsl";
+import * as image_to_texture from "../../shaders/image_to_texture.wgsl";
+import type { BindingInfo, ParamField } from "./reflect";
 
-export const KERNEL_SOURCES = {
-  conv2d: conv2dSource,
-  conv2d_direct: conv2dDirectSource,
-  conv2d_subgroup: conv2dSubgroupSource,
-  instance_norm: instanceNormSource,
-  linear: linearSource,
-  mean_pool: meanPoolSource,
-  image_pack: imagePackSource,
-  image_unpack: imageUnpackSource,
+export type { BindingInfo } from "./reflect";
+
+const KERNELS = {
+  conv2d,
+  conv2d_direct,
+  conv2d_subgroup,
+  instance_norm,
+  linear,
+  mean_pool,
+  image_pack,
+  image_unpack,
   // The f16 path (shader-f16): twins of the f32 kernels above, and the conversions at its edges.
-  conv2d_f16: conv2dF16Source,
-  instance_norm_f16: instanceNormF16Source,
-  mean_pool_f16: meanPoolF16Source,
-  to_f16: toF16Source,
-  from_f16: fromF16Source,
-  image_to_texture: imageToTextureSource,
+  conv2d_f16,
+  instance_norm_f16,
+  mean_pool_f16,
+  to_f16,
+  from_f16,
+  image_to_texture,
 } as const;
 
-export type KernelName = keyof typeof KERNEL_SOURCES;
+export type KernelName = keyof typeof KERNELS;
 
-export interface BindingInfo {
-  name: string;
-  binding: number;
-  kind: "uniform" | "read-only-storage" | "storage" | "storage-texture";
-  /** For a storage texture: its layout entry, as the WGSL declares it. */
-  storageTexture?: GPUStorageTextureBindingLayout;
-}
-
-export interface ParamField {
-  offset: number;
-  type: "u32" | "i32" | "f32";
-}
+/** Each kernel's WGSL source. */
+export const KERNEL_SOURCES = Object.fromEntries(Object.entries(KERNELS).map(([name, k]) => [name, k.default])) as Record<KernelName, string>;
 
 export interface KernelInfo {
   name: KernelName;
@@ -64,55 +56,22 @@ export interface KernelInfo {
   overrides: Set<string>;
 }
 
-const reflected = new Map<KernelName, KernelInfo>();
+const infos = new Map<KernelName, KernelInfo>();
 
-/** Reflects a kernel's WGSL once (per process) and returns its bindings and params layout. */
+/** A kernel's source, bindings and params layout (from its build-time reflection). */
 export function kernelInfo(name: KernelName): KernelInfo {
-  let info = reflected.get(name);
+  let info = infos.get(name);
   if (info) return info;
-  const source = KERNEL_SOURCES[name];
-  const r = new WgslReflect(source);
-  const bindings: BindingInfo[] = [];
-  let params: KernelInfo["params"] | undefined;
-  for (const group of r.getBindGroups()) {
-    for (const v of group) {
-      if (!v) continue;
-      if (v.group !== 0) throw new Error(`kernel ${name}: binding ${v.name} is in group ${v.group}; kernels use group 0 only`);
-      if (v.resourceType === 0 /* Uniform */) {
-        if (params) throw new Error(`kernel ${name}: more than one uniform binding`);
-        const fields = new Map<string, ParamField>();
-        for (const m of v.members ?? []) {
-          const t = m.type.name;
-          if (t !== "u32" && t !== "i32" && t !== "f32") throw new Error(`kernel ${name}: params field ${m.name} has type ${t}; only scalars are supported`);
-          fields.set(m.name, { offset: m.offset, type: t });
-        }
-        params = { binding: v.name, size: v.size, fields };
-        bindings.push({ name: v.name, binding: v.binding, kind: "uniform" });
-      } else if (v.resourceType === 1 /* Storage */) {
-        bindings.push({ name: v.name, binding: v.binding, kind: v.access === "read" ? "read-only-storage" : "storage" });
-      } else if (v.resourceType === 5 /* StorageTexture */) {
-        bindings.push({ name: v.name, binding: v.binding, kind: "storage-texture", storageTexture: storageTextureLayout(name, v.name, v.type) });
-      } else {
-        throw new Error(`kernel ${name}: binding ${v.name} is neither a uniform, a storage buffer nor a storage texture`);
-      }
-    }
-  }
-  if (!params) throw new Error(`kernel ${name}: no uniform params struct`);
-  info = { name, source, bindings, params, overrides: new Set(r.overrides.map((o) => o.name)) };
-  reflected.set(name, info);
+  const { default: source, reflection: r } = KERNELS[name];
+  info = {
+    name,
+    source,
+    bindings: r.bindings,
+    params: { binding: r.params.binding, size: r.params.size, fields: new Map(r.params.fields.map((f) => [f.name, f])) },
+    overrides: new Set(r.overrides),
+  };
+  infos.set(name, info);
   return info;
-}
-
-/** texture_storage_2d<F, A> / texture_storage_2d_array<F, A> as reflected → a bind group layout entry. */
-function storageTextureLayout(kernel: KernelName, binding: string, type: { name: string; format?: { name: string } | null; access?: string | null }): GPUStorageTextureBindingLayout {
-  const dims: Record<string, GPUTextureViewDimension> = { texture_storage_2d: "2d", texture_storage_2d_array: "2d-array" };
-  const access: Record<string, GPUStorageTextureAccess> = { write: "write-only", read: "read-only", read_write: "read-write" };
-  const viewDimension = dims[type.name];
-  const format = type.format?.name;
-  if (!viewDimension || !format || !access[type.access ?? ""]) {
-    throw new Error(`kernel ${kernel}: storage texture ${binding} of type ${type.name}<${format}, ${type.access}> is not supported`);
-  }
-  return { access: access[type.access!]!, format: format as GPUTextureFormat, viewDimension };
 }
 
 /** Encodes a params struct from named values; every field must be given, and no other. */
