@@ -36,6 +36,7 @@ export function reflectKernel(name: string, source: string): ReflectedKernel {
   const bindings: BindingInfo[] = [];
   let params: ReflectedKernel["params"] | undefined;
   for (const group of r.getBindGroups()) {
+    if (!group) continue; // a sparse array: groups before a used one are holes
     for (const v of group) {
       if (!v) continue;
       if (v.group !== 0) throw new Error(`kernel ${name}: binding ${v.name} is in group ${v.group}; kernels use group 0 only`);
