@@ -74,6 +74,55 @@ export function referenceTest({ weights, expected, conv, contentCount }: Referen
   };
 }
 
+/**
+ * The f16 tolerances against PyTorch's f32 outputs: content code, class code and AdaIN parameters
+ * within 1e-2 · max|ref| (measured worst 4.2e-3 · max|ref|, tiny-b's content code); the output (in
+ * [−1, 1]) within 5e-2 max abs error (measured worst 3.3e-2, Hangul Bandal; 6 of 255 levels) and
+ * 4e-3 mean abs error (half an 8-bit level; measured worst 1.8e-3, tiny-b). For scale: f16 weights
+ * with f32 arithmetic gave 1.4e-2 in the converter check, and this engine with f32 products
+ * (f16Products "f32") 1.5e-2; f16 products about double that, as errors compound over ~20 layers
+ * of f16 storage.
+ */
+export const F16_TOL = { output: 5e-2, outputMean: 4e-3, codesRelMax: 1e-2 };
+
+/**
+ * The whole generator with precision "f16" against PyTorch (F16_TOL). A device without
+ * `shader-f16` must refuse "f16" clearly instead.
+ */
+export function f16ReferenceTest({ weights, expected }: { weights: string; expected: string }): PortableTest {
+  return {
+    name: `generator ${weights} [f16]: every intermediate of ${expected} within the f16 tolerances`,
+    async run(ctx) {
+      const { device } = ctx;
+      const [bytes, tensors] = await Promise.all([ctx.load(weights), loadTensors(ctx, expected)]);
+      if (!device.features.has("shader-f16")) {
+        await assertRejects(Funit.create(device, bytes, { precision: "f16" }), /shader-f16/, "Funit.create with precision: f16");
+        return;
+      }
+      const engine = await Funit.create(device, bytes, { precision: "f16" });
+      try {
+        assertEqual(engine.precision, "f16", "engine.precision");
+        assertEqual(engine.convKernel, "tiled", "engine.convKernel");
+        const got = await engine.runWithIntermediates(need(tensors, "content", expected), need(tensors, "class_images", expected));
+        for (const name of INTERMEDIATES) {
+          const want = need(tensors, name, expected);
+          assertEqual(got[name].shape, want.shape, `${name} shape`);
+          if (name === "output") {
+            assertClose(got[name].data, want.data, F16_TOL.output, name);
+            const mean = got[name].data.reduce((a, v, i) => a + Math.abs(v - want.data[i]!), 0) / want.data.length;
+            assert(mean <= F16_TOL.outputMean, `output mean abs error ${mean} > ${F16_TOL.outputMean}`);
+          } else {
+            const scale = want.data.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
+            assertClose(got[name].data, want.data, F16_TOL.codesRelMax * scale, name);
+          }
+        }
+      } finally {
+        engine.destroy();
+      }
+    },
+  };
+}
+
 /** Class code vs class images, and one image vs the same image in a batch, on one reference file. */
 export function styleEquivalenceTest(weights: string, expected: string): PortableTest {
   return {

@@ -2,7 +2,8 @@
  * The numeric suite that the browser page and the Deno script run, built for the device at hand:
  * every kernel test on each convolution kernel the device can run, and the whole generator on
  * tiny-a and one Hangul case (UnShinmun) with each convolution kernel (a device without 8-lane
- * subgroups must refuse the subgroup one), plus the API equivalences and profiling on tiny-a. The
+ * subgroups must refuse the subgroup one), both in f16 (the shipped f16 weights for Hangul) where
+ * the device has shader-f16 (else "f16" must be refused), plus the API equivalences and profiling on tiny-a. The
  * Hangul case translates `hangulContent` of its 8 content images (all 5 class images): each content
  * image is translated independently, so a prefix is checked exactly as the whole batch is, and the
  * slow SwiftShader adapter keeps the browser suite short. `runRuntimeSuite` is what both entries
@@ -10,7 +11,7 @@
  */
 import { requestFunitDevice, type ConvKernel } from "../../src/device";
 import { convKernelsFor, kernelTests } from "./kernels";
-import { profileTest, referenceTest, rgbaTest, styleEquivalenceTest } from "./generator";
+import { f16ReferenceTest, profileTest, referenceTest, rgbaTest, styleEquivalenceTest } from "./generator";
 import { runAll, type PortableTest, type TestContext, type TestResult } from "./runner";
 
 export const TINY_A = { weights: "test/fixtures/tiny-a/gen_test.safetensors", expected: "test/fixtures/tiny-a/expected.safetensors" };
@@ -25,6 +26,9 @@ export function runtimeSuite(device: GPUDevice, opts: { hangulContent?: number }
       referenceTest({ ...TINY_A, conv }),
       referenceTest({ ...HANGUL_CASE, conv, contentCount: opts.hangulContent }),
     ]),
+    // f16 where the device has shader-f16 (Deno's lavapipe), else the refusal (Chromium's SwiftShader)
+    f16ReferenceTest(TINY_A),
+    f16ReferenceTest({ weights: "weights/hangul64-f16.safetensors", expected: HANGUL_CASE.expected }),
     styleEquivalenceTest(TINY_A.weights, TINY_A.expected),
     rgbaTest(TINY_A.weights, TINY_A.expected),
     profileTest(TINY_A.weights, TINY_A.expected),
