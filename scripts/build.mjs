@@ -100,7 +100,7 @@ await build({
   mainFields: ["module", "main"],
 });
 
-// The bench for a GPU machine (../shared/device/'s recipe brings only node and `webgpu` there):
+// The bench for a GPU machine (the device recipe brings only node and `webgpu` there):
 // everything else, tfjs and onnxruntime-web's JS included, bundled into dist/gpu/bench.mjs. The
 // banner gives the bundle a `require` for the CommonJS Node built-ins tfjs asks for. ORT's WASM
 // runtime cannot be bundled; the bench takes its folder with --ort-dist, or skips that peer.
