@@ -3,7 +3,8 @@
  * plus the list of characters those cells show. Pure functions over RGBA images and strings, with no
  * Node built-ins, so a browser can run the same few-shot font demo: parse the character list, cut a
  * cell, look a syllable up (a missing one is an error that names it), and compose a grid of cells
- * into one picture.
+ * into one picture. Also the facts of the shipped atlases in assets/glyphs/ (files, fonts, which
+ * cells were never trained, the demos' reference syllables), shared by the CLI demo and the page.
  */
 import { InputError, type ImageRGBA } from "./tensor";
 
@@ -111,6 +112,39 @@ export function composeGrid(rows: (ImageRGBA | null)[][], cellWidth: number, cel
     });
   });
   return { width, height, data };
+}
+
+/** Cell size of the shipped atlases in assets/glyphs/ (the hangul64 model's image size). */
+export const GLYPH_CELL = 64;
+
+/** A shipped atlas: its image and character-list files in assets/glyphs/, cells a row, and a label. */
+export interface AtlasFiles { image: string; chars: string; perRow: number; label: string }
+
+/** All 2,350 KS X 1001 syllables in the source (content) font, Noto Sans CJK KR Regular. */
+export const SOURCE_ATLAS: AtlasFiles = { image: "source-NotoSansCJKkr-Regular-2350.png", chars: "ks-x-1001.txt", perRow: 50, label: "source font atlas (Noto Sans CJK KR Regular)" };
+
+/** The 8 fonts held out of training, as named in assets/glyphs/unseen-<Font>-600.png. */
+export const UNSEEN_FONTS = [
+  "Bandal", "NanumBarunpenR", "NanumBrush", "NanumPen", "NanumSquareRoundB", "NotoSerifCJK-SemiBold", "UnShinmun", "hline",
+] as const;
+
+/** 600 syllables of one held-out font; the last NEVER_TRAINED were never seen in training. */
+export function unseenAtlasFiles(font: string): AtlasFiles {
+  return { image: `unseen-${font}-600.png`, chars: "chars-600.txt", perRow: 25, label: `${font} atlas` };
+}
+
+/** The last cells of each held-out atlas that were never used in training. */
+export const NEVER_TRAINED = 100;
+
+/** The reference glyphs the PyTorch reference files used (all among the never-trained last 100). */
+export const PREFERRED_REFERENCES = "쿤쿳퀄퀴큄";
+
+/** Pale paper for glyphs that are given rather than generated (source text, references). */
+export const GIVEN_PAPER: [number, number, number] = [232, 238, 248];
+
+/** The K reference glyphs the demos (CLI and page) take from a held-out font's atlas. */
+export function demoReferences(atlas: GlyphAtlas, k: number): ImageRGBA[] {
+  return pickReferenceChars(atlas.chars, PREFERRED_REFERENCES, NEVER_TRAINED, k).map((ch) => glyphOf(atlas, ch));
 }
 
 /**

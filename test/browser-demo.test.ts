@@ -23,7 +23,7 @@ import { join } from "node:path";
 import { PNG } from "pngjs";
 import type { Browser, Page } from "puppeteer-core";
 import { Funit } from "../src/engine";
-import { glyphOf, pickReferenceChars } from "../src/glyphs";
+import { demoReferences, glyphOf } from "../src/glyphs";
 import { loadSourceAtlas, loadUnseenAtlas, packageRoot } from "../src/node/assets";
 import { encodePng } from "../src/node/images";
 import { interpolateClassCodes } from "../src/style";
@@ -164,7 +164,7 @@ describe("demo page in Chromium (WebGPU on SwiftShader)", () => {
     const source = await loadSourceAtlas();
     for (const g of fontRun.glyphs) expect(Buffer.from(image(g.content).data).equals(Buffer.from(glyphOf(source, g.ch).data))).toBe(true);
     const atlas = await loadUnseenAtlas(FONT);
-    const refs = pickReferenceChars(atlas.chars, "쿤쿳퀄퀴큄", 100, K).map((ch) => glyphOf(atlas, ch));
+    const refs = demoReferences(atlas, K);
     fontRun.references.forEach((r, i) => expect(Buffer.from(image(r).data).equals(Buffer.from(refs[i]!.data))).toBe(true));
 
     const { maxLevels, differing, codeErr } = await compareWithNode(fontRun);
@@ -283,10 +283,7 @@ describe("demo page in Chromium (WebGPU on SwiftShader)", () => {
     const blended = JSON.parse(await page.$eval("#code", (el) => (el as HTMLTextAreaElement).value)) as number[];
     await page.select("#blend-font", "");
 
-    const refsOf = async (font: string) => {
-      const atlas = await loadUnseenAtlas(font);
-      return pickReferenceChars(atlas.chars, "쿤쿳퀄퀴큄", 100, K).map((ch) => glyphOf(atlas, ch));
-    };
+    const refsOf = async (font: string) => demoReferences(await loadUnseenAtlas(font), K);
     const expected = await withDevice(async () => interpolateClassCodes(await funit.encodeClass(await refsOf(FONT)), await funit.encodeClass(await refsOf("hline")), 0.25));
     expect(blended).toHaveLength(64);
     expect(Math.max(...blended.map((v, i) => Math.abs(v - expected[i]!)))).toBeLessThanOrEqual(1e-4);

@@ -6,7 +6,8 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { composeGrid, cutCell, glyphOf, makeAtlas, missingChars, parseCharList, pickReferenceChars, tintPaper } from "../src/glyphs";
-import { loadSourceAtlas, loadUnseenAtlas, packageRoot, UNSEEN_FONTS } from "../src/node/assets";
+import { loadSourceAtlas, loadUnseenAtlas, packageRoot } from "../src/node/assets";
+import { UNSEEN_FONTS } from "../src/glyphs";
 import { parseSafetensors, tensorToFloat32 } from "../src/safetensors";
 import { imagesToTensor, InputError, maxAbsError, type ImageRGBA } from "../src/tensor";
 

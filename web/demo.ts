@@ -11,21 +11,16 @@
 import {
   classCodeFromJSON, classCodeToJSON, Funit, interpolateClassCodes, requestFunitDevice, type ImageRGBA,
 } from "../src/index";
-import { cutCell, describeChar, glyphOf, makeAtlas, parseCharList, pickReferenceChars, tintPaper, type GlyphAtlas } from "../src/glyphs";
+import {
+  cutCell, demoReferences, describeChar, GIVEN_PAPER, GLYPH_CELL as CELL, glyphOf, makeAtlas, parseCharList, SOURCE_ATLAS, tintPaper,
+  UNSEEN_FONTS, unseenAtlasFiles, type AtlasFiles, type GlyphAtlas,
+} from "../src/glyphs";
 
-const CELL = 64;
 const WEIGHTS_URL = "../weights/hangul64-f16.safetensors";
 const GLYPHS = "../assets/glyphs/";
-const UNSEEN_FONTS = ["Bandal", "NanumBarunpenR", "NanumBrush", "NanumPen", "NanumSquareRoundB", "NotoSerifCJK-SemiBold", "UnShinmun", "hline"];
-/** As in the CLI demo (src/node/demo.ts): K = 5 uses the syllables of the PyTorch reference files. */
-const PREFERRED_REFERENCES = "쿤쿳퀄퀴큄";
-/** The last 100 cells of each held-out atlas were never used in training. */
-const NEVER_TRAINED = 100;
 const MAX_REFS = 10;
 const COLUMNS = 10;
 const MISSING_PAPER = "#fde2e2";
-/** Pale paper for given glyphs (the source text), as in the CLI demo's picture. */
-const GIVEN_PAPER: [number, number, number] = [232, 238, 248];
 /** CSS pixels per glyph pixel on the output canvases. */
 const DISPLAY_SCALE = 1.5;
 
@@ -130,7 +125,7 @@ async function fetchOk(url: string): Promise<Response> {
   return res;
 }
 
-async function loadAtlas(image: string, chars: string, perRow: number, label: string): Promise<GlyphAtlas> {
+async function loadAtlas({ image, chars, perRow, label }: AtlasFiles): Promise<GlyphAtlas> {
   const [img, text] = await Promise.all([fetchOk(GLYPHS + image).then((r) => r.blob()).then(decodeBlob), fetchOk(GLYPHS + chars).then((r) => r.text())]);
   return makeAtlas(img, parseCharList(text, chars), CELL, perRow, label);
 }
@@ -139,7 +134,7 @@ const fontAtlases = new Map<string, Promise<GlyphAtlas>>();
 function unseenAtlas(font: string): Promise<GlyphAtlas> {
   let p = fontAtlases.get(font);
   if (!p) {
-    p = loadAtlas(`unseen-${font}-600.png`, "chars-600.txt", 25, `${font} atlas`);
+    p = loadAtlas(unseenAtlasFiles(font));
     p.catch(() => fontAtlases.delete(font));
     fontAtlases.set(font, p);
   }
@@ -148,7 +143,7 @@ function unseenAtlas(font: string): Promise<GlyphAtlas> {
 
 async function fontReferences(font: string, k: number): Promise<ImageRGBA[]> {
   const atlas = await unseenAtlas(font);
-  return pickReferenceChars(atlas.chars, PREFERRED_REFERENCES, NEVER_TRAINED, k).map((ch) => glyphOf(atlas, ch));
+  return demoReferences(atlas, k); // as the CLI demo: K = 5 takes the PyTorch reference files' syllables
 }
 
 // ------------------------------------------------------------------ state
@@ -452,7 +447,7 @@ async function start(): Promise<void> {
   ui.status.textContent = "Loading the model and glyphs…";
   const [weights, atlas] = await Promise.all([
     fetchOk(WEIGHTS_URL).then((r) => r.arrayBuffer()),
-    loadAtlas("source-NotoSansCJKkr-Regular-2350.png", "ks-x-1001.txt", 50, "source font atlas (Noto Sans CJK KR Regular)"),
+    loadAtlas(SOURCE_ATLAS),
     showFontRefs(),
   ]);
   source = atlas;

@@ -7,19 +7,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { makeAtlas, parseCharList, type GlyphAtlas } from "../glyphs";
+import { GLYPH_CELL, makeAtlas, parseCharList, SOURCE_ATLAS, unseenAtlasFiles, type AtlasFiles, type GlyphAtlas } from "../glyphs";
 import { decodeImage, readInputFile } from "./images";
 
-/** Atlas cell size in pixels (the hangul64 model's image size). */
-export const GLYPH_CELL = 64;
-
-/** The 8 fonts held out of training, as named in assets/glyphs/unseen-<Font>-600.png. */
-export const UNSEEN_FONTS = [
-  "Bandal", "NanumBarunpenR", "NanumBrush", "NanumPen", "NanumSquareRoundB", "NotoSerifCJK-SemiBold", "UnShinmun", "hline",
-] as const;
-
-const SOURCE_ATLAS = { file: "source-NotoSansCJKkr-Regular-2350.png", chars: "ks-x-1001.txt", perRow: 50 };
-const UNSEEN_ATLAS = { chars: "chars-600.txt", perRow: 25 };
 
 let cachedRoot: string | undefined;
 
@@ -48,18 +38,18 @@ export function glyphsDir(): string {
 
 const readAsset = (path: string) => readInputFile(path, "glyph asset");
 
-async function loadAtlas(imageFile: string, charsFile: string, perRow: number, label: string): Promise<GlyphAtlas> {
-  const [imageBytes, charBytes] = await Promise.all([readAsset(join(glyphsDir(), imageFile)), readAsset(join(glyphsDir(), charsFile))]);
-  const chars = parseCharList(new TextDecoder().decode(charBytes), charsFile);
-  return makeAtlas(decodeImage(imageBytes, imageFile), chars, GLYPH_CELL, perRow, label);
+async function loadAtlas({ image, chars, perRow, label }: AtlasFiles): Promise<GlyphAtlas> {
+  const [imageBytes, charBytes] = await Promise.all([readAsset(join(glyphsDir(), image)), readAsset(join(glyphsDir(), chars))]);
+  const list = parseCharList(new TextDecoder().decode(charBytes), chars);
+  return makeAtlas(decodeImage(imageBytes, image), list, GLYPH_CELL, perRow, label);
 }
 
 /** All 2,350 KS X 1001 syllables in the source (content) font, Noto Sans CJK KR Regular. */
 export function loadSourceAtlas(): Promise<GlyphAtlas> {
-  return loadAtlas(SOURCE_ATLAS.file, SOURCE_ATLAS.chars, SOURCE_ATLAS.perRow, "source font atlas (Noto Sans CJK KR Regular)");
+  return loadAtlas(SOURCE_ATLAS);
 }
 
 /** 600 syllables of one held-out font; the last 100 were never seen in training. */
 export function loadUnseenAtlas(font: string): Promise<GlyphAtlas> {
-  return loadAtlas(`unseen-${font}-600.png`, UNSEEN_ATLAS.chars, UNSEEN_ATLAS.perRow, `${font} atlas`);
+  return loadAtlas(unseenAtlasFiles(font));
 }

@@ -8,9 +8,9 @@
  */
 import { mkdir } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
-import { composeGrid, describeChar, glyphOf, missingChars, pickReferenceChars, tintPaper, type GlyphAtlas } from "../glyphs";
+import { composeGrid, demoReferences, describeChar, GIVEN_PAPER, GLYPH_CELL, glyphOf, missingChars, tintPaper, UNSEEN_FONTS, type GlyphAtlas } from "../glyphs";
 import { InputError, type ImageRGBA } from "../tensor";
-import { GLYPH_CELL, loadSourceAtlas, loadUnseenAtlas, packageRoot, UNSEEN_FONTS } from "./assets";
+import { loadSourceAtlas, loadUnseenAtlas, packageRoot } from "./assets";
 import { encodePng, writeFileAtomic } from "./images";
 import { checkContentSize, loadWeights, openEngine } from "./session";
 
@@ -19,13 +19,8 @@ export const DEFAULT_DEMO_WEIGHTS = "weights/hangul64-f16.safetensors";
 export const DEFAULT_DEMO_TEXT = "퓨샷 폰트 생성";
 export const DEFAULT_DEMO_OUT = join("out", "demo.png");
 
-/** The reference glyphs the PyTorch reference files used (all among the never-trained last 100). */
-const PREFERRED_REFERENCES = "쿤쿳퀄퀴큄";
 const K = 5;
-const NEVER_TRAINED = 100;
 
-/** Pale paper for glyphs that are given rather than generated (source phrase, references). */
-const GIVEN_PAPER: [number, number, number] = [232, 238, 248];
 
 export interface DemoOptions {
   text?: string;
@@ -71,7 +66,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   checkContentSize(contents[0]!, weights.hyper, `glyph cell (${GLYPH_CELL}x${GLYPH_CELL})`);
   const fonts = await Promise.all(UNSEEN_FONTS.map(async (font) => {
     const atlas = await loadUnseenAtlas(font);
-    return pickReferenceChars(atlas.chars, PREFERRED_REFERENCES, NEVER_TRAINED, K).map((ch) => glyphOf(atlas, ch));
+    return demoReferences(atlas, K);
   }));
   if (opts.out === undefined) await mkdir(resolve("out"), { recursive: true });
 
