@@ -21,8 +21,7 @@ import { cpus } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { isCpuAdapter, type Precision } from "../src/device";
-import { Funit } from "../src/engine";
-import { type FunitHyper } from "../src/hyper";
+import { Funit, type ProfiledDispatch } from "../src/engine";
 import { getNodeDevice } from "../src/node/gpu";
 import { parseSafetensors, serializeSafetensors } from "../src/safetensors";
 import { floatTensors, maxAbsError, type Tensor } from "../src/tensor";
@@ -132,30 +131,16 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-interface ConvShape { batch: number; cin: number; cout: number; k: number; stride: number; upsample: number; outH: number; outW: number }
+interface ConvShape { batch: number; cin: number; cout: number; k: number; stride: number; upsample: number; outH: number; outW: number; phases: boolean }
 
 /**
- * The shape of every convolution of a translation, by layer name, following the architecture
- * (README, "The generator"): enough to turn a dispatch's GPU time into GFLOP/s.
+ * A convolution dispatch's shape, from the params and override constants it ran with (every conv
+ * kernel takes the same params struct): enough to turn its GPU time into GFLOP/s.
  */
-function convShapes(h: FunitHyper, n: number, k: number, height: number, width: number): Map<string, ConvShape> {
-  const shapes = new Map<string, ConvShape>();
-  const add = (name: string, batch: number, x: { c: number; h: number; w: number }, cout: number, ks: number, stride: number, pad: number, upsample = 1) => {
-    const outH = Math.floor((x.h * upsample + 2 * pad - ks) / stride) + 1, outW = Math.floor((x.w * upsample + 2 * pad - ks) / stride) + 1;
-    shapes.set(name, { batch, cin: x.c, cout, k: ks, stride, upsample, outH, outW });
-    return { c: cout, h: outH, w: outW };
-  };
-  let x = add("enc_class_model.model.0.conv", k, { c: 3, h: height, w: width }, h.nf, 7, 1, 3);
-  for (let i = 1; i <= h.n_downs_class; i++) x = add(`enc_class_model.model.${i}.conv`, k, x, i <= 2 ? 2 * x.c : x.c, 4, 2, 1);
-  x = add("enc_content.model.0.conv", n, { c: 3, h: height, w: width }, h.nf, 7, 1, 3);
-  for (let i = 1; i <= h.n_downs_content; i++) x = add(`enc_content.model.${i}.conv`, n, x, 2 * x.c, 4, 2, 1);
-  for (let r = 0; r < h.n_res_blks; r++) {
-    for (const j of [0, 1]) add(`enc_content.model.${h.n_downs_content + 1}.model.${r}.model.${j}.conv`, n, x, x.c, 3, 1, 1);
-  }
-  for (let r = 0; r < h.n_res_blks; r++) for (const j of [0, 1]) add(`dec.model.0.model.${r}.model.${j}.conv`, n, x, x.c, 3, 1, 1);
-  for (let u = 0; u < h.n_downs_content; u++) x = add(`dec.model.${2 + 2 * u}.conv`, n, x, x.c / 2, 5, 1, 2, 2);
-  add(`dec.model.${1 + 2 * h.n_downs_content}.conv`, n, x, 3, 7, 1, 3);
-  return shapes;
+function convShapeOf(d: ProfiledDispatch): ConvShape | undefined {
+  if (!d.kernel.startsWith("conv2d")) return undefined;
+  const p = d.params;
+  return { batch: p.batch!, cin: p.cin!, cout: p.cout!, k: Number(d.overrides.KSIZE), stride: Number(d.overrides.STRIDE), upsample: Number(d.overrides.UPSAMPLE), outH: p.out_h!, outW: p.out_w!, phases: d.overrides.PHASES === true };
 }
 
 const convFlops = (s: ConvShape) => 2 * s.batch * s.cout * s.outH * s.outW * s.cin * s.k * s.k;
@@ -165,8 +150,8 @@ const convFlops = (s: ConvShape) => 2 * s.batch * s.cout * s.outH * s.outW * s.c
  * interior pixels take 9 multiply-adds a channel pair instead of 25 (src/model.ts, up2PhaseWeights),
  * the 2-pixel reflect frame all 25. This count keeps that speed-up from passing for kernel speed.
  */
-const executedFlops = (s: ConvShape, label: string) => {
-  if (!label.endsWith(" phases")) return convFlops(s);
+const executedFlops = (s: ConvShape) => {
+  if (!s.phases) return convFlops(s);
   const interior = 4 * (s.outH / 2 - 2) * (s.outW / 2 - 2);
   return 2 * s.batch * s.cout * s.cin * (interior * 9 + (s.outH * s.outW - interior) * 25);
 };
@@ -257,14 +242,12 @@ async function runCase({ spec, ref, device, engine, firstMs, firstErr }: Loaded,
   let kernelsSkipped: string | undefined;
   let stagesWall: Record<string, number> | undefined;
   if (device.features.has("timestamp-query") && !opts["wall-stages"]) {
-    const profiles: { label: string; ms: number }[][] = [];
+    const profiles: ProfiledDispatch[][] = [];
     for (let i = 0; i < 3; i++) profiles.push(await engine.profile(content, classImages));
-    const shapes = convShapes(engine.hyper, spec.n, spec.k, content.shape[2]!, content.shape[3]!);
     kernels = profiles[0]!.map((d, i) => {
       const ms = median(profiles.map((p) => p[i]!.ms));
-      const shape = / conv\d/.test(d.label) ? shapes.get(d.label.split(" ")[0]!) : undefined;
-      if (/ conv\d/.test(d.label) && !shape) throw new Error(`bench: no shape known for convolution ${d.label}`);
-      return { label: d.label, stage: stageOf(d.label), ms, ...(shape ? { shape, gflops: convFlops(shape) / (ms * 1e6), executed_gflops: executedFlops(shape, d.label) / (ms * 1e6) } : {}) };
+      const shape = convShapeOf(d);
+      return { label: d.label, stage: stageOf(d.label), ms, ...(shape ? { shape, gflops: convFlops(shape) / (ms * 1e6), executed_gflops: executedFlops(shape) / (ms * 1e6) } : {}) };
     });
   } else {
     // Without timestamps, wall time of what the API can run apart: the class encoder alone
@@ -320,7 +303,7 @@ async function runCase({ spec, ref, device, engine, firstMs, firstErr }: Loaded,
     gpu_ms: kernels && kernels.reduce((a, k) => a + k.ms, 0),
     stages_ms: stages,
     decoder_5x5_gflops: dec5.length ? dec5.reduce((a, k) => a + convFlops(k.shape!), 0) / (dec5.reduce((a, k) => a + k.ms, 0) * 1e6) : null,
-    decoder_5x5_executed_gflops: dec5.length ? dec5.reduce((a, k) => a + executedFlops(k.shape!, k.label), 0) / (dec5.reduce((a, k) => a + k.ms, 0) * 1e6) : null,
+    decoder_5x5_executed_gflops: dec5.length ? dec5.reduce((a, k) => a + executedFlops(k.shape!), 0) / (dec5.reduce((a, k) => a + k.ms, 0) * 1e6) : null,
     kernels,
     ...(kernelsSkipped ? { kernels_skipped: kernelsSkipped, stages_wall_ms: stagesWall } : {}),
     gpu_memory_bytes: { weights: weightGpuBytes, activations: activationBytes, total: weightGpuBytes + activationBytes },

@@ -11,7 +11,7 @@
 import { chooseConvKernel, chooseNormThreads, choosePrecision, DeviceError, subgroupConvSupported, type ConvKernel, type Precision } from "./device";
 import { adainParamCount, type FunitHyper } from "./hyper";
 import { castTensor, classEncoder, contentEncoder, decoder, type ConvTileName, imagesToTexture, mlp, packImages, unpackImages, uploadGenerator, type GpuGenerator } from "./model";
-import { compile, encodePlan, encodePlanTimed, Graph, type Plan, type TensorDesc, type TextureSlot } from "./runtime/graph";
+import { compile, encodePlan, encodePlanTimed, Graph, type Dispatch, type Plan, type TensorDesc, type TextureSlot } from "./runtime/graph";
 import { getKernel } from "./runtime/kernels";
 import { imageBatchDims, InputError, isTensor, type ImageRGBA, type Tensor } from "./tensor";
 import { readGeneratorWeights, type GeneratorWeights } from "./weights";
@@ -60,6 +60,9 @@ interface PlanBundle {
 
 /** The texture slot a texture-output plan writes (see translateToTexture). */
 const OUTPUT_TEXTURE: TextureSlot = { slot: "output" };
+
+/** One dispatch of a profiled translation: its GPU time and what it ran (kernel, overrides, params). */
+export type ProfiledDispatch = Pick<Dispatch, "label" | "kernel" | "overrides" | "params"> & { ms: number };
 
 /** Where translateToTexture writes; without `texture`, a new texture is created and returned. */
 export interface TextureTarget {
@@ -230,7 +233,7 @@ export class Funit {
    * GPU time of every dispatch of one translation (content images with class images), from
    * timestamp queries: [{label, ms}] in execution order. Needs the `timestamp-query` feature.
    */
-  profile(contents: Tensor, classImages: Tensor): Promise<{ label: string; ms: number }[]> {
+  profile(contents: Tensor, classImages: Tensor): Promise<ProfiledDispatch[]> {
     return this.serial(async () => {
       if (!this.device.features.has("timestamp-query")) throw new DeviceError("profiling needs the 'timestamp-query' feature");
       const content = this.contentInput(contents);
@@ -251,7 +254,7 @@ export class Funit {
         await readback.mapAsync(GPUMapMode.READ);
         const ns = new BigUint64Array(readback.getMappedRange().slice(0));
         readback.unmap();
-        return plan.dispatches.map((d, i) => ({ label: d.label, ms: Number(ns[2 * i + 1]! - ns[2 * i]!) / 1e6 }));
+        return plan.dispatches.map((d, i) => ({ label: d.label, kernel: d.kernel, overrides: d.overrides, params: d.params, ms: Number(ns[2 * i + 1]! - ns[2 * i]!) / 1e6 }));
       } finally {
         querySet.destroy(); resolved.destroy(); readback.destroy();
       }

@@ -5,7 +5,7 @@
  * (latent_dim floats) and `translate(contents, codeOrImages)` → images, or
  * `translateToTexture(contents, codeOrImages)` → an rgba8unorm array texture that stays on the GPU.
  */
-export { Funit, type FunitOptions, type Intermediates, type Style, type TextureTarget } from "./engine";
+export { Funit, type FunitOptions, type Intermediates, type ProfiledDispatch, type Style, type TextureTarget } from "./engine";
 export { requestFunitDevice, checkAdapterLimits, watchDevice, DeviceError, REQUIRED_LIMITS, chooseConvKernel, choosePrecision, isCpuAdapter, type ConvKernel, type Precision, type FunitDeviceOptions } from "./device";
 export { readGeneratorWeights, type GeneratorWeights } from "./weights";
 export { type FunitHyper, ModelFormatError, inferHyper, expectedTensors, checkTensorShapes, adainParamCount, contentChannels } from "./hyper";

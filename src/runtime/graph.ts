@@ -103,6 +103,10 @@ function isTextureSlot(x: object): x is TextureSlot {
 
 export interface Dispatch {
   label: string;
+  /** What it runs, as the op was built: kernel, override constants and params (profiling, benches). */
+  kernel: KernelName;
+  overrides: Overrides;
+  params: Record<string, number>;
   pipeline: GPUComputePipeline;
   /** null while a texture slot of this dispatch is unbound (see Plan.bindTextures). */
   bindGroup: GPUBindGroup | null;
@@ -227,7 +231,7 @@ export async function compile(device: GPUDevice, graph: Graph, live: Live, label
     }
     if (slots.length > 1) throw new Error(`${op.label}: an op writes one texture slot at most`);
     const make = (views: Record<string, GPUTextureView>) => device.createBindGroup({ label: `${label}:${op.label}`, layout: kernel.layout, entries: entries(views) });
-    const dispatch: Dispatch = { label: op.label, pipeline: kernel.pipeline, bindGroup: slots.length ? null : make({}), workgroups: op.workgroups };
+    const dispatch: Dispatch = { label: op.label, kernel: op.kernel, overrides: op.overrides, params: op.params, pipeline: kernel.pipeline, bindGroup: slots.length ? null : make({}), workgroups: op.workgroups };
     if (slots.length) {
       textureSlots.add(slots[0]!);
       rebinders.push({ dispatch, slot: slots[0]!, make, made: new WeakMap() });

@@ -214,6 +214,10 @@ export function profileTest(weights: string, expected: string): PortableTest {
         assert(rows.some((r) => r.label.split(" ")[0] === outputConv), `profile rows lack ${outputConv}: ${rows.map((r) => r.label).join(", ")}`);
         assertEqual(rows.length, expectedRows, "profile rows");
         for (const r of rows) assert(r.ms >= 0, `${r.label}: ${r.ms} ms`);
+        // each row says what it ran: the output conv is a 7×7 convolution to 3 channels of the content's size
+        const out = rows.find((r) => r.label.split(" ")[0] === outputConv)!;
+        assert(out.kernel.startsWith("conv2d"), `${outputConv} ran ${out.kernel}`);
+        assertEqual([out.overrides.KSIZE, out.params.cout, out.params.out_h, out.params.out_w], [7, 3, content.shape[2], content.shape[3]], `${outputConv} overrides and params`);
         assert(rows.reduce((a, r) => a + r.ms, 0) > 0, "profile: the dispatches took no time at all");
       } finally {
         engine.destroy();
