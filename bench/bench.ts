@@ -52,11 +52,16 @@ const { values: opts } = parseArgs({
   },
 });
 
-if (!["auto", "f32", "f16"].includes(opts.precision!)) throw new Error(`--precision ${opts.precision}: use auto, f32 or f16`);
+if (!["auto", "f32", "f16"].includes(opts.precision!))
+  throw new Error(`--precision ${opts.precision}: use auto, f32 or f16`);
 
 // ------------------------------------------------------------------ models and cases
 
-interface Reference { content: Tensor; class_images: Tensor; output: Tensor }
+interface Reference {
+  content: Tensor;
+  class_images: Tensor;
+  output: Tensor;
+}
 
 interface CaseSpec {
   id: string;
@@ -76,7 +81,8 @@ interface ModelSpec {
   cases: CaseSpec[];
 }
 
-const tensors = (path: string) => floatTensors(parseSafetensors(new Uint8Array(readFileSync(path))));
+const tensors = (path: string) =>
+  floatTensors(parseSafetensors(new Uint8Array(readFileSync(path))));
 
 function readReference(path: string, n?: number): Reference {
   const t = tensors(path);
@@ -85,8 +91,18 @@ function readReference(path: string, n?: number): Reference {
     if (!v) throw new Error(`${path} has no tensor '${name}'`);
     return v;
   };
-  const first = (x: Tensor): Tensor => (n === undefined ? x : { shape: [n, ...x.shape.slice(1)], data: x.data.slice(0, (x.data.length / x.shape[0]!) * n) });
-  return { content: first(get("content")), class_images: get("class_images"), output: first(get("output")) };
+  const first = (x: Tensor): Tensor =>
+    n === undefined
+      ? x
+      : {
+          shape: [n, ...x.shape.slice(1)],
+          data: x.data.slice(0, (x.data.length / x.shape[0]!) * n),
+        };
+  return {
+    content: first(get("content")),
+    class_images: get("class_images"),
+    output: first(get("output")),
+  };
 }
 
 function models(cpuAdapter: boolean): ModelSpec[] {
@@ -96,21 +112,56 @@ function models(cpuAdapter: boolean): ModelSpec[] {
     weights: () => new Uint8Array(readFileSync("test/fixtures/hangul64/gen_test.safetensors")),
     onnx: "bench/models/hangul64.onnx",
     cases: [
-      { id: "hangul64-k5-n8", model: "hangul64", k: 5, n: 8, repeats: repeats(cpuAdapter ? 5 : 30), reference: () => readReference("test/fixtures/hangul64/NanumBrush.safetensors") },
-      { id: "hangul64-k1-n1", model: "hangul64", k: 1, n: 1, repeats: repeats(cpuAdapter ? 7 : 30), reference: () => readReference("bench/models/hangul64-k1n1.safetensors") },
+      {
+        id: "hangul64-k5-n8",
+        model: "hangul64",
+        k: 5,
+        n: 8,
+        repeats: repeats(cpuAdapter ? 5 : 30),
+        reference: () => readReference("test/fixtures/hangul64/NanumBrush.safetensors"),
+      },
+      {
+        id: "hangul64-k1-n1",
+        model: "hangul64",
+        k: 1,
+        n: 1,
+        repeats: repeats(cpuAdapter ? 7 : 30),
+        reference: () => readReference("bench/models/hangul64-k1n1.safetensors"),
+      },
     ],
   };
-  const made = existsSync(join(ANIMALS_DIR, "k1n1.safetensors")) && existsSync(join(ANIMALS_DIR, "k5n16.safetensors"));
-  const missing = made ? undefined : "skipped: run bench/make-animals.sh (PyTorch references for the animals config)";
+  const made =
+    existsSync(join(ANIMALS_DIR, "k1n1.safetensors")) &&
+    existsSync(join(ANIMALS_DIR, "k5n16.safetensors"));
+  const missing = made
+    ? undefined
+    : "skipped: run bench/make-animals.sh (PyTorch references for the animals config)";
   const animals: ModelSpec = {
     name: "animals128",
     weights: () => animalsWeights(),
     onnx: join(ANIMALS_DIR, "model.onnx"),
     cases: [
-      { id: "animals128-k1-n1", model: "animals128", k: 1, n: 1, repeats: repeats(cpuAdapter ? 2 : 20), reference: () => readReference(join(ANIMALS_DIR, "k1n1.safetensors")), skipped: missing },
       {
-        id: "animals128-k5-n16", model: "animals128", k: 5, n: 16, repeats: repeats(cpuAdapter ? 1 : 20), reference: () => readReference(join(ANIMALS_DIR, "k5n16.safetensors")),
-        skipped: missing ?? (cpuAdapter && !opts.case?.includes("animals128-k5-n16") ? "skipped: minutes a run on a CPU adapter; ask for it with --case animals128-k5-n16" : undefined),
+        id: "animals128-k1-n1",
+        model: "animals128",
+        k: 1,
+        n: 1,
+        repeats: repeats(cpuAdapter ? 2 : 20),
+        reference: () => readReference(join(ANIMALS_DIR, "k1n1.safetensors")),
+        skipped: missing,
+      },
+      {
+        id: "animals128-k5-n16",
+        model: "animals128",
+        k: 5,
+        n: 16,
+        repeats: repeats(cpuAdapter ? 1 : 20),
+        reference: () => readReference(join(ANIMALS_DIR, "k5n16.safetensors")),
+        skipped:
+          missing ??
+          (cpuAdapter && !opts.case?.includes("animals128-k5-n16")
+            ? "skipped: minutes a run on a CPU adapter; ask for it with --case animals128-k5-n16"
+            : undefined),
       },
     ],
   };
@@ -118,7 +169,8 @@ function models(cpuAdapter: boolean): ModelSpec[] {
   if (opts.case?.length) {
     const known = all.flatMap((m) => m.cases.map((c) => c.id));
     const unknown = opts.case.filter((c) => !known.includes(c));
-    if (unknown.length) throw new Error(`unknown --case ${unknown.join(", ")}; cases: ${known.join(", ")}`);
+    if (unknown.length)
+      throw new Error(`unknown --case ${unknown.join(", ")}; cases: ${known.join(", ")}`);
     for (const m of all) m.cases = m.cases.filter((c) => opts.case!.includes(c.id));
   }
   return all.filter((m) => m.cases.length > 0);
@@ -131,7 +183,17 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-interface ConvShape { batch: number; cin: number; cout: number; k: number; stride: number; upsample: number; outH: number; outW: number; phases: boolean }
+interface ConvShape {
+  batch: number;
+  cin: number;
+  cout: number;
+  k: number;
+  stride: number;
+  upsample: number;
+  outH: number;
+  outW: number;
+  phases: boolean;
+}
 
 /**
  * A convolution dispatch's shape, from the params and override constants it ran with (every conv
@@ -140,7 +202,17 @@ interface ConvShape { batch: number; cin: number; cout: number; k: number; strid
 function convShapeOf(d: ProfiledDispatch): ConvShape | undefined {
   if (!d.kernel.startsWith("conv2d")) return undefined;
   const p = d.params;
-  return { batch: p.batch!, cin: p.cin!, cout: p.cout!, k: Number(d.overrides.KSIZE), stride: Number(d.overrides.STRIDE), upsample: Number(d.overrides.UPSAMPLE), outH: p.out_h!, outW: p.out_w!, phases: d.overrides.PHASES === true };
+  return {
+    batch: p.batch!,
+    cin: p.cin!,
+    cout: p.cout!,
+    k: Number(d.overrides.KSIZE),
+    stride: Number(d.overrides.STRIDE),
+    upsample: Number(d.overrides.UPSAMPLE),
+    outH: p.out_h!,
+    outW: p.out_w!,
+    phases: d.overrides.PHASES === true,
+  };
 }
 
 const convFlops = (s: ConvShape) => 2 * s.batch * s.cout * s.outH * s.outW * s.cin * s.k * s.k;
@@ -169,14 +241,35 @@ function stageOf(label: string): string {
 
 // ------------------------------------------------------------------ running a case
 
-interface PeerResult { ms: number | null; first_run_ms?: number; maxAbsErr?: number; ok?: boolean; speedup?: number; skipped?: string }
+interface PeerResult {
+  ms: number | null;
+  first_run_ms?: number;
+  maxAbsErr?: number;
+  ok?: boolean;
+  speedup?: number;
+  skipped?: string;
+}
 
-interface KernelTime { label: string; stage: string; ms: number; gflops?: number; executed_gflops?: number; shape?: ConvShape }
+interface KernelTime {
+  label: string;
+  stage: string;
+  ms: number;
+  gflops?: number;
+  executed_gflops?: number;
+  shape?: ConvShape;
+}
 
 const keepAlive = setInterval(() => {}, 20); // see main(): Dawn promises must not wait on an idle loop
 const errors: string[] = [];
 
-interface Loaded { spec: CaseSpec; ref: Reference; device: GPUDevice; engine: Funit; firstMs: number; firstErr: number }
+interface Loaded {
+  spec: CaseSpec;
+  ref: Reference;
+  device: GPUDevice;
+  engine: Funit;
+  firstMs: number;
+  firstErr: number;
+}
 
 /**
  * Loads the engine for a case on a fresh device, so that no pipeline is cached and load → first
@@ -185,18 +278,29 @@ interface Loaded { spec: CaseSpec; ref: Reference; device: GPUDevice; engine: Fu
  */
 async function coldStart(spec: CaseSpec, weightBytes: Uint8Array): Promise<Loaded> {
   const ref = spec.reference();
-  if (ref.content.shape[0] !== spec.n || ref.class_images.shape[0] !== spec.k) throw new Error(`${spec.id}: reference holds N=${ref.content.shape[0]}, K=${ref.class_images.shape[0]}`);
+  if (ref.content.shape[0] !== spec.n || ref.class_images.shape[0] !== spec.k)
+    throw new Error(
+      `${spec.id}: reference holds N=${ref.content.shape[0]}, K=${ref.class_images.shape[0]}`,
+    );
   const device = await getNodeDevice({ onError: (m) => errors.push(`${spec.id}: ${m}`) });
   device.pushErrorScope("validation");
   const t0 = performance.now();
-  const engine = await Funit.create(device, weightBytes, { label: spec.id, precision: opts.precision as Precision | "auto" });
+  const engine = await Funit.create(device, weightBytes, {
+    label: spec.id,
+    precision: opts.precision as Precision | "auto",
+  });
   const first = await engine.translateTensor(ref.content, ref.class_images);
   const firstMs = performance.now() - t0;
   return { spec, ref, device, engine, firstMs, firstErr: maxAbsError(first.data, ref.output.data) };
 }
 
-async function runCase({ spec, ref, device, engine, firstMs, firstErr }: Loaded, peers: Peer[], peerSkips: Map<string, string>) {
-  const content = ref.content, classImages = ref.class_images;
+async function runCase(
+  { spec, ref, device, engine, firstMs, firstErr }: Loaded,
+  peers: Peer[],
+  peerSkips: Map<string, string>,
+) {
+  const content = ref.content,
+    classImages = ref.class_images;
   const check = (out: Float32Array) => maxAbsError(out, ref.output.data);
   let engineErr = firstErr;
 
@@ -211,7 +315,10 @@ async function runCase({ spec, ref, device, engine, firstMs, firstErr }: Loaded,
   }
 
   const engineRuns: number[] = [];
-  const ratios = new Map<string, number[]>([["best", []], ...peers.map((p) => [p.name, []] as [string, number[]])]);
+  const ratios = new Map<string, number[]>([
+    ["best", []],
+    ...peers.map((p) => [p.name, []] as [string, number[]]),
+  ]);
   for (let r = 0; r < spec.repeats; r++) {
     // Rotate who goes first, so that a slow spell of the machine or a warm cache favours no one.
     const contenders = [{ name: "engine" }, ...peers];
@@ -219,7 +326,10 @@ async function runCase({ spec, ref, device, engine, firstMs, firstErr }: Loaded,
     const times = new Map<string, number>();
     for (const c of order) {
       const t = performance.now();
-      const out = c.name === "engine" ? (await engine.translateTensor(content, classImages)).data : await (c as Peer).run(content, classImages);
+      const out =
+        c.name === "engine"
+          ? (await engine.translateTensor(content, classImages)).data
+          : await (c as Peer).run(content, classImages);
       times.set(c.name, performance.now() - t);
       const err = check(out);
       if (c.name === "engine") engineErr = Math.max(engineErr, err);
@@ -231,7 +341,8 @@ async function runCase({ spec, ref, device, engine, firstMs, firstErr }: Loaded,
       peerRuns.get(p.name)!.push(times.get(p.name)!);
       ratios.get(p.name)!.push(times.get(p.name)! / e);
     }
-    if (peers.length) ratios.get("best")!.push(Math.min(...peers.map((p) => times.get(p.name)!)) / e);
+    if (peers.length)
+      ratios.get("best")!.push(Math.min(...peers.map((p) => times.get(p.name)!)) / e);
   }
 
   // Memory now, while only this case's plan exists (the wall-time fallback below adds two).
@@ -247,13 +358,27 @@ async function runCase({ spec, ref, device, engine, firstMs, firstErr }: Loaded,
     kernels = profiles[0]!.map((d, i) => {
       const ms = median(profiles.map((p) => p[i]!.ms));
       const shape = convShapeOf(d);
-      return { label: d.label, stage: stageOf(d.label), ms, ...(shape ? { shape, gflops: convFlops(shape) / (ms * 1e6), executed_gflops: executedFlops(shape) / (ms * 1e6) } : {}) };
+      return {
+        label: d.label,
+        stage: stageOf(d.label),
+        ms,
+        ...(shape
+          ? {
+              shape,
+              gflops: convFlops(shape) / (ms * 1e6),
+              executed_gflops: executedFlops(shape) / (ms * 1e6),
+            }
+          : {}),
+      };
     });
   } else {
     // Without timestamps, wall time of what the API can run apart: the class encoder alone
     // (encodeClass), and the rest of a translation from a stored class code; each end to end.
-    kernelsSkipped = opts["wall-stages"] ? "--wall-stages given" : "no timestamp-query on this device";
-    const encode: number[] = [], fromCode: number[] = [];
+    kernelsSkipped = opts["wall-stages"]
+      ? "--wall-stages given"
+      : "no timestamp-query on this device";
+    const encode: number[] = [],
+      fromCode: number[] = [];
     for (let i = 0; i < 3; i++) {
       let t = performance.now();
       const code = await engine.encodeClass(classImages);
@@ -262,7 +387,10 @@ async function runCase({ spec, ref, device, engine, firstMs, firstErr }: Loaded,
       await engine.translateTensor(content, code);
       fromCode.push(performance.now() - t);
     }
-    stagesWall = { "class encoder (encodeClass)": median(encode), "MLP, content encoder, decoder (translation from a class code)": median(fromCode) };
+    stagesWall = {
+      "class encoder (encodeClass)": median(encode),
+      "MLP, content encoder, decoder (translation from a class code)": median(fromCode),
+    };
   }
   const weightGpuBytes = engine.weightBytes;
   const convKernel = engine.convKernel;
@@ -271,15 +399,31 @@ async function runCase({ spec, ref, device, engine, firstMs, firstErr }: Loaded,
   if (scopeError) errors.push(`${spec.id}: ${scopeError.message}`);
   device.destroy();
 
-  const stages = kernels && Object.fromEntries(STAGES.filter((s) => kernels!.some((k) => k.stage === s)).map((s) => [s, kernels!.filter((k) => k.stage === s).reduce((a, k) => a + k.ms, 0)]));
+  const stages =
+    kernels &&
+    Object.fromEntries(
+      STAGES.filter((s) => kernels!.some((k) => k.stage === s)).map((s) => [
+        s,
+        kernels!.filter((k) => k.stage === s).reduce((a, k) => a + k.ms, 0),
+      ]),
+    );
   const dec5 = kernels?.filter((k) => k.stage === "decoder" && k.shape?.k === 5) ?? [];
   const peersOut: Record<string, number | null> = {};
   const peerDetails: Record<string, PeerResult> = {};
-  for (const [name, reason] of peerSkips) { peersOut[name] = null; peerDetails[name] = { ms: null, skipped: reason }; }
+  for (const [name, reason] of peerSkips) {
+    peersOut[name] = null;
+    peerDetails[name] = { ms: null, skipped: reason };
+  }
   for (const p of peers) {
     const err = peerErr.get(p.name)!;
     peersOut[p.name] = median(peerRuns.get(p.name)!);
-    peerDetails[p.name] = { ms: peersOut[p.name]!, first_run_ms: peerFirst.get(p.name)!, maxAbsErr: err, ok: err <= PEER_TOLERANCE, speedup: median(ratios.get(p.name)!) };
+    peerDetails[p.name] = {
+      ms: peersOut[p.name]!,
+      first_run_ms: peerFirst.get(p.name)!,
+      maxAbsErr: err,
+      ok: err <= PEER_TOLERANCE,
+      speedup: median(ratios.get(p.name)!),
+    };
   }
   return {
     id: spec.id,
@@ -302,17 +446,30 @@ async function runCase({ spec, ref, device, engine, firstMs, firstErr }: Loaded,
     conv_kernel: convKernel,
     gpu_ms: kernels && kernels.reduce((a, k) => a + k.ms, 0),
     stages_ms: stages,
-    decoder_5x5_gflops: dec5.length ? dec5.reduce((a, k) => a + convFlops(k.shape!), 0) / (dec5.reduce((a, k) => a + k.ms, 0) * 1e6) : null,
-    decoder_5x5_executed_gflops: dec5.length ? dec5.reduce((a, k) => a + executedFlops(k.shape!), 0) / (dec5.reduce((a, k) => a + k.ms, 0) * 1e6) : null,
+    decoder_5x5_gflops: dec5.length
+      ? dec5.reduce((a, k) => a + convFlops(k.shape!), 0) /
+        (dec5.reduce((a, k) => a + k.ms, 0) * 1e6)
+      : null,
+    decoder_5x5_executed_gflops: dec5.length
+      ? dec5.reduce((a, k) => a + executedFlops(k.shape!), 0) /
+        (dec5.reduce((a, k) => a + k.ms, 0) * 1e6)
+      : null,
     kernels,
     ...(kernelsSkipped ? { kernels_skipped: kernelsSkipped, stages_wall_ms: stagesWall } : {}),
-    gpu_memory_bytes: { weights: weightGpuBytes, activations: activationBytes, total: weightGpuBytes + activationBytes },
+    gpu_memory_bytes: {
+      weights: weightGpuBytes,
+      activations: activationBytes,
+      total: weightGpuBytes + activationBytes,
+    },
   };
 }
 
 type CaseResult = Awaited<ReturnType<typeof runCase>>;
 
-async function makePeers(model: ModelSpec, weights: () => GeneratorWeights): Promise<{ peers: Peer[]; skips: Map<string, string>; load_ms: Record<string, number> }> {
+async function makePeers(
+  model: ModelSpec,
+  weights: () => GeneratorWeights,
+): Promise<{ peers: Peer[]; skips: Map<string, string>; load_ms: Record<string, number> }> {
   const peers: Peer[] = [];
   const skips = new Map<string, string>();
   const loadMs: Record<string, number> = {};
@@ -327,14 +484,21 @@ async function makePeers(model: ModelSpec, weights: () => GeneratorWeights): Pro
       loadMs[name] = performance.now() - t;
     } catch (e) {
       const message = (e as Error).message.split("\n")[0]!;
-      const hint = /asyncify/.test(message) ? " (a bundled bench needs --ort-dist: onnxruntime-web's dist/ folder)" : "";
+      const hint = /asyncify/.test(message)
+        ? " (a bundled bench needs --ort-dist: onnxruntime-web's dist/ folder)"
+        : "";
       skips.set(name, `skipped: ${message}${hint}`);
     }
   };
   if (model.onnx && existsSync(model.onnx)) {
-    await attempt("ort-web-webgpu", () => createOrtPeer(new Uint8Array(readFileSync(model.onnx!)), { wasmDir: opts["ort-dist"] }));
+    await attempt("ort-web-webgpu", () =>
+      createOrtPeer(new Uint8Array(readFileSync(model.onnx!)), { wasmDir: opts["ort-dist"] }),
+    );
   } else {
-    skips.set("ort-web-webgpu", `skipped: no ${model.onnx ?? "ONNX model"}${model.name === "animals128" ? " (run bench/make-animals.sh)" : ""}`);
+    skips.set(
+      "ort-web-webgpu",
+      `skipped: no ${model.onnx ?? "ONNX model"}${model.name === "animals128" ? " (run bench/make-animals.sh)" : ""}`,
+    );
   }
   await attempt("tfjs-webgpu", () => createTfjsPeer(weights()));
   return { peers, skips, load_ms: loadMs };
@@ -342,45 +506,102 @@ async function makePeers(model: ModelSpec, weights: () => GeneratorWeights): Pro
 
 // ------------------------------------------------------------------ report
 
-const fmt = (x: number | null | undefined, digits = 1) => (x === null || x === undefined ? "—" : x.toFixed(digits));
-const exp = (x: number | undefined) => (x === undefined ? "—" : Number.isNaN(x) ? "NaN" : x.toExponential(1));
+const fmt = (x: number | null | undefined, digits = 1) =>
+  x === null || x === undefined ? "—" : x.toFixed(digits);
+const exp = (x: number | undefined) =>
+  x === undefined ? "—" : Number.isNaN(x) ? "NaN" : x.toExponential(1);
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ")).join("\n");
+  return rows
+    .map((r) =>
+      r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  "),
+    )
+    .join("\n");
 }
 
-function printText(result: { adapter: AdapterSummary | undefined; machine: Record<string, unknown>; cases: CaseResult[]; skipped: { id: string; reason: string }[]; peers_load_ms: Record<string, Record<string, number>> }) {
+function printText(result: {
+  adapter: AdapterSummary | undefined;
+  machine: Record<string, unknown>;
+  cases: CaseResult[];
+  skipped: { id: string; reason: string }[];
+  peers_load_ms: Record<string, Record<string, number>>;
+}) {
   const a = result.adapter;
-  console.log(`adapter: ${a?.description || a?.device} (${a?.vendor}, ${a?.architecture}); ${result.machine.cpu}, ${result.machine.cores} cores; node ${result.machine.node}`);
+  console.log(
+    `adapter: ${a?.description || a?.device} (${a?.vendor}, ${a?.architecture}); ${result.machine.cpu}, ${result.machine.cores} cores; node ${result.machine.node}`,
+  );
   const peerNames = [...new Set(result.cases.flatMap((c) => Object.keys(c.peers)))];
-  console.log(`\nEnd to end (upload, run, readback), median ms of paired runs; errors are max |x − PyTorch| (tolerance ${TOLERANCES.f32} for f32, ${TOLERANCES.f16} for the engine in f16):\n`);
-  const rows = [["case", "engine ms", "load→first ms", "max err", ...peerNames.flatMap((p) => [`${p} ms`, "max err"]), "× vs best peer"]];
+  console.log(
+    `\nEnd to end (upload, run, readback), median ms of paired runs; errors are max |x − PyTorch| (tolerance ${TOLERANCES.f32} for f32, ${TOLERANCES.f16} for the engine in f16):\n`,
+  );
+  const rows = [
+    [
+      "case",
+      "engine ms",
+      "load→first ms",
+      "max err",
+      ...peerNames.flatMap((p) => [`${p} ms`, "max err"]),
+      "× vs best peer",
+    ],
+  ];
   for (const c of result.cases) {
     rows.push([
-      `${c.model} K=${c.k} N=${c.n}`, fmt(c.engine_ms), fmt(c.first_translation_ms, 0), `${exp(c.maxAbsErr)} ${c.precision} ${c.ok ? "ok" : "FAIL"}`,
+      `${c.model} K=${c.k} N=${c.n}`,
+      fmt(c.engine_ms),
+      fmt(c.first_translation_ms, 0),
+      `${exp(c.maxAbsErr)} ${c.precision} ${c.ok ? "ok" : "FAIL"}`,
       ...peerNames.flatMap((p) => {
         const d = c.peer_details[p];
-        return d?.ms === null || !d ? ["skipped", ""] : [fmt(d.ms), `${exp(d.maxAbsErr)} ${d.ok ? "ok" : "off"}`];
+        return d?.ms === null || !d
+          ? ["skipped", ""]
+          : [fmt(d.ms), `${exp(d.maxAbsErr)} ${d.ok ? "ok" : "off"}`];
       }),
       c.speedup_vs_best_peer === null ? "—" : `${c.speedup_vs_best_peer.toFixed(2)}×`,
     ]);
   }
   console.log(table(rows));
-  for (const c of result.cases) for (const [p, d] of Object.entries(c.peer_details)) if (d.skipped) console.log(`  ${c.id} ${p}: ${d.skipped}`);
+  for (const c of result.cases)
+    for (const [p, d] of Object.entries(c.peer_details))
+      if (d.skipped) console.log(`  ${c.id} ${p}: ${d.skipped}`);
   for (const s of result.skipped) console.log(`  ${s.id}: ${s.reason}`);
   for (const [model, ms] of Object.entries(result.peers_load_ms)) {
-    if (Object.keys(ms).length) console.log(`  ${model} peer load: ${Object.entries(ms).map(([p, v]) => `${p} ${v.toFixed(0)} ms`).join(", ")}`);
+    if (Object.keys(ms).length)
+      console.log(
+        `  ${model} peer load: ${Object.entries(ms)
+          .map(([p, v]) => `${p} ${v.toFixed(0)} ms`)
+          .join(", ")}`,
+      );
   }
   for (const c of result.cases) {
-    console.log(`\n${c.id}: engine time per stage (${c.kernels ? "GPU, timestamp queries" : "wall"}, median of 3), conv kernel '${c.conv_kernel}'; GPU memory ${(c.gpu_memory_bytes.total / 2 ** 20).toFixed(1)} MiB (weights ${(c.gpu_memory_bytes.weights / 2 ** 20).toFixed(1)}, activations ${(c.gpu_memory_bytes.activations / 2 ** 20).toFixed(1)})`);
+    console.log(
+      `\n${c.id}: engine time per stage (${c.kernels ? "GPU, timestamp queries" : "wall"}, median of 3), conv kernel '${c.conv_kernel}'; GPU memory ${(c.gpu_memory_bytes.total / 2 ** 20).toFixed(1)} MiB (weights ${(c.gpu_memory_bytes.weights / 2 ** 20).toFixed(1)}, activations ${(c.gpu_memory_bytes.activations / 2 ** 20).toFixed(1)})`,
+    );
     if (!c.kernels || !c.stages_ms) {
-      console.log(`  per-kernel GPU times: none (${c.kernels_skipped}); wall time, end to end: ${Object.entries(c.stages_wall_ms ?? {}).map(([s, ms]) => `${s} ${ms.toFixed(1)} ms`).join(", ")}`);
+      console.log(
+        `  per-kernel GPU times: none (${c.kernels_skipped}); wall time, end to end: ${Object.entries(
+          c.stages_wall_ms ?? {},
+        )
+          .map(([s, ms]) => `${s} ${ms.toFixed(1)} ms`)
+          .join(", ")}`,
+      );
       continue;
     }
-    console.log(`  ${Object.entries(c.stages_ms).map(([s, ms]) => `${s} ${ms.toFixed(1)} ms`).join(", ")}; all dispatches ${fmt(c.gpu_ms)} ms; decoder 5×5 convs ${fmt(c.decoder_5x5_gflops)} GFLOP/s (${fmt(c.decoder_5x5_executed_gflops)} of arithmetic executed)`);
+    console.log(
+      `  ${Object.entries(c.stages_ms)
+        .map(([s, ms]) => `${s} ${ms.toFixed(1)} ms`)
+        .join(
+          ", ",
+        )}; all dispatches ${fmt(c.gpu_ms)} ms; decoder 5×5 convs ${fmt(c.decoder_5x5_gflops)} GFLOP/s (${fmt(c.decoder_5x5_executed_gflops)} of arithmetic executed)`,
+    );
     const krows = [["dispatch", "ms", "GFLOP/s", "executed"]];
-    for (const k of c.kernels) krows.push([`  ${k.label}`, k.ms.toFixed(2), k.gflops === undefined ? "" : k.gflops.toFixed(1), k.executed_gflops === undefined ? "" : k.executed_gflops.toFixed(1)]);
+    for (const k of c.kernels)
+      krows.push([
+        `  ${k.label}`,
+        k.ms.toFixed(2),
+        k.gflops === undefined ? "" : k.gflops.toFixed(1),
+        k.executed_gflops === undefined ? "" : k.executed_gflops.toFixed(1),
+      ]);
     console.log(table(krows));
   }
 }
@@ -392,19 +613,34 @@ async function writeAnimals(): Promise<void> {
   mkdirSync(ANIMALS_DIR, { recursive: true });
   writeFileSync(join(ANIMALS_DIR, "gen_test.safetensors"), animalsWeights());
   const { content, class_images } = animalsInputs();
-  const f32 = (name: string, t: Tensor) => ({ name, dtype: "F32" as const, shape: t.shape, bytes: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) });
-  writeFileSync(join(ANIMALS_DIR, "inputs.safetensors"), serializeSafetensors([f32("content", content), f32("class_images", class_images)]));
+  const f32 = (name: string, t: Tensor) => ({
+    name,
+    dtype: "F32" as const,
+    shape: t.shape,
+    bytes: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+  });
+  writeFileSync(
+    join(ANIMALS_DIR, "inputs.safetensors"),
+    serializeSafetensors([f32("content", content), f32("class_images", class_images)]),
+  );
   console.log(`wrote ${ANIMALS_DIR}/gen_test.safetensors and inputs.safetensors`);
 }
 
 async function main(): Promise<number> {
-  if (opts["write-animals"]) { await writeAnimals(); return 0; }
+  if (opts["write-animals"]) {
+    await writeAnimals();
+    return 0;
+  }
   // An `await` on a Dawn promise while nothing else keeps Node's event loop busy can stall behind
   // onnxruntime-web's background WASM compilation; the interval above keeps the loop turning.
   const probe = await getNodeDevice();
-  const adapter = summariseAdapter((probe as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo);
+  const adapter = summariseAdapter(
+    (probe as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo,
+  );
   const features = [...probe.features].sort();
-  const cpuAdapter = isCpuAdapter((probe as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo);
+  const cpuAdapter = isCpuAdapter(
+    (probe as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo,
+  );
   probe.destroy();
 
   const cases: CaseResult[] = [];
@@ -431,7 +667,12 @@ async function main(): Promise<number> {
   const result = {
     adapter: adapter && { ...adapter, features },
     peer_adapters: peerAdapters,
-    machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, date: new Date().toISOString() },
+    machine: {
+      cpu: cpus()[0]?.model,
+      cores: cpus().length,
+      node: process.version,
+      date: new Date().toISOString(),
+    },
     tolerances: TOLERANCES,
     cases,
     skipped,
@@ -443,7 +684,9 @@ async function main(): Promise<number> {
   else {
     printText(result);
     for (const e of errors) console.log(`WebGPU error: ${e}`);
-    console.log(`\noutput check: ${result.ok ? "ok" : "FAILED"} (every engine output within its precision's tolerance of PyTorch${errors.length ? ", and no WebGPU error" : ""})`);
+    console.log(
+      `\noutput check: ${result.ok ? "ok" : "FAILED"} (every engine output within its precision's tolerance of PyTorch${errors.length ? ", and no WebGPU error" : ""})`,
+    );
   }
   return result.ok ? 0 : 1;
 }

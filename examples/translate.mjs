@@ -6,14 +6,23 @@ import { Funit, getNodeDevice, readImageFile, encodePng, classCodeToJSON } from 
 
 const glyphs = new URL("./glyphs/", import.meta.url);
 const device = await getNodeDevice();
-const funit = await Funit.create(device, await readFile(new URL("../weights/hangul64-f16.safetensors", import.meta.url)));
+const funit = await Funit.create(
+  device,
+  await readFile(new URL("../weights/hangul64-f16.safetensors", import.meta.url)),
+);
 
 // A style is the mean class code of K example images: latent_dim (64) plain numbers.
-const examples = await Promise.all(["ref-0", "ref-1", "ref-2", "ref-3", "ref-4"].map((n) => readImageFile(new URL(`${n}.png`, glyphs))));
+const examples = await Promise.all(
+  ["ref-0", "ref-1", "ref-2", "ref-3", "ref-4"].map((n) =>
+    readImageFile(new URL(`${n}.png`, glyphs)),
+  ),
+);
 const style = await funit.encodeClass(examples);
 console.log(`style: ${style.length} numbers, starting ${classCodeToJSON(style.subarray(0, 3))}`);
 
-const contents = await Promise.all(["content-0", "content-1"].map((n) => readImageFile(new URL(`${n}.png`, glyphs))));
+const contents = await Promise.all(
+  ["content-0", "content-1"].map((n) => readImageFile(new URL(`${n}.png`, glyphs))),
+);
 const [first, second] = await funit.translate(contents, style);
 
 // Side by side in one PNG.

@@ -13,9 +13,26 @@ import { wgslPlugin } from "./wgsl-loader.mjs";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 // WGSL files are reflected as they are bundled (scripts/wgsl-loader.mjs); the reflection code
 // itself is TypeScript, so it is bundled first and imported from dist/tools/.
-await build({ entryPoints: ["src/runtime/reflect.ts"], outfile: "dist/tools/reflect.mjs", bundle: true, format: "esm", platform: "node", target: "node20", packages: "external", logLevel: "warning", absWorkingDir: root });
+await build({
+  entryPoints: ["src/runtime/reflect.ts"],
+  outfile: "dist/tools/reflect.mjs",
+  bundle: true,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  packages: "external",
+  logLevel: "warning",
+  absWorkingDir: root,
+});
 const { reflectKernel } = await import(pathToFileURL(join(root, "dist/tools/reflect.mjs")).href);
-const common = { bundle: true, format: "esm", sourcemap: true, plugins: [wgslPlugin(reflectKernel)], logLevel: "warning", absWorkingDir: root };
+const common = {
+  bundle: true,
+  format: "esm",
+  sourcemap: true,
+  plugins: [wgslPlugin(reflectKernel)],
+  logLevel: "warning",
+  absWorkingDir: root,
+};
 
 await build({
   ...common,
@@ -70,7 +87,9 @@ await build({
   minify: true,
 });
 const browserBytes = statSync(join(root, "dist/browser/funit.js")).size;
-console.log(`build: dist/browser/funit.js ${browserBytes} bytes (${(browserBytes / 1024).toFixed(1)} KiB, minified)`);
+console.log(
+  `build: dist/browser/funit.js ${browserBytes} bytes (${(browserBytes / 1024).toFixed(1)} KiB, minified)`,
+);
 
 await build({
   ...common,
@@ -112,5 +131,7 @@ await build({
   target: "node20",
   external: ["webgpu"],
   sourcemap: false,
-  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+  },
 });

@@ -31,7 +31,11 @@ export function serveDirectory(root, { port = 0, host = "127.0.0.1" } = {}) {
     try {
       if (statSync(file).isDirectory()) file = join(file, "index.html");
       const size = statSync(file).size;
-      res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "content-length": size, "cache-control": "no-store" });
+      res.writeHead(200, {
+        "content-type": TYPES[extname(file)] ?? "application/octet-stream",
+        "content-length": size,
+        "cache-control": "no-store",
+      });
       createReadStream(file).pipe(res);
     } catch {
       notFound(res);
@@ -41,7 +45,10 @@ export function serveDirectory(root, { port = 0, host = "127.0.0.1" } = {}) {
     server.once("error", reject);
     server.listen(port, host, () => {
       const address = server.address();
-      resolve({ url: `http://${host}:${address.port}/`, close: () => new Promise((done) => server.close(() => done())) });
+      resolve({
+        url: `http://${host}:${address.port}/`,
+        close: () => new Promise((done) => server.close(() => done())),
+      });
     });
   });
 }

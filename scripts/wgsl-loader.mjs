@@ -18,7 +18,10 @@ export function wgslPlugin(reflectKernel) {
   return {
     name: "wgsl",
     setup(b) {
-      b.onLoad({ filter: /\.wgsl$/ }, (args) => ({ contents: wgslModule(args.path, reflectKernel), loader: "js" }));
+      b.onLoad({ filter: /\.wgsl$/ }, (args) => ({
+        contents: wgslModule(args.path, reflectKernel),
+        loader: "js",
+      }));
     },
   };
 }

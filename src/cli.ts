@@ -10,20 +10,23 @@ import { stat } from "node:fs/promises";
 import { dirname, extname } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { parseSafetensors } from "./safetensors";
-import { floatTensors, InputError, maxAbsError, type ImageRGBA, type Tensor } from "./tensor";
+import { floatTensors, maxAbsError, type ImageRGBA, type Tensor } from "./tensor";
 import { runConvertCommand } from "./node/convert";
 import { runDemo } from "./node/demo";
 import { checkContentSize, loadWeights, openEngine } from "./node/session";
-import { encodePng, readInputFile, flattenOnWhite, readImageFile, resizeBilinear, writeFilesAtomic } from "./node/images";
+import {
+  encodePng,
+  readInputFile,
+  flattenOnWhite,
+  readImageFile,
+  resizeBilinear,
+  writeFilesAtomic,
+} from "./node/images";
+import { InputError, UsageError } from "./errors";
 
 export const EXIT_OK = 0;
 export const EXIT_CHECK_FAILED = 1;
 export const EXIT_USAGE = 2;
-
-/** A mistake in the command line; printed with a pointer to the command's help. */
-export class UsageError extends InputError {
-  override name = "UsageError";
-}
 
 const USAGE = `funit: FUNIT few-shot image-to-image translation on WebGPU
 
@@ -81,12 +84,25 @@ interface Parsed {
  * a list option (declared `multiple`) is one more value of it. Other bare arguments are positionals,
  * refused unless `maxPositionals` allows them.
  */
-function parseCommand(command: string, args: string[], options: Options, maxPositionals = 0): Parsed {
+function parseCommand(
+  command: string,
+  args: string[],
+  options: Options,
+  maxPositionals = 0,
+): Parsed {
   let parsed;
   try {
-    parsed = parseArgs({ args, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals: true, strict: true, tokens: true });
+    parsed = parseArgs({
+      args,
+      options: { ...options, help: { type: "boolean", short: "h" } },
+      allowPositionals: true,
+      strict: true,
+      tokens: true,
+    });
   } catch (e) {
-    throw new UsageError(`${command}: ${(e as Error).message.replace(/\. To specify a positional argument.*$/s, "")}`);
+    throw new UsageError(
+      `${command}: ${(e as Error).message.replace(/\. To specify a positional argument.*$/s, "")}`,
+    );
   }
   const values = { ...parsed.values } as Parsed["values"];
   const positionals: string[] = [];
@@ -112,7 +128,8 @@ function requireString(command: string, values: Parsed["values"], name: string):
 
 function positiveInteger(command: string, name: string, text: string): number {
   const n = Number(text);
-  if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`${command}: --${name} must be a positive integer, got '${text}'`);
+  if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(n) || n < 1)
+    throw new UsageError(`${command}: --${name} must be a positive integer, got '${text}'`);
   return n;
 }
 
@@ -129,7 +146,8 @@ export function outputPaths(out: string, count: number): string[] {
 async function checkOutputPath(path: string): Promise<void> {
   const dir = dirname(path);
   const dirStat = await stat(dir).catch(() => null);
-  if (!dirStat?.isDirectory()) throw new InputError(`cannot write ${path}: directory ${dir} does not exist`);
+  if (!dirStat?.isDirectory())
+    throw new InputError(`cannot write ${path}: directory ${dir} does not exist`);
   const outStat = await stat(path).catch(() => null);
   if (outStat?.isDirectory()) throw new InputError(`cannot write ${path}: it is a directory`);
 }
@@ -146,7 +164,9 @@ function checkSameSize(images: ImageRGBA[], paths: string[], what: string): void
   const first = images[0]!;
   images.forEach((img, i) => {
     if (img.width !== first.width || img.height !== first.height) {
-      throw new InputError(`${what} images must all be the same size: ${paths[0]} is ${first.width}x${first.height}, ${paths[i]} is ${img.width}x${img.height} (pass --size S to resize)`);
+      throw new InputError(
+        `${what} images must all be the same size: ${paths[0]} is ${first.width}x${first.height}, ${paths[i]} is ${img.width}x${img.height} (pass --size S to resize)`,
+      );
     }
   });
 }
@@ -166,14 +186,22 @@ async function translateCommand(args: string[]): Promise<number> {
   const outPath = requireString("translate", values, "out");
   const contentPaths = (values.content as string[] | undefined) ?? [];
   const classPaths = (values.class as string[] | undefined) ?? [];
-  if (contentPaths.length === 0) throw new UsageError("translate: --content needs at least one image");
-  if (classPaths.length === 0) throw new UsageError("translate: K = 0: --class needs at least one class image");
-  const size = values.size === undefined ? undefined : positiveInteger("translate", "size", values.size as string);
+  if (contentPaths.length === 0)
+    throw new UsageError("translate: --content needs at least one image");
+  if (classPaths.length === 0)
+    throw new UsageError("translate: K = 0: --class needs at least one class image");
+  const size =
+    values.size === undefined
+      ? undefined
+      : positiveInteger("translate", "size", values.size as string);
 
   const outPaths = outputPaths(outPath, contentPaths.length);
   await Promise.all(outPaths.map(checkOutputPath));
   const weights = await loadWeights(weightsPath);
-  const [contents, classImages] = await Promise.all([loadInputImages(contentPaths, size), loadInputImages(classPaths, size)]);
+  const [contents, classImages] = await Promise.all([
+    loadInputImages(contentPaths, size),
+    loadInputImages(classPaths, size),
+  ]);
   checkSameSize(contents, contentPaths, "content");
   checkSameSize(classImages, classPaths, "class");
   checkContentSize(contents[0]!, weights.hyper, `content image ${contentPaths[0]}`);
@@ -210,13 +238,16 @@ async function readExpected(path: string): Promise<Map<string, Tensor>> {
   try {
     const file = parseSafetensors(bytes);
     if (file.metadata.format !== "funit-expected/1") {
-      throw new InputError(`metadata format is ${JSON.stringify(file.metadata.format)}, expected "funit-expected/1"`);
+      throw new InputError(
+        `metadata format is ${JSON.stringify(file.metadata.format)}, expected "funit-expected/1"`,
+      );
     }
     const tensors = floatTensors(file);
     for (const name of ["content", "class_images"]) {
       if (!tensors.has(name)) throw new InputError(`tensor '${name}' is missing`);
     }
-    if (!VERIFIED_TENSORS.some((n) => tensors.has(n))) throw new InputError(`holds none of ${VERIFIED_TENSORS.join(", ")}: nothing to verify`);
+    if (!VERIFIED_TENSORS.some((n) => tensors.has(n)))
+      throw new InputError(`holds none of ${VERIFIED_TENSORS.join(", ")}: nothing to verify`);
     return tensors;
   } catch (e) {
     throw new InputError(`expected file ${path}: ${(e as Error).message}`);
@@ -235,14 +266,20 @@ async function verifyCommand(args: string[]): Promise<number> {
   const expectedPath = requireString("verify", values, "expected");
   const atolText = (values.atol as string | undefined) ?? "1e-4";
   const atol = Number(atolText);
-  if (atolText.trim() === "" || !Number.isFinite(atol) || atol < 0) throw new UsageError(`verify: --atol must be a non-negative number, got '${atolText}'`);
+  if (atolText.trim() === "" || !Number.isFinite(atol) || atol < 0)
+    throw new UsageError(`verify: --atol must be a non-negative number, got '${atolText}'`);
 
   const expected = await readExpected(expectedPath);
   const weights = await loadWeights(weightsPath);
   const engine = await openEngine(weights);
   let got: Record<string, Tensor>;
   try {
-    got = { ...(await engine.funit.runWithIntermediates(expected.get("content")!, expected.get("class_images")!)) };
+    got = {
+      ...(await engine.funit.runWithIntermediates(
+        expected.get("content")!,
+        expected.get("class_images")!,
+      )),
+    };
   } finally {
     engine.close();
   }
@@ -271,15 +308,28 @@ async function verifyCommand(args: string[]): Promise<number> {
   return ok ? EXIT_OK : EXIT_CHECK_FAILED;
 }
 
-function printVerifyTable(report: Record<string, TensorCheck>, atol: number, ok: boolean, expectedPath: string): void {
+function printVerifyTable(
+  report: Record<string, TensorCheck>,
+  atol: number,
+  ok: boolean,
+  expectedPath: string,
+): void {
   const rows = Object.entries(report).map(([name, r]) => {
-    const err = r.engineShape ? `shape [${r.engineShape}] ≠` : r.maxAbsErr === null ? "NaN" : r.maxAbsErr.toExponential(3);
+    const err = r.engineShape
+      ? `shape [${r.engineShape}] ≠`
+      : r.maxAbsErr === null
+        ? "NaN"
+        : r.maxAbsErr.toExponential(3);
     const pass = r.maxAbsErr !== null && r.maxAbsErr <= atol;
     return [name, `[${r.shape.join(", ")}]`, err, pass ? "ok" : "FAIL"];
   });
   const header = ["tensor", "shape", "max |err|", `atol ${atol}`];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-  const line = (cells: string[]) => cells.map((s, c) => s.padEnd(widths[c]!)).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((s, c) => s.padEnd(widths[c]!))
+      .join("  ")
+      .trimEnd();
   console.log(`verify ${expectedPath}`);
   console.log(line(header));
   for (const r of rows) console.log(line(r));
@@ -287,7 +337,12 @@ function printVerifyTable(report: Record<string, TensorCheck>, atol: number, ok:
 }
 
 async function demoCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommand("demo", args, { out: { type: "string" }, weights: { type: "string" } }, Infinity);
+  const { values, positionals } = parseCommand(
+    "demo",
+    args,
+    { out: { type: "string" }, weights: { type: "string" } },
+    Infinity,
+  );
   if (values.help) return printHelp("demo");
   await runDemo({
     text: positionals.length ? positionals.join(" ") : undefined,
@@ -305,18 +360,30 @@ function printHelp(command?: string): number {
 // --- entry point ---------------------------------------------------------------------------------------
 
 /** Names of errors that mean "the input was wrong" (exit 2) rather than "something failed" (exit 1). */
-const INPUT_ERROR_NAMES = new Set(["InputError", "UsageError", "ModelFormatError", "SafetensorsError"]);
+const INPUT_ERROR_NAMES = new Set([
+  "InputError",
+  "UsageError",
+  "ModelFormatError",
+  "SafetensorsError",
+]);
 
 /** Runs one command line (without the node and script paths) and returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
-      case "translate": return await translateCommand(rest);
-      case "verify": return await verifyCommand(rest);
-      case "convert": return await runConvertCommand(rest);
-      case "demo": return await demoCommand(rest);
-      case "help": case "--help": case "-h": return printHelp(rest[0]);
+      case "translate":
+        return await translateCommand(rest);
+      case "verify":
+        return await verifyCommand(rest);
+      case "convert":
+        return await runConvertCommand(rest);
+      case "demo":
+        return await demoCommand(rest);
+      case "help":
+      case "--help":
+      case "-h":
+        return printHelp(rest[0]);
       case undefined:
         console.error(USAGE);
         return EXIT_USAGE;
@@ -331,7 +398,10 @@ export async function main(argv: string[]): Promise<number> {
 function reportError(e: unknown, command: string | undefined): number {
   const err = e instanceof Error ? e : new Error(String(e));
   console.error(`funit: ${err.message}`);
-  if (err instanceof UsageError) console.error(`run 'funit help${command && command in COMMAND_USAGE ? ` ${command}` : ""}' for usage`);
+  if (err instanceof UsageError)
+    console.error(
+      `run 'funit help${command && command in COMMAND_USAGE ? ` ${command}` : ""}' for usage`,
+    );
   if (process.env.FUNIT_DEBUG === "1" && err.stack) console.error(err.stack);
   return INPUT_ERROR_NAMES.has(err.name) ? EXIT_USAGE : EXIT_CHECK_FAILED;
 }

@@ -6,10 +6,7 @@
  * allows (big batches need them), and reports device loss and uncaptured errors instead of
  * letting them pass silently.
  */
-
-export class DeviceError extends Error {
-  override name = "DeviceError";
-}
+import { DeviceError } from "./errors";
 
 /** The limits the kernels rely on: 256-thread workgroups and 16 KiB of workgroup memory. */
 export const REQUIRED_LIMITS = {
@@ -31,15 +28,23 @@ export function checkAdapterLimits(limits: GPUSupportedLimits): void {
   const short = Object.entries(REQUIRED_LIMITS)
     .filter(([k, v]) => (limits[k as keyof GPUSupportedLimits] as number) < v)
     .map(([k, v]) => `${k} is ${limits[k as keyof GPUSupportedLimits]}, need ${v}`);
-  if (short.length) throw new DeviceError(`this WebGPU adapter cannot run the engine: ${short.join("; ")}`);
+  if (short.length)
+    throw new DeviceError(`this WebGPU adapter cannot run the engine: ${short.join("; ")}`);
 }
 
-export async function requestFunitDevice(gpu: GPU | undefined, opts: FunitDeviceOptions = {}): Promise<GPUDevice> {
+export async function requestFunitDevice(
+  gpu: GPU | undefined,
+  opts: FunitDeviceOptions = {},
+): Promise<GPUDevice> {
   if (!gpu) throw new DeviceError("WebGPU is not available here (no navigator.gpu)");
-  const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? "high-performance" });
+  const adapter = await gpu.requestAdapter({
+    powerPreference: opts.powerPreference ?? "high-performance",
+  });
   if (!adapter) throw new DeviceError("no WebGPU adapter was found");
   checkAdapterLimits(adapter.limits);
-  const features: GPUFeatureName[] = (["timestamp-query", "shader-f16", "subgroups"] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
+  const features: GPUFeatureName[] = (
+    ["timestamp-query", "shader-f16", "subgroups"] as GPUFeatureName[]
+  ).filter((f) => adapter.features.has(f));
   const device = await adapter.requestDevice({
     label: "funit",
     requiredFeatures: features,
@@ -67,12 +72,15 @@ export type ConvKernel = "tiled" | "direct" | "subgroup";
 export function isCpuAdapter(info: GPUAdapterInfo | undefined): boolean {
   if (!info) return false;
   if ((info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter) return true;
-  return /llvmpipe|lavapipe|swiftshader|software|warp/i.test(`${info.vendor} ${info.architecture} ${info.device} ${info.description}`);
+  return /llvmpipe|lavapipe|swiftshader|software|warp/i.test(
+    `${info.vendor} ${info.architecture} ${info.device} ${info.description}`,
+  );
 }
 
 /** Whether conv2d_subgroup.wgsl can run: it broadcasts from lanes 0..7, so subgroups must have ≥ 8. */
 export function subgroupConvSupported(device: GPUDevice): boolean {
-  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo as (GPUAdapterInfo & { subgroupMinSize?: number }) | undefined;
+  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo as
+    (GPUAdapterInfo & { subgroupMinSize?: number }) | undefined;
   return device.features.has("subgroups") && (info?.subgroupMinSize ?? 0) >= 8;
 }
 
@@ -90,7 +98,9 @@ export function chooseConvKernel(device: GPUDevice): ConvKernel {
  * ~240 ms with 256 threads and ~30 ms with 8 on lavapipe).
  */
 export function chooseNormThreads(device: GPUDevice): number {
-  return isCpuAdapter((device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo) ? 8 : 256;
+  return isCpuAdapter((device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo)
+    ? 8
+    : 256;
 }
 
 /** Storage and arithmetic precision of an engine's activations and convolution weights. */
@@ -104,19 +114,33 @@ export type Precision = "f16" | "f32";
  * feature must have been requested when the device was created; requestFunitDevice does) is a
  * DeviceError.
  */
-export function choosePrecision(device: GPUDevice, requested: Precision | "auto" = "auto"): Precision {
+export function choosePrecision(
+  device: GPUDevice,
+  requested: Precision | "auto" = "auto",
+): Precision {
   const hasF16 = device.features.has("shader-f16");
   if (requested === "f16" && !hasF16) {
-    throw new DeviceError("precision 'f16' needs a device with the 'shader-f16' feature; this one has none (use 'f32' or 'auto')");
+    throw new DeviceError(
+      "precision 'f16' needs a device with the 'shader-f16' feature; this one has none (use 'f32' or 'auto')",
+    );
   }
   if (requested !== "auto") return requested;
-  return hasF16 && !isCpuAdapter((device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo) ? "f16" : "f32";
+  return hasF16 &&
+    !isCpuAdapter((device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo)
+    ? "f16"
+    : "f32";
 }
 
 /** Routes device loss and uncaptured errors to a handler (console.error by default). */
-export function watchDevice(device: GPUDevice, onError: (message: string) => void = (m) => console.error(m)): void {
-  device.addEventListener("uncapturederror", (ev) => onError(`WebGPU error: ${(ev as GPUUncapturedErrorEvent).error.message}`));
+export function watchDevice(
+  device: GPUDevice,
+  onError: (message: string) => void = (m) => console.error(m),
+): void {
+  device.addEventListener("uncapturederror", (ev) =>
+    onError(`WebGPU error: ${(ev as GPUUncapturedErrorEvent).error.message}`),
+  );
   void device.lost.then((info) => {
-    if (info.reason !== "destroyed") onError(`WebGPU device lost (${info.reason}): ${info.message}`);
+    if (info.reason !== "destroyed")
+      onError(`WebGPU device lost (${info.reason}): ${info.message}`);
   });
 }

@@ -8,13 +8,42 @@
  * (games), translateToTexture writes the output into an rgba8unorm array texture and reads nothing
  * back; encodeTranslationToTexture records the same work into the caller's own command encoder.
  */
-import { chooseConvKernel, chooseNormThreads, choosePrecision, DeviceError, subgroupConvSupported, type ConvKernel, type Precision } from "./device";
+import {
+  chooseConvKernel,
+  chooseNormThreads,
+  choosePrecision,
+  subgroupConvSupported,
+  type ConvKernel,
+  type Precision,
+} from "./device";
 import { adainParamCount, type FunitHyper } from "./hyper";
-import { castTensor, classEncoder, contentEncoder, decoder, type ConvTileName, imagesToTexture, mlp, packImages, unpackImages, uploadGenerator, type GpuGenerator } from "./model";
-import { compile, encodePlan, encodePlanTimed, Graph, type Dispatch, type Plan, type TensorDesc, type TextureSlot } from "./runtime/graph";
+import {
+  castTensor,
+  classEncoder,
+  contentEncoder,
+  decoder,
+  type ConvTileName,
+  imagesToTexture,
+  mlp,
+  packImages,
+  unpackImages,
+  uploadGenerator,
+  type GpuGenerator,
+} from "./model";
+import {
+  compile,
+  encodePlan,
+  encodePlanTimed,
+  Graph,
+  type Dispatch,
+  type Plan,
+  type TensorDesc,
+  type TextureSlot,
+} from "./runtime/graph";
 import { getKernel } from "./runtime/kernels";
-import { imageBatchDims, InputError, isTensor, type ImageRGBA, type Tensor } from "./tensor";
+import { imageBatchDims, isTensor, type ImageRGBA, type Tensor } from "./tensor";
 import { readGeneratorWeights, type GeneratorWeights } from "./weights";
+import { DeviceError, InputError } from "./errors";
 
 export interface Intermediates {
   content_code: Tensor;
@@ -62,7 +91,9 @@ interface PlanBundle {
 const OUTPUT_TEXTURE: TextureSlot = { slot: "output" };
 
 /** One dispatch of a profiled translation: its GPU time and what it ran (kernel, overrides, params). */
-export type ProfiledDispatch = Pick<Dispatch, "label" | "kernel" | "overrides" | "params"> & { ms: number };
+export type ProfiledDispatch = Pick<Dispatch, "label" | "kernel" | "overrides" | "params"> & {
+  ms: number;
+};
 
 /** Where translateToTexture writes; without `texture`, a new texture is created and returned. */
 export interface TextureTarget {
@@ -110,7 +141,14 @@ export class Funit {
   private queue: Promise<unknown> = Promise.resolve();
   private destroyed = false;
 
-  private constructor(device: GPUDevice, gen: GpuGenerator, label: string, convKernel: ConvKernel, precision: Precision = "f32", convTile?: ConvTileName) {
+  private constructor(
+    device: GPUDevice,
+    gen: GpuGenerator,
+    label: string,
+    convKernel: ConvKernel,
+    precision: Precision = "f32",
+    convTile?: ConvTileName,
+  ) {
     this.device = device;
     this.convKernel = convKernel;
     this.precision = precision;
@@ -120,24 +158,51 @@ export class Funit {
     this.hyper = gen.hyper;
     this.label = label;
     this.weightBytes = gen.bytes;
-    this.dummy = device.createBuffer({ label: `${label}:unused-binding`, size: 16, usage: GPUBufferUsage.STORAGE });
+    this.dummy = device.createBuffer({
+      label: `${label}:unused-binding`,
+      size: 16,
+      usage: GPUBufferUsage.STORAGE,
+    });
   }
 
   /** Loads safetensors bytes (F32/F16/BF16) or already-read weights, and compiles every pipeline. */
-  static async create(device: GPUDevice, weights: Uint8Array | GeneratorWeights, opts: FunitOptions = {}): Promise<Funit> {
+  static async create(
+    device: GPUDevice,
+    weights: Uint8Array | GeneratorWeights,
+    opts: FunitOptions = {},
+  ): Promise<Funit> {
     const label = opts.label ?? "funit";
     const w = weights instanceof Uint8Array ? readGeneratorWeights(weights) : weights;
     const precision = choosePrecision(device, opts.precision);
     // Option conflicts are programming errors, not device or input ones: plain Errors.
     if (precision === "f16" && opts.conv && opts.conv !== "auto" && opts.conv !== "tiled") {
-      throw new Error(`the f16 path has only the tiled convolution; conv '${opts.conv}' needs precision 'f32'`);
+      throw new Error(
+        `the f16 path has only the tiled convolution; conv '${opts.conv}' needs precision 'f32'`,
+      );
     }
-    const conv = precision === "f16" ? "tiled" : !opts.conv || opts.conv === "auto" ? chooseConvKernel(device) : opts.conv;
-    if (opts.convTile && conv !== "tiled") throw new Error(`convTile applies to the tiled convolution; this engine runs '${conv}' (pass conv: 'tiled')`);
+    const conv =
+      precision === "f16"
+        ? "tiled"
+        : !opts.conv || opts.conv === "auto"
+          ? chooseConvKernel(device)
+          : opts.conv;
+    if (opts.convTile && conv !== "tiled")
+      throw new Error(
+        `convTile applies to the tiled convolution; this engine runs '${conv}' (pass conv: 'tiled')`,
+      );
     if (conv === "subgroup" && !subgroupConvSupported(device)) {
-      throw new DeviceError("the subgroup convolution needs a device with the 'subgroups' feature and subgroups of at least 8 lanes");
+      throw new DeviceError(
+        "the subgroup convolution needs a device with the 'subgroups' feature and subgroups of at least 8 lanes",
+      );
     }
-    const engine = new Funit(device, uploadGenerator(device, w.hyper, w.tensors, label, precision), label, conv, precision, opts.convTile);
+    const engine = new Funit(
+      device,
+      uploadGenerator(device, w.hyper, w.tensors, label, precision),
+      label,
+      conv,
+      precision,
+      opts.convTile,
+    );
     try {
       await engine.warmPipelines();
     } catch (e) {
@@ -156,7 +221,11 @@ export class Funit {
     const size = 2 ** Math.max(this.hyper.n_downs_content, this.hyper.n_downs_class) * 4;
     const batch: BatchSpec = { n: 1, h: size, w: size, format: "rgba8" };
     // The texture-output graph adds its one kernel (image_to_texture in place of image_unpack).
-    const ops = (["rgba8", "texture"] as const).flatMap((outputFormat) => this.buildGraph({ content: batch, classImages: batch, outputFormat, readback: [] }).graph.ops);
+    const ops = (["rgba8", "texture"] as const).flatMap(
+      (outputFormat) =>
+        this.buildGraph({ content: batch, classImages: batch, outputFormat, readback: [] }).graph
+          .ops,
+    );
     await Promise.all(ops.map((op) => getKernel(this.device, op.kernel, op.overrides)));
   }
 
@@ -164,7 +233,10 @@ export class Funit {
   encodeClass(images: ImageRGBA[] | Tensor): Promise<Float32Array> {
     return this.serial(async () => {
       const cls = this.classInput(images);
-      const out = await this.run({ classImages: cls.spec, outputFormat: "f32", readback: ["class_code"] }, { classImages: cls.data });
+      const out = await this.run(
+        { classImages: cls.spec, outputFormat: "f32", readback: ["class_code"] },
+        { classImages: cls.data },
+      );
       return out.class_code!.data;
     });
   }
@@ -175,13 +247,20 @@ export class Funit {
       const { content, output } = await this.translateOnce(contents, style, "rgba8");
       const rgba = new Uint8ClampedArray(output.buffer, output.byteOffset, output.byteLength);
       const { n, h, w } = content;
-      return Array.from({ length: n }, (_, i) => ({ width: w, height: h, data: rgba.slice(i * h * w * 4, (i + 1) * h * w * 4) }));
+      return Array.from({ length: n }, (_, i) => ({
+        width: w,
+        height: h,
+        data: rgba.slice(i * h * w * 4, (i + 1) * h * w * 4),
+      }));
     });
   }
 
   /** Like translate, on [N,3,H,W] tensors in [-1, 1]. */
   translateTensor(contents: Tensor, style: Style): Promise<Tensor> {
-    return this.serial(async () => ({ shape: [...contents.shape], data: (await this.translateOnce(contents, style, "f32")).output }));
+    return this.serial(async () => ({
+      shape: [...contents.shape],
+      data: (await this.translateOnce(contents, style, "f32")).output,
+    }));
   }
 
   /**
@@ -196,7 +275,11 @@ export class Funit {
    *   TEXTURE_BINDING | COPY_SRC, owned (and destroyed) by the caller.
    * A bad target is an InputError, thrown before anything is written.
    */
-  translateToTexture(contents: ImageRGBA[] | Tensor, style: Style, target: TextureTarget = {}): Promise<GPUTexture> {
+  translateToTexture(
+    contents: ImageRGBA[] | Tensor,
+    style: Style,
+    target: TextureTarget = {},
+  ): Promise<GPUTexture> {
     return this.serial(async () => {
       const encoder = this.device.createCommandEncoder({ label: `${this.label}:to-texture` });
       const { texture, upload } = await this.encodeToTexture(encoder, contents, style, target);
@@ -214,8 +297,15 @@ export class Funit {
    * it before destroying the engine or translating 8 other input shapes on it (plans are recycled).
    * The small upload buffer of each call is left to the garbage collector.
    */
-  encodeTranslationToTexture(encoder: GPUCommandEncoder, contents: ImageRGBA[] | Tensor, style: Style, target: TextureTarget = {}): Promise<GPUTexture> {
-    return this.serial(async () => (await this.encodeToTexture(encoder, contents, style, target)).texture);
+  encodeTranslationToTexture(
+    encoder: GPUCommandEncoder,
+    contents: ImageRGBA[] | Tensor,
+    style: Style,
+    target: TextureTarget = {},
+  ): Promise<GPUTexture> {
+    return this.serial(
+      async () => (await this.encodeToTexture(encoder, contents, style, target)).texture,
+    );
   }
 
   /** Runs content [N,3,H,W] with class images [K,3,H,W] and reads back every intermediate. */
@@ -223,9 +313,19 @@ export class Funit {
     return this.serial(async () => {
       const content = this.contentInput(contents);
       const cls = this.classInput(classImages);
-      const spec: PlanSpec = { content: content.spec, classImages: cls.spec, outputFormat: "f32", readback: ["content_code", "class_code", "adain_params", "output"] };
+      const spec: PlanSpec = {
+        content: content.spec,
+        classImages: cls.spec,
+        outputFormat: "f32",
+        readback: ["content_code", "class_code", "adain_params", "output"],
+      };
       const out = await this.run(spec, { content: content.data, classImages: cls.data });
-      return { content_code: out.content_code!, class_code: out.class_code!, adain_params: out.adain_params!, output: out.output! };
+      return {
+        content_code: out.content_code!,
+        class_code: out.class_code!,
+        adain_params: out.adain_params!,
+        output: out.output!,
+      };
     });
   }
 
@@ -235,15 +335,33 @@ export class Funit {
    */
   profile(contents: Tensor, classImages: Tensor): Promise<ProfiledDispatch[]> {
     return this.serial(async () => {
-      if (!this.device.features.has("timestamp-query")) throw new DeviceError("profiling needs the 'timestamp-query' feature");
+      if (!this.device.features.has("timestamp-query"))
+        throw new DeviceError("profiling needs the 'timestamp-query' feature");
       const content = this.contentInput(contents);
       const cls = this.classInput(classImages);
-      const bundle = await this.planFor({ content: content.spec, classImages: cls.spec, outputFormat: "f32", readback: ["output"] });
+      const bundle = await this.planFor({
+        content: content.spec,
+        classImages: cls.spec,
+        outputFormat: "f32",
+        readback: ["output"],
+      });
       const { plan } = bundle;
       const count = plan.dispatches.length * 2;
-      const querySet = this.device.createQuerySet({ label: `${this.label}:profile`, type: "timestamp", count });
-      const resolved = this.device.createBuffer({ label: `${this.label}:profile-resolve`, size: count * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-      const readback = this.device.createBuffer({ label: `${this.label}:profile-readback`, size: count * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      const querySet = this.device.createQuerySet({
+        label: `${this.label}:profile`,
+        type: "timestamp",
+        count,
+      });
+      const resolved = this.device.createBuffer({
+        label: `${this.label}:profile-resolve`,
+        size: count * 8,
+        usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+      });
+      const readback = this.device.createBuffer({
+        label: `${this.label}:profile-readback`,
+        size: count * 8,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      });
       try {
         this.writeInputs(bundle, { content: content.data, classImages: cls.data });
         const encoder = this.device.createCommandEncoder({ label: `${this.label}:profile` });
@@ -254,9 +372,17 @@ export class Funit {
         await readback.mapAsync(GPUMapMode.READ);
         const ns = new BigUint64Array(readback.getMappedRange().slice(0));
         readback.unmap();
-        return plan.dispatches.map((d, i) => ({ label: d.label, kernel: d.kernel, overrides: d.overrides, params: d.params, ms: Number(ns[2 * i + 1]! - ns[2 * i]!) / 1e6 }));
+        return plan.dispatches.map((d, i) => ({
+          label: d.label,
+          kernel: d.kernel,
+          overrides: d.overrides,
+          params: d.params,
+          ms: Number(ns[2 * i + 1]! - ns[2 * i]!) / 1e6,
+        }));
       } finally {
-        querySet.destroy(); resolved.destroy(); readback.destroy();
+        querySet.destroy();
+        resolved.destroy();
+        readback.destroy();
       }
     });
   }
@@ -272,7 +398,14 @@ export class Funit {
     this.destroyed = true;
     this.gen.destroy();
     this.dummy.destroy();
-    for (const p of this.plans.values()) p.then((b) => { b.plan.destroy(); b.staging?.destroy(); }, () => {});
+    for (const p of this.plans.values())
+      p.then(
+        (b) => {
+          b.plan.destroy();
+          b.staging?.destroy();
+        },
+        () => {},
+      );
     this.plans.clear();
   }
 
@@ -282,7 +415,9 @@ export class Funit {
     const spec = batchSpec(x, "content");
     const f = 2 ** this.hyper.n_downs_content;
     if (spec.h % f !== 0 || spec.w % f !== 0) {
-      throw new InputError(`content images are ${spec.w}x${spec.h}; this model needs width and height divisible by ${f} (2^n_downs_content)`);
+      throw new InputError(
+        `content images are ${spec.w}x${spec.h}; this model needs width and height divisible by ${f} (2^n_downs_content)`,
+      );
     }
     return { spec, data: batchData(x) };
   }
@@ -292,10 +427,18 @@ export class Funit {
     return { spec, data: batchData(x) };
   }
 
-  private styleInput(style: Style): { spec?: BatchSpec; data?: ArrayBufferView; code?: Float32Array } {
+  private styleInput(style: Style): {
+    spec?: BatchSpec;
+    data?: ArrayBufferView;
+    code?: Float32Array;
+  } {
     if (style instanceof Float32Array) {
-      if (style.length !== this.hyper.latent_dim) throw new InputError(`class code has ${style.length} values; this model's latent_dim is ${this.hyper.latent_dim}`);
-      if (!style.every(Number.isFinite)) throw new InputError("class code holds a non-finite value");
+      if (style.length !== this.hyper.latent_dim)
+        throw new InputError(
+          `class code has ${style.length} values; this model's latent_dim is ${this.hyper.latent_dim}`,
+        );
+      if (!style.every(Number.isFinite))
+        throw new InputError("class code holds a non-finite value");
       return { code: style };
     }
     return this.classInput(style);
@@ -304,7 +447,11 @@ export class Funit {
   // ---------------------------------------------------------------- planning and running
 
   /** One translation, output as RGBA8 (one u32 per pixel, returned as its f32 view) or f32. */
-  private async translateOnce(contents: ImageRGBA[] | Tensor, style: Style, outputFormat: Format): Promise<{ content: BatchSpec; output: Float32Array }> {
+  private async translateOnce(
+    contents: ImageRGBA[] | Tensor,
+    style: Style,
+    outputFormat: Format,
+  ): Promise<{ content: BatchSpec; output: Float32Array }> {
     const content = this.contentInput(contents);
     const { spec: classSpec, data: classData, code } = this.styleInput(style);
     const out = await this.run(
@@ -322,13 +469,20 @@ export class Funit {
   }
 
   private buildGraph(spec: PlanSpec) {
-    const g = new Graph({ conv: this.convKernel, normThreads: this.normThreads, convTiles: { limits: this.device.limits, force: this.convTile } });
+    const g = new Graph({
+      conv: this.convKernel,
+      normThreads: this.normThreads,
+      convTiles: { limits: this.device.limits, force: this.convTile },
+    });
     // The f16 path converts at its edges: images and tensors come in as f32, the class code,
     // AdaIN parameters and everything read back or unpacked leave as f32.
     const f16 = this.precision === "f16";
     const gen = this.gen;
     const input = (b: BatchSpec, label: string) => {
-      const raw = b.format === "f32" ? g.tensor(`${label}:input`, [b.n, 3, b.h, b.w]) : g.tensor(`${label}:rgba`, [b.n, b.h, b.w]);
+      const raw =
+        b.format === "f32"
+          ? g.tensor(`${label}:input`, [b.n, 3, b.h, b.w])
+          : g.tensor(`${label}:rgba`, [b.n, b.h, b.w]);
       const tensor = b.format === "f32" ? raw : packImages(g, raw, label);
       return { raw, tensor: f16 ? castTensor(g, tensor, "f16", label) : tensor };
     };
@@ -346,15 +500,25 @@ export class Funit {
     let content: TensorDesc | undefined;
     if (spec.content) {
       // A generator without residual blocks has no AdaIN layer: the MLP's output is empty.
-      const adain = adainParamCount(this.hyper) > 0 ? mlp(g, gen, classCode) : g.tensor("adain_params:empty", [1, 0]);
+      const adain =
+        adainParamCount(this.hyper) > 0
+          ? mlp(g, gen, classCode)
+          : g.tensor("adain_params:empty", [1, 0]);
       const ci = input(spec.content, "content");
       content = ci.raw;
       const code = contentEncoder(g, gen, ci.tensor);
       const decoded = decoder(g, gen, code, adain);
       const out = f16 ? castTensor(g, decoded, "f32", "output") : decoded;
       if (spec.outputFormat === "texture") imagesToTexture(g, out, OUTPUT_TEXTURE, "output");
-      const codeOut = f16 && spec.readback.includes("content_code") ? castTensor(g, code, "f32", "content_code") : code;
-      Object.assign(tensors, { adain_params: adain, content_code: codeOut, output: spec.outputFormat === "rgba8" ? unpackImages(g, out, "output") : out });
+      const codeOut =
+        f16 && spec.readback.includes("content_code")
+          ? castTensor(g, code, "f32", "content_code")
+          : code;
+      Object.assign(tensors, {
+        adain_params: adain,
+        content_code: codeOut,
+        output: spec.outputFormat === "rgba8" ? unpackImages(g, out, "output") : out,
+      });
     }
     return { graph: g, tensors, inputs: { content, classImages, classCode } };
   }
@@ -373,11 +537,21 @@ export class Funit {
     while (this.plans.size >= MAX_PLANS) {
       const [oldKey, old] = this.plans.entries().next().value as [string, Promise<PlanBundle>];
       this.plans.delete(oldKey);
-      old.then((b) => { b.plan.destroy(); b.staging?.destroy(); }, () => {});
+      old.then(
+        (b) => {
+          b.plan.destroy();
+          b.staging?.destroy();
+        },
+        () => {},
+      );
     }
     p = (async () => {
       const { graph, tensors, inputs } = this.buildGraph(spec);
-      const inputIds = new Set([inputs.content, inputs.classImages, spec.classImages ? undefined : inputs.classCode].filter((t): t is TensorDesc => !!t).map((t) => t.id));
+      const inputIds = new Set(
+        [inputs.content, inputs.classImages, spec.classImages ? undefined : inputs.classCode]
+          .filter((t): t is TensorDesc => !!t)
+          .map((t) => t.id),
+      );
       const readbacks: PlanBundle["readbacks"] = [];
       let offset = 0;
       for (const name of spec.readback) {
@@ -387,8 +561,20 @@ export class Funit {
         offset += tensor.elements * 4;
       }
       const label = `${this.label}:${spec.content ? `translate ${spec.content.n}x${spec.content.h}x${spec.content.w}` : "encode"}${spec.classImages ? ` k=${spec.classImages.n}` : " code"}`;
-      const plan = await compile(this.device, graph, { inputs: inputIds, outputs: new Set(readbacks.map((r) => r.tensor.id)) }, label, this.dummy);
-      const staging = readbacks.length ? this.device.createBuffer({ label: `${label}:readback`, size: Math.max(16, offset), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }) : undefined;
+      const plan = await compile(
+        this.device,
+        graph,
+        { inputs: inputIds, outputs: new Set(readbacks.map((r) => r.tensor.id)) },
+        label,
+        this.dummy,
+      );
+      const staging = readbacks.length
+        ? this.device.createBuffer({
+            label: `${label}:readback`,
+            size: Math.max(16, offset),
+            usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+          })
+        : undefined;
       return { plan, inputs, takesCode: !spec.classImages, readbacks, staging };
     })();
     p.catch(() => this.plans.delete(key));
@@ -401,8 +587,17 @@ export class Funit {
     const write = (t: TensorDesc | undefined, d: ArrayBufferView | undefined) => {
       if (!t || !d) return;
       // A view of shared memory (a WASM heap, say) is copied: writeBuffer may refuse shared buffers.
-      const src = typeof SharedArrayBuffer !== "undefined" && d.buffer instanceof SharedArrayBuffer ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength).slice() : d;
-      this.device.queue.writeBuffer(plan.bufferOf.get(t.id)!, 0, src.buffer, src.byteOffset, src.byteLength);
+      const src =
+        typeof SharedArrayBuffer !== "undefined" && d.buffer instanceof SharedArrayBuffer
+          ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength).slice()
+          : d;
+      this.device.queue.writeBuffer(
+        plan.bufferOf.get(t.id)!,
+        0,
+        src.buffer,
+        src.byteOffset,
+        src.byteLength,
+      );
     };
     write(inputs.content, data.content);
     write(inputs.classImages, data.classImages);
@@ -415,23 +610,43 @@ export class Funit {
    * Checks the target, then records input copies and the plan into `encoder`. Every check comes
    * before anything is recorded or created, so a refused call writes nothing.
    */
-  private async encodeToTexture(encoder: GPUCommandEncoder, contents: ImageRGBA[] | Tensor, style: Style, target: TextureTarget): Promise<{ texture: GPUTexture; upload: GPUBuffer }> {
+  private async encodeToTexture(
+    encoder: GPUCommandEncoder,
+    contents: ImageRGBA[] | Tensor,
+    style: Style,
+    target: TextureTarget,
+  ): Promise<{ texture: GPUTexture; upload: GPUBuffer }> {
     const content = this.contentInput(contents);
     const { spec: classSpec, data: classData, code } = this.styleInput(style);
     const { n, h, w } = content.spec;
     const layer = target.layer ?? 0;
-    if (!Number.isSafeInteger(layer) || layer < 0) throw new InputError(`layer must be a whole number ≥ 0, got ${layer}`);
+    if (!Number.isSafeInteger(layer) || layer < 0)
+      throw new InputError(`layer must be a whole number ≥ 0, got ${layer}`);
     if (target.texture) checkTargetTexture(target.texture, n, h, w, layer);
     else checkTextureLimits(this.device, n, h, w, layer);
-    const bundle = await this.planFor({ content: content.spec, classImages: classSpec, outputFormat: "texture", readback: [] });
-    const texture = target.texture ?? this.device.createTexture({
-      label: `${this.label}:translation ${n}x${h}x${w}`,
-      format: "rgba8unorm",
-      size: [w, h, n],
-      usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_SRC,
+    const bundle = await this.planFor({
+      content: content.spec,
+      classImages: classSpec,
+      outputFormat: "texture",
+      readback: [],
     });
+    const texture =
+      target.texture ??
+      this.device.createTexture({
+        label: `${this.label}:translation ${n}x${h}x${w}`,
+        format: "rgba8unorm",
+        size: [w, h, n],
+        usage:
+          GPUTextureUsage.STORAGE_BINDING |
+          GPUTextureUsage.TEXTURE_BINDING |
+          GPUTextureUsage.COPY_SRC,
+      });
     await this.bindOutput(bundle.plan, texture, layer, n, !target.texture);
-    const upload = this.encodeInputs(encoder, bundle, { content: content.data, classImages: classData, classCode: code });
+    const upload = this.encodeInputs(encoder, bundle, {
+      content: content.data,
+      classImages: classData,
+      classCode: code,
+    });
     encodePlan(encoder, bundle.plan, bundle.plan.uniforms.label);
     return { texture, upload };
   }
@@ -444,12 +659,25 @@ export class Funit {
    * is seen, binding runs in a validation error scope: a texture of another device (the one thing
    * its attributes cannot show) is refused with an InputError instead of failing at submit.
    */
-  private async bindOutput(plan: Plan, texture: GPUTexture, layer: number, n: number, ownTexture: boolean): Promise<void> {
+  private async bindOutput(
+    plan: Plan,
+    texture: GPUTexture,
+    layer: number,
+    n: number,
+    ownTexture: boolean,
+  ): Promise<void> {
     const key = `${layer}+${n}`;
     let views = this.outputViews.get(texture);
     const known = views?.get(key);
     if (known) return plan.bindTextures({ [OUTPUT_TEXTURE.slot]: known });
-    const view = texture.createView({ label: `${this.label}:output layers ${layer}..${layer + n - 1}`, dimension: "2d-array", baseArrayLayer: layer, arrayLayerCount: n, baseMipLevel: 0, mipLevelCount: 1 });
+    const view = texture.createView({
+      label: `${this.label}:output layers ${layer}..${layer + n - 1}`,
+      dimension: "2d-array",
+      baseArrayLayer: layer,
+      arrayLayerCount: n,
+      baseMipLevel: 0,
+      mipLevelCount: 1,
+    });
     if (ownTexture) return plan.bindTextures({ [OUTPUT_TEXTURE.slot]: view }); // made here, on this device; used once
     this.device.pushErrorScope("validation");
     let thrown: unknown;
@@ -460,9 +688,14 @@ export class Funit {
     }
     const error = await this.device.popErrorScope();
     if (thrown || error) {
-      throw new InputError(`the output texture cannot be bound on this engine's device (is it from another GPUDevice?): ${error?.message ?? (thrown as Error).message}`);
+      throw new InputError(
+        `the output texture cannot be bound on this engine's device (is it from another GPUDevice?): ${error?.message ?? (thrown as Error).message}`,
+      );
     }
-    if (!views) { views = new Map(); this.outputViews.set(texture, views); }
+    if (!views) {
+      views = new Map();
+      this.outputViews.set(texture, views);
+    }
     views.set(key, view);
   }
 
@@ -471,11 +704,25 @@ export class Funit {
    * they take effect in encoder order (a queue.writeBuffer would land before every encoder that is
    * not yet submitted). Returns the upload buffer, for the caller to destroy after submitting.
    */
-  private encodeInputs(encoder: GPUCommandEncoder, { plan, inputs, takesCode }: PlanBundle, data: InputData): GPUBuffer {
-    const parts = ([[inputs.content, data.content], [inputs.classImages, data.classImages], [takesCode ? inputs.classCode : undefined, data.classCode]] as const)
-      .filter((p): p is readonly [TensorDesc, ArrayBufferView] => !!p[0] && !!p[1]);
+  private encodeInputs(
+    encoder: GPUCommandEncoder,
+    { plan, inputs, takesCode }: PlanBundle,
+    data: InputData,
+  ): GPUBuffer {
+    const parts = (
+      [
+        [inputs.content, data.content],
+        [inputs.classImages, data.classImages],
+        [takesCode ? inputs.classCode : undefined, data.classCode],
+      ] as const
+    ).filter((p): p is readonly [TensorDesc, ArrayBufferView] => !!p[0] && !!p[1]);
     const size = parts.reduce((a, [, d]) => a + align4(d.byteLength), 0);
-    const upload = this.device.createBuffer({ label: `${plan.uniforms.label}:upload`, size: Math.max(4, size), usage: GPUBufferUsage.COPY_SRC, mappedAtCreation: true });
+    const upload = this.device.createBuffer({
+      label: `${plan.uniforms.label}:upload`,
+      size: Math.max(4, size),
+      usage: GPUBufferUsage.COPY_SRC,
+      mappedAtCreation: true,
+    });
     const bytes = new Uint8Array(upload.getMappedRange());
     let offset = 0;
     for (const [t, d] of parts) {
@@ -496,14 +743,25 @@ export class Funit {
     const encoder = this.device.createCommandEncoder({ label: `${plan.uniforms.label}:encoder` });
     encodePlan(encoder, plan, plan.uniforms.label);
     for (const r of readbacks) {
-      if (r.tensor.elements > 0) encoder.copyBufferToBuffer(plan.bufferOf.get(r.tensor.id)!, 0, staging, r.offset, r.tensor.elements * 4);
+      if (r.tensor.elements > 0)
+        encoder.copyBufferToBuffer(
+          plan.bufferOf.get(r.tensor.id)!,
+          0,
+          staging,
+          r.offset,
+          r.tensor.elements * 4,
+        );
     }
     this.device.queue.submit([encoder.finish()]);
     await staging.mapAsync(GPUMapMode.READ);
     const out: Record<string, Tensor> = {};
     try {
       const bytes = staging.getMappedRange();
-      for (const r of readbacks) out[r.name] = { shape: [...r.tensor.shape], data: new Float32Array(bytes.slice(r.offset, r.offset + r.tensor.elements * 4)) };
+      for (const r of readbacks)
+        out[r.name] = {
+          shape: [...r.tensor.shape],
+          data: new Float32Array(bytes.slice(r.offset, r.offset + r.tensor.elements * 4)),
+        };
     } finally {
       staging.unmap();
     }
@@ -517,22 +775,48 @@ function align4(bytes: number): number {
 
 /** Every property of a caller's output texture that its attributes show; InputErrors name the problem. */
 function checkTargetTexture(t: GPUTexture, n: number, h: number, w: number, layer: number): void {
-  if (typeof t !== "object" || t === null || typeof (t as GPUTexture).createView !== "function") throw new InputError("texture: not a GPUTexture");
-  if (t.format !== "rgba8unorm") throw new InputError(`texture: format is ${t.format}; it must be rgba8unorm`);
-  if (t.dimension !== "2d") throw new InputError(`texture: dimension is ${t.dimension}; it must be 2d (an array of 2D layers)`);
-  if (t.width !== w || t.height !== h) throw new InputError(`texture: it is ${t.width}x${t.height}; the content images are ${w}x${h}`);
-  if (!(t.usage & GPUTextureUsage.STORAGE_BINDING)) throw new InputError("texture: its usage lacks GPUTextureUsage.STORAGE_BINDING, which writing it from a compute shader needs");
+  if (typeof t !== "object" || t === null || typeof (t as GPUTexture).createView !== "function")
+    throw new InputError("texture: not a GPUTexture");
+  if (t.format !== "rgba8unorm")
+    throw new InputError(`texture: format is ${t.format}; it must be rgba8unorm`);
+  if (t.dimension !== "2d")
+    throw new InputError(
+      `texture: dimension is ${t.dimension}; it must be 2d (an array of 2D layers)`,
+    );
+  if (t.width !== w || t.height !== h)
+    throw new InputError(`texture: it is ${t.width}x${t.height}; the content images are ${w}x${h}`);
+  if (!(t.usage & GPUTextureUsage.STORAGE_BINDING))
+    throw new InputError(
+      "texture: its usage lacks GPUTextureUsage.STORAGE_BINDING, which writing it from a compute shader needs",
+    );
   if (layer + n > t.depthOrArrayLayers) {
-    throw new InputError(`texture: it has ${t.depthOrArrayLayers} array layer(s); writing ${n} image(s) from layer ${layer} needs ${layer + n}`);
+    throw new InputError(
+      `texture: it has ${t.depthOrArrayLayers} array layer(s); writing ${n} image(s) from layer ${layer} needs ${layer + n}`,
+    );
   }
 }
 
 /** The device limits a texture created for the output must fit. */
-function checkTextureLimits(device: GPUDevice, n: number, h: number, w: number, layer: number): void {
-  if (layer !== 0) throw new InputError("layer: only meaningful with a caller's texture (a new texture holds exactly the images)");
+function checkTextureLimits(
+  device: GPUDevice,
+  n: number,
+  h: number,
+  w: number,
+  layer: number,
+): void {
+  if (layer !== 0)
+    throw new InputError(
+      "layer: only meaningful with a caller's texture (a new texture holds exactly the images)",
+    );
   const { maxTextureArrayLayers, maxTextureDimension2D } = device.limits;
-  if (n > maxTextureArrayLayers) throw new InputError(`${n} content images need ${n} texture layers; this device allows ${maxTextureArrayLayers}: use smaller batches`);
-  if (w > maxTextureDimension2D || h > maxTextureDimension2D) throw new InputError(`a ${w}x${h} texture exceeds this device's maxTextureDimension2D (${maxTextureDimension2D})`);
+  if (n > maxTextureArrayLayers)
+    throw new InputError(
+      `${n} content images need ${n} texture layers; this device allows ${maxTextureArrayLayers}: use smaller batches`,
+    );
+  if (w > maxTextureDimension2D || h > maxTextureDimension2D)
+    throw new InputError(
+      `a ${w}x${h} texture exceeds this device's maxTextureDimension2D (${maxTextureDimension2D})`,
+    );
 }
 
 function batchSpec(x: ImageRGBA[] | Tensor, what: string): BatchSpec {
@@ -540,11 +824,18 @@ function batchSpec(x: ImageRGBA[] | Tensor, what: string): BatchSpec {
     const { n, h, w } = imageBatchDims(x, what);
     return { n, h, w, format: "f32" };
   }
-  if (!Array.isArray(x) || x.length === 0) throw new InputError(`${what}: at least one image is needed (got none)`);
+  if (!Array.isArray(x) || x.length === 0)
+    throw new InputError(`${what}: at least one image is needed (got none)`);
   const { width, height } = x[0]!;
   x.forEach((img, i) => {
-    if (img.width !== width || img.height !== height) throw new InputError(`${what}: image ${i} is ${img.width}x${img.height}, image 0 is ${width}x${height}; all must be the same size`);
-    if (img.data.length !== width * height * 4) throw new InputError(`${what}: image ${i} has ${img.data.length} bytes; ${width}x${height} RGBA needs ${width * height * 4}`);
+    if (img.width !== width || img.height !== height)
+      throw new InputError(
+        `${what}: image ${i} is ${img.width}x${img.height}, image 0 is ${width}x${height}; all must be the same size`,
+      );
+    if (img.data.length !== width * height * 4)
+      throw new InputError(
+        `${what}: image ${i} has ${img.data.length} bytes; ${width}x${height} RGBA needs ${width * height * 4}`,
+      );
   });
   if (!width || !height) throw new InputError(`${what}: images are empty`);
   return { n: x.length, h: height, w: width, format: "rgba8" };
@@ -552,7 +843,8 @@ function batchSpec(x: ImageRGBA[] | Tensor, what: string): BatchSpec {
 
 function batchData(x: ImageRGBA[] | Tensor): ArrayBufferView {
   if (isTensor(x)) {
-    if (!x.data.every(Number.isFinite)) throw new InputError("input tensor holds a non-finite value");
+    if (!x.data.every(Number.isFinite))
+      throw new InputError("input tensor holds a non-finite value");
     return x.data;
   }
   const plane = x[0]!.width * x[0]!.height * 4;
@@ -560,4 +852,3 @@ function batchData(x: ImageRGBA[] | Tensor): ArrayBufferView {
   x.forEach((img, i) => out.set(img.data, i * plane));
   return out;
 }
-

@@ -6,7 +6,8 @@
  * into one picture. Also the facts of the shipped atlases in assets/glyphs/ (files, fonts, which
  * cells were never trained, the demos' reference syllables), shared by the CLI demo and the page.
  */
-import { InputError, type ImageRGBA } from "./tensor";
+import { type ImageRGBA } from "./tensor";
+import { InputError } from "./errors";
 
 export interface GlyphAtlas {
   image: ImageRGBA;
@@ -35,10 +36,18 @@ export function parseCharList(text: string, what: string): string[] {
 }
 
 /** Builds an atlas after checking that the image holds a cell for every character. */
-export function makeAtlas(image: ImageRGBA, chars: string[], cell: number, perRow: number, label: string): GlyphAtlas {
+export function makeAtlas(
+  image: ImageRGBA,
+  chars: string[],
+  cell: number,
+  perRow: number,
+  label: string,
+): GlyphAtlas {
   const rows = Math.ceil(chars.length / perRow);
   if (image.width < perRow * cell || image.height < rows * cell) {
-    throw new InputError(`${label}: image is ${image.width}x${image.height}, but ${chars.length} cells of ${cell}px, ${perRow} a row, need ${perRow * cell}x${rows * cell}`);
+    throw new InputError(
+      `${label}: image is ${image.width}x${image.height}, but ${chars.length} cells of ${cell}px, ${perRow} a row, need ${perRow * cell}x${rows * cell}`,
+    );
   }
   return { image, chars, cell, perRow, label };
 }
@@ -94,7 +103,11 @@ export function tintPaper(img: ImageRGBA, rgb: [number, number, number]): ImageR
  * Lays cells out in a grid of rows (rows may differ in length); null is a blank cell. All cells
  * share one size, given explicitly so that a grid of blanks still has one. The rest is white.
  */
-export function composeGrid(rows: (ImageRGBA | null)[][], cellWidth: number, cellHeight: number): ImageRGBA {
+export function composeGrid(
+  rows: (ImageRGBA | null)[][],
+  cellWidth: number,
+  cellHeight: number,
+): ImageRGBA {
   const cols = Math.max(0, ...rows.map((r) => r.length));
   const width = cols * cellWidth;
   const height = rows.length * cellHeight;
@@ -103,11 +116,16 @@ export function composeGrid(rows: (ImageRGBA | null)[][], cellWidth: number, cel
     row.forEach((img, c) => {
       if (img === null) return;
       if (img.width !== cellWidth || img.height !== cellHeight) {
-        throw new InputError(`composeGrid: cell (${r}, ${c}) is ${img.width}x${img.height}, expected ${cellWidth}x${cellHeight}`);
+        throw new InputError(
+          `composeGrid: cell (${r}, ${c}) is ${img.width}x${img.height}, expected ${cellWidth}x${cellHeight}`,
+        );
       }
       for (let y = 0; y < cellHeight; y++) {
         const from = y * cellWidth * 4;
-        data.set(img.data.subarray(from, from + cellWidth * 4), ((r * cellHeight + y) * width + c * cellWidth) * 4);
+        data.set(
+          img.data.subarray(from, from + cellWidth * 4),
+          ((r * cellHeight + y) * width + c * cellWidth) * 4,
+        );
       }
     });
   });
@@ -118,19 +136,41 @@ export function composeGrid(rows: (ImageRGBA | null)[][], cellWidth: number, cel
 export const GLYPH_CELL = 64;
 
 /** A shipped atlas: its image and character-list files in assets/glyphs/, cells a row, and a label. */
-export interface AtlasFiles { image: string; chars: string; perRow: number; label: string }
+export interface AtlasFiles {
+  image: string;
+  chars: string;
+  perRow: number;
+  label: string;
+}
 
 /** All 2,350 KS X 1001 syllables in the source (content) font, Noto Sans CJK KR Regular. */
-export const SOURCE_ATLAS: AtlasFiles = { image: "source-NotoSansCJKkr-Regular-2350.png", chars: "ks-x-1001.txt", perRow: 50, label: "source font atlas (Noto Sans CJK KR Regular)" };
+export const SOURCE_ATLAS: AtlasFiles = {
+  image: "source-NotoSansCJKkr-Regular-2350.png",
+  chars: "ks-x-1001.txt",
+  perRow: 50,
+  label: "source font atlas (Noto Sans CJK KR Regular)",
+};
 
 /** The 8 fonts held out of training, as named in assets/glyphs/unseen-<Font>-600.png. */
 export const UNSEEN_FONTS = [
-  "Bandal", "NanumBarunpenR", "NanumBrush", "NanumPen", "NanumSquareRoundB", "NotoSerifCJK-SemiBold", "UnShinmun", "hline",
+  "Bandal",
+  "NanumBarunpenR",
+  "NanumBrush",
+  "NanumPen",
+  "NanumSquareRoundB",
+  "NotoSerifCJK-SemiBold",
+  "UnShinmun",
+  "hline",
 ] as const;
 
 /** 600 syllables of one held-out font; the last NEVER_TRAINED were never seen in training. */
 export function unseenAtlasFiles(font: string): AtlasFiles {
-  return { image: `unseen-${font}-600.png`, chars: "chars-600.txt", perRow: 25, label: `${font} atlas` };
+  return {
+    image: `unseen-${font}-600.png`,
+    chars: "chars-600.txt",
+    perRow: 25,
+    label: `${font} atlas`,
+  };
 }
 
 /** The last cells of each held-out atlas that were never used in training. */
@@ -144,17 +184,27 @@ export const GIVEN_PAPER: [number, number, number] = [232, 238, 248];
 
 /** The K reference glyphs the demos (CLI and page) take from a held-out font's atlas. */
 export function demoReferences(atlas: GlyphAtlas, k: number): ImageRGBA[] {
-  return pickReferenceChars(atlas.chars, PREFERRED_REFERENCES, NEVER_TRAINED, k).map((ch) => glyphOf(atlas, ch));
+  return pickReferenceChars(atlas.chars, PREFERRED_REFERENCES, NEVER_TRAINED, k).map((ch) =>
+    glyphOf(atlas, ch),
+  );
 }
 
 /**
  * The K reference characters of a held-out font: `preferred` when every one of them is among the
  * last `heldOut` characters of the list (never used in training), else the first K of those.
  */
-export function pickReferenceChars(chars: string[], preferred: string, heldOut: number, k: number): string[] {
+export function pickReferenceChars(
+  chars: string[],
+  preferred: string,
+  heldOut: number,
+  k: number,
+): string[] {
   const neverSeen = chars.slice(Math.max(0, chars.length - heldOut));
   const wanted = [...preferred];
   if (wanted.length === k && wanted.every((ch) => neverSeen.includes(ch))) return wanted;
-  if (neverSeen.length < k) throw new InputError(`only ${neverSeen.length} held-out characters, ${k} reference glyphs needed`);
+  if (neverSeen.length < k)
+    throw new InputError(
+      `only ${neverSeen.length} held-out characters, ${k} reference glyphs needed`,
+    );
   return neverSeen.slice(0, k);
 }

@@ -4,6 +4,7 @@
  * this one list to check a file, and to infer the hyperparameters from tensor shapes when a file
  * carries none.
  */
+import { ModelFormatError } from "./errors";
 
 export interface FunitHyper {
   nf: number;
@@ -16,24 +17,44 @@ export interface FunitHyper {
 }
 
 export const HYPER_KEYS: (keyof FunitHyper)[] = [
-  "nf", "n_res_blks", "nf_mlp", "latent_dim", "n_mlp_blks", "n_downs_content", "n_downs_class",
+  "nf",
+  "n_res_blks",
+  "nf_mlp",
+  "latent_dim",
+  "n_mlp_blks",
+  "n_downs_content",
+  "n_downs_class",
 ];
-
-export class ModelFormatError extends Error {
-  override name = "ModelFormatError";
-}
 
 /** Checks ranges the architecture needs; returns the same object typed. */
 export function checkHyper(h: Record<string, unknown>): FunitHyper {
   for (const k of HYPER_KEYS) {
     const v = h[k];
-    if (!Number.isSafeInteger(v) || (v as number) < 0) throw new ModelFormatError(`hyperparameter ${k} = ${JSON.stringify(v)} is not a non-negative integer`);
+    if (!Number.isSafeInteger(v) || (v as number) < 0)
+      throw new ModelFormatError(
+        `hyperparameter ${k} = ${JSON.stringify(v)} is not a non-negative integer`,
+      );
   }
   const hp = h as unknown as FunitHyper;
-  if (hp.nf < 1 || hp.nf_mlp < 1 || hp.latent_dim < 1) throw new ModelFormatError("nf, nf_mlp and latent_dim must be ≥ 1");
-  if (hp.n_mlp_blks < 2) throw new ModelFormatError(`n_mlp_blks = ${hp.n_mlp_blks}: FUNIT's MLP needs at least 2 blocks`);
-  if (hp.n_downs_class < 2) throw new ModelFormatError(`n_downs_class = ${hp.n_downs_class}: FUNIT's class encoder needs at least 2 downsamplings`);
-  return { nf: hp.nf, n_res_blks: hp.n_res_blks, nf_mlp: hp.nf_mlp, latent_dim: hp.latent_dim, n_mlp_blks: hp.n_mlp_blks, n_downs_content: hp.n_downs_content, n_downs_class: hp.n_downs_class };
+  if (hp.nf < 1 || hp.nf_mlp < 1 || hp.latent_dim < 1)
+    throw new ModelFormatError("nf, nf_mlp and latent_dim must be ≥ 1");
+  if (hp.n_mlp_blks < 2)
+    throw new ModelFormatError(
+      `n_mlp_blks = ${hp.n_mlp_blks}: FUNIT's MLP needs at least 2 blocks`,
+    );
+  if (hp.n_downs_class < 2)
+    throw new ModelFormatError(
+      `n_downs_class = ${hp.n_downs_class}: FUNIT's class encoder needs at least 2 downsamplings`,
+    );
+  return {
+    nf: hp.nf,
+    n_res_blks: hp.n_res_blks,
+    nf_mlp: hp.nf_mlp,
+    latent_dim: hp.latent_dim,
+    n_mlp_blks: hp.n_mlp_blks,
+    n_downs_content: hp.n_downs_content,
+    n_downs_class: hp.n_downs_class,
+  };
 }
 
 /** Channels of the content code (and of the decoder's residual blocks). */
@@ -62,22 +83,33 @@ export function expectedTensors(h: FunitHyper): Map<string, number[]> {
   let c = h.nf;
   conv("enc_class_model.model.0.conv", h.nf, 3, 7);
   let i = 1;
-  for (let d = 0; d < 2; d++, i++) { conv(`enc_class_model.model.${i}.conv`, 2 * c, c, 4); c *= 2; }
-  for (let d = 0; d < h.n_downs_class - 2; d++, i++) conv(`enc_class_model.model.${i}.conv`, c, c, 4);
+  for (let d = 0; d < 2; d++, i++) {
+    conv(`enc_class_model.model.${i}.conv`, 2 * c, c, 4);
+    c *= 2;
+  }
+  for (let d = 0; d < h.n_downs_class - 2; d++, i++)
+    conv(`enc_class_model.model.${i}.conv`, c, c, 4);
   conv(`enc_class_model.model.${i + 1}`, h.latent_dim, c, 1); // i is the pooling layer
   // Content encoder.
   c = h.nf;
   conv("enc_content.model.0.conv", h.nf, 3, 7);
-  for (let d = 0; d < h.n_downs_content; d++) { conv(`enc_content.model.${d + 1}.conv`, 2 * c, c, 4); c *= 2; }
+  for (let d = 0; d < h.n_downs_content; d++) {
+    conv(`enc_content.model.${d + 1}.conv`, 2 * c, c, 4);
+    c *= 2;
+  }
   const resIdx = h.n_downs_content + 1;
   for (let r = 0; r < h.n_res_blks; r++) {
-    for (let j = 0; j < 2; j++) conv(`enc_content.model.${resIdx}.model.${r}.model.${j}.conv`, c, c, 3);
+    for (let j = 0; j < 2; j++)
+      conv(`enc_content.model.${resIdx}.model.${r}.model.${j}.conv`, c, c, 3);
   }
   // Decoder: AdaIN res blocks, then (upsample, 5x5 halving) per content downsampling, then 7x7 to RGB.
   for (let r = 0; r < h.n_res_blks; r++) {
     for (let j = 0; j < 2; j++) conv(`dec.model.0.model.${r}.model.${j}.conv`, c, c, 3);
   }
-  for (let u = 0; u < h.n_downs_content; u++) { conv(`dec.model.${2 + 2 * u}.conv`, c / 2, c, 5); c /= 2; }
+  for (let u = 0; u < h.n_downs_content; u++) {
+    conv(`dec.model.${2 + 2 * u}.conv`, c / 2, c, 5);
+    c /= 2;
+  }
   conv(`dec.model.${1 + 2 * h.n_downs_content}.conv`, 3, c, 7);
   // MLP.
   const mlpIn = [h.latent_dim, ...Array<number>(h.n_mlp_blks - 1).fill(h.nf_mlp)];
@@ -104,18 +136,30 @@ export function inferHyper(shapes: Map<string, number[]>): FunitHyper {
     if (!s) throw new ModelFormatError(`not a FUNIT generator: tensor '${name}' is missing`);
     return s;
   };
-  const count = (re: RegExp) => new Set([...shapes.keys()].map((k) => re.exec(k)?.[1]).filter((x) => x !== undefined)).size;
+  const count = (re: RegExp) =>
+    new Set([...shapes.keys()].map((k) => re.exec(k)?.[1]).filter((x) => x !== undefined)).size;
   const nf = need("enc_content.model.0.conv.weight")[0]!;
   let n_downs_content = 0;
-  while (shapes.get(`enc_content.model.${n_downs_content + 1}.conv.weight`)?.[2] === 4) n_downs_content++;
-  const n_res_blks = count(new RegExp(`^enc_content\\.model\\.${n_downs_content + 1}\\.model\\.(\\d+)\\.`));
+  while (shapes.get(`enc_content.model.${n_downs_content + 1}.conv.weight`)?.[2] === 4)
+    n_downs_content++;
+  const n_res_blks = count(
+    new RegExp(`^enc_content\\.model\\.${n_downs_content + 1}\\.model\\.(\\d+)\\.`),
+  );
   let classConvs = 0;
   while (shapes.has(`enc_class_model.model.${classConvs + 1}.conv.weight`)) classConvs++;
   const n_downs_class = classConvs;
   const latent_dim = need(`enc_class_model.model.${classConvs + 2}.weight`)[0]!;
   const n_mlp_blks = count(/^mlp\.model\.(\d+)\.fc\.weight$/);
   const nf_mlp = need("mlp.model.0.fc.weight")[0]!;
-  return checkHyper({ nf, n_res_blks, nf_mlp, latent_dim, n_mlp_blks, n_downs_content, n_downs_class });
+  return checkHyper({
+    nf,
+    n_res_blks,
+    nf_mlp,
+    latent_dim,
+    n_mlp_blks,
+    n_downs_content,
+    n_downs_class,
+  });
 }
 
 /**
@@ -136,7 +180,11 @@ export function checkTensorShapes(h: FunitHyper, shapes: Map<string, number[]>):
     if (!want.has(name) && !isUnusedBuffer(name)) problems.push(`unexpected tensor '${name}'`);
   }
   if (problems.length) {
-    const shown = problems.slice(0, 8).join("; ") + (problems.length > 8 ? `; … and ${problems.length - 8} more` : "");
-    throw new ModelFormatError(`weights do not match the FUNIT generator ${JSON.stringify(h)}: ${shown}`);
+    const shown =
+      problems.slice(0, 8).join("; ") +
+      (problems.length > 8 ? `; … and ${problems.length - 8} more` : "");
+    throw new ModelFormatError(
+      `weights do not match the FUNIT generator ${JSON.stringify(h)}: ${shown}`,
+    );
   }
 }

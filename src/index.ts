@@ -5,11 +5,56 @@
  * (latent_dim floats) and `translate(contents, codeOrImages)` → images, or
  * `translateToTexture(contents, codeOrImages)` → an rgba8unorm array texture that stays on the GPU.
  */
-export { Funit, type FunitOptions, type Intermediates, type ProfiledDispatch, type Style, type TextureTarget } from "./engine";
-export { requestFunitDevice, checkAdapterLimits, watchDevice, DeviceError, REQUIRED_LIMITS, chooseConvKernel, choosePrecision, isCpuAdapter, type ConvKernel, type Precision, type FunitDeviceOptions } from "./device";
+export {
+  Funit,
+  type FunitOptions,
+  type Intermediates,
+  type ProfiledDispatch,
+  type Style,
+  type TextureTarget,
+} from "./engine";
+export {
+  requestFunitDevice,
+  checkAdapterLimits,
+  watchDevice,
+  REQUIRED_LIMITS,
+  chooseConvKernel,
+  choosePrecision,
+  isCpuAdapter,
+  type ConvKernel,
+  type Precision,
+  type FunitDeviceOptions,
+} from "./device";
+export {
+  InputError,
+  DeviceError,
+  ModelFormatError,
+  SafetensorsError,
+  CheckpointError,
+  ZipError,
+  PickleError,
+} from "./errors";
 export { readGeneratorWeights, type GeneratorWeights } from "./weights";
-export { type FunitHyper, ModelFormatError, inferHyper, expectedTensors, checkTensorShapes, adainParamCount, contentChannels } from "./hyper";
-export { parseSafetensors, serializeSafetensors, tensorToFloat32, SafetensorsError, type RawTensor, type SafetensorsFile } from "./safetensors";
-export { type Tensor, type ImageRGBA, InputError, imagesToTensor, tensorToImages } from "./tensor";
-export { interpolateClassCodes, averageClassCodes, classCodeToJSON, classCodeFromJSON } from "./style";
+export {
+  type FunitHyper,
+  inferHyper,
+  expectedTensors,
+  checkTensorShapes,
+  adainParamCount,
+  contentChannels,
+} from "./hyper";
+export {
+  parseSafetensors,
+  serializeSafetensors,
+  tensorToFloat32,
+  type RawTensor,
+  type SafetensorsFile,
+} from "./safetensors";
+export { type Tensor, type ImageRGBA, imagesToTensor, tensorToImages } from "./tensor";
+export {
+  interpolateClassCodes,
+  averageClassCodes,
+  classCodeToJSON,
+  classCodeFromJSON,
+} from "./style";
 export { CONV_TILES, chooseConvTile, type ConvTile, type ConvTileName } from "./model";

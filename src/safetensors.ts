@@ -4,11 +4,22 @@
  * The reader trusts nothing in the header: every offset, dtype and shape is checked against the
  * bytes actually present before a view is handed out, and each failure names the offending tensor.
  */
+import { SafetensorsError } from "./errors";
 
-export type SafeDType = "F64" | "F32" | "F16" | "BF16" | "I64" | "I32" | "I16" | "I8" | "U8" | "BOOL";
+export type SafeDType =
+  "F64" | "F32" | "F16" | "BF16" | "I64" | "I32" | "I16" | "I8" | "U8" | "BOOL";
 
 const DTYPE_BYTES: Record<SafeDType, number> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
 };
 
 /** Largest header we accept; real headers of the models here are a few KiB. */
@@ -26,21 +37,20 @@ export interface SafetensorsFile {
   metadata: Record<string, string>;
 }
 
-export class SafetensorsError extends Error {
-  override name = "SafetensorsError";
-}
-
 function fail(message: string): never {
   throw new SafetensorsError(message);
 }
 
 /** Parses a whole safetensors file. Throws SafetensorsError on anything malformed. */
 export function parseSafetensors(file: Uint8Array): SafetensorsFile {
-  if (file.byteLength < 8) fail(`file is ${file.byteLength} bytes, too short for a safetensors header`);
+  if (file.byteLength < 8)
+    fail(`file is ${file.byteLength} bytes, too short for a safetensors header`);
   const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
   const headerLen = view.getBigUint64(0, true);
   if (headerLen > BigInt(Math.min(MAX_HEADER_BYTES, file.byteLength - 8))) {
-    fail(`header length ${headerLen} exceeds the file (${file.byteLength} bytes): truncated or not a safetensors file`);
+    fail(
+      `header length ${headerLen} exceeds the file (${file.byteLength} bytes): truncated or not a safetensors file`,
+    );
   }
   const n = Number(headerLen);
   let header: unknown;
@@ -49,7 +59,8 @@ export function parseSafetensors(file: Uint8Array): SafetensorsFile {
   } catch (e) {
     fail(`header is not valid UTF-8 JSON: ${(e as Error).message}`);
   }
-  if (typeof header !== "object" || header === null || Array.isArray(header)) fail("header is not a JSON object");
+  if (typeof header !== "object" || header === null || Array.isArray(header))
+    fail("header is not a JSON object");
 
   const data = file.subarray(8 + n);
   const tensors = new Map<string, RawTensor>();
@@ -57,37 +68,61 @@ export function parseSafetensors(file: Uint8Array): SafetensorsFile {
   const spans: [number, number, string][] = [];
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === "__metadata__") {
-      if (typeof entry !== "object" || entry === null || Array.isArray(entry)) fail("__metadata__ is not an object");
+      if (typeof entry !== "object" || entry === null || Array.isArray(entry))
+        fail("__metadata__ is not an object");
       for (const [k, v] of Object.entries(entry)) {
         if (typeof v !== "string") fail(`__metadata__.${k} is not a string`);
       }
       metadata = entry as Record<string, string>;
       continue;
     }
-    if (typeof entry !== "object" || entry === null) fail(`tensor '${name}': entry is not an object`);
-    const { dtype, shape, data_offsets } = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (typeof dtype !== "string" || !(dtype in DTYPE_BYTES)) fail(`tensor '${name}': unknown dtype ${JSON.stringify(dtype)}`);
+    if (typeof entry !== "object" || entry === null)
+      fail(`tensor '${name}': entry is not an object`);
+    const { dtype, shape, data_offsets } = entry as {
+      dtype?: unknown;
+      shape?: unknown;
+      data_offsets?: unknown;
+    };
+    if (typeof dtype !== "string" || !(dtype in DTYPE_BYTES))
+      fail(`tensor '${name}': unknown dtype ${JSON.stringify(dtype)}`);
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      fail(`tensor '${name}': shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
+      fail(
+        `tensor '${name}': shape ${JSON.stringify(shape)} is not a list of non-negative integers`,
+      );
     }
-    if (!Array.isArray(data_offsets) || data_offsets.length !== 2 || !data_offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
-      fail(`tensor '${name}': data_offsets ${JSON.stringify(data_offsets)} is not a pair of non-negative integers`);
+    if (
+      !Array.isArray(data_offsets) ||
+      data_offsets.length !== 2 ||
+      !data_offsets.every((o) => Number.isSafeInteger(o) && o >= 0)
+    ) {
+      fail(
+        `tensor '${name}': data_offsets ${JSON.stringify(data_offsets)} is not a pair of non-negative integers`,
+      );
     }
     const [begin, end] = data_offsets as [number, number];
     const elements = (shape as number[]).reduce((a, b) => a * b, 1);
     const expected = elements * DTYPE_BYTES[dtype as SafeDType];
     if (end < begin || end - begin !== expected) {
-      fail(`tensor '${name}': data_offsets [${begin}, ${end}] hold ${end - begin} bytes but ${dtype} ${JSON.stringify(shape)} needs ${expected}`);
+      fail(
+        `tensor '${name}': data_offsets [${begin}, ${end}] hold ${end - begin} bytes but ${dtype} ${JSON.stringify(shape)} needs ${expected}`,
+      );
     }
     if (end > data.byteLength) {
-      fail(`tensor '${name}': data_offsets end ${end} is past the end of the data (${data.byteLength} bytes): truncated file?`);
+      fail(
+        `tensor '${name}': data_offsets end ${end} is past the end of the data (${data.byteLength} bytes): truncated file?`,
+      );
     }
     spans.push([begin, end, name]);
-    tensors.set(name, { dtype: dtype as SafeDType, shape: shape as number[], bytes: data.subarray(begin, end) });
+    tensors.set(name, {
+      dtype: dtype as SafeDType,
+      shape: shape as number[],
+      bytes: data.subarray(begin, end),
+    });
   }
   spans.sort((a, b) => a[0] - b[0]);
   for (let i = 1; i < spans.length; i++) {
-    if (spans[i]![0] < spans[i - 1]![1]) fail(`tensors '${spans[i - 1]![2]}' and '${spans[i]![2]}' overlap`);
+    if (spans[i]![0] < spans[i - 1]![1])
+      fail(`tensors '${spans[i - 1]![2]}' and '${spans[i]![2]}' overlap`);
   }
   return { tensors, metadata };
 }
@@ -154,7 +189,11 @@ export function numberToFloat16Bits(value: number): number {
   const rem = mant & 0x1fff;
   if (rem > 0x1000 || (rem === 0x1000 && r & 1)) {
     r++;
-    if (r === 0x400) { r = 0; e++; if (e >= 0x1f) return sign | 0x7c00; }
+    if (r === 0x400) {
+      r = 0;
+      e++;
+      if (e >= 0x1f) return sign | 0x7c00;
+    }
   }
   return sign | (e << 10) | r;
 }
@@ -171,12 +210,16 @@ export interface TensorToWrite {
  * Builds the 8-byte length prefix plus JSON header (padded to 8 bytes) for tensors written in the
  * given order; data follows it, concatenated. Streaming writers call this, then write each tensor.
  */
-export function safetensorsHeader(entries: { name: string; dtype: SafeDType; shape: number[] }[], metadata: Record<string, string> = {}): Uint8Array {
+export function safetensorsHeader(
+  entries: { name: string; dtype: SafeDType; shape: number[] }[],
+  metadata: Record<string, string> = {},
+): Uint8Array {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
   let offset = 0;
   for (const { name, dtype, shape } of entries) {
-    if (name === "__metadata__" || name in header) fail(`duplicate or reserved tensor name '${name}'`);
+    if (name === "__metadata__" || name in header)
+      fail(`duplicate or reserved tensor name '${name}'`);
     const size = shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype];
     header[name] = { dtype, shape, data_offsets: [offset, offset + size] };
     offset += size;
@@ -190,16 +233,25 @@ export function safetensorsHeader(entries: { name: string; dtype: SafeDType; sha
 }
 
 /** Serialises tensors into one safetensors byte array. */
-export function serializeSafetensors(tensors: TensorToWrite[], metadata: Record<string, string> = {}): Uint8Array {
+export function serializeSafetensors(
+  tensors: TensorToWrite[],
+  metadata: Record<string, string> = {},
+): Uint8Array {
   for (const t of tensors) {
     const size = t.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[t.dtype];
-    if (t.bytes.byteLength !== size) fail(`tensor '${t.name}': ${t.bytes.byteLength} bytes given, ${t.dtype} ${JSON.stringify(t.shape)} needs ${size}`);
+    if (t.bytes.byteLength !== size)
+      fail(
+        `tensor '${t.name}': ${t.bytes.byteLength} bytes given, ${t.dtype} ${JSON.stringify(t.shape)} needs ${size}`,
+      );
   }
   const head = safetensorsHeader(tensors, metadata);
   const out = new Uint8Array(head.byteLength + tensors.reduce((a, t) => a + t.bytes.byteLength, 0));
   out.set(head, 0);
   let at = head.byteLength;
-  for (const t of tensors) { out.set(t.bytes, at); at += t.bytes.byteLength; }
+  for (const t of tensors) {
+    out.set(t.bytes, at);
+    at += t.bytes.byteLength;
+  }
   return out;
 }
 
@@ -215,6 +267,7 @@ export function float32Bytes(values: Float32Array): Uint8Array {
 export function float16Bytes(values: Float32Array): Uint8Array {
   const out = new Uint8Array(values.length * 2);
   const view = new DataView(out.buffer);
-  for (let i = 0; i < values.length; i++) view.setUint16(i * 2, numberToFloat16Bits(values[i]!), true);
+  for (let i = 0; i < values.length; i++)
+    view.setUint16(i * 2, numberToFloat16Bits(values[i]!), true);
   return out;
 }

@@ -1,13 +1,14 @@
+import { InputError } from "./errors";
 /**
  * Class codes ("styles") are plain Float32Arrays of latent_dim numbers: the mean class-encoder
  * output over K example images. Because FUNIT averages codes over K, averages and linear blends of
  * codes are meaningful styles too; these helpers do that, and turn a code into text and back.
  */
-import { InputError } from "./tensor";
 
 /** (1 − t)·a + t·b. */
 export function interpolateClassCodes(a: Float32Array, b: Float32Array, t: number): Float32Array {
-  if (a.length !== b.length) throw new InputError(`class codes differ in length (${a.length} vs ${b.length})`);
+  if (a.length !== b.length)
+    throw new InputError(`class codes differ in length (${a.length} vs ${b.length})`);
   return a.map((v, i) => (1 - t) * v + t * b[i]!);
 }
 
@@ -16,7 +17,8 @@ export function averageClassCodes(codes: Float32Array[]): Float32Array {
   if (codes.length === 0) throw new InputError("no class codes to average");
   const out = new Float32Array(codes[0]!.length);
   for (const c of codes) {
-    if (c.length !== out.length) throw new InputError(`class codes differ in length (${c.length} vs ${out.length})`);
+    if (c.length !== out.length)
+      throw new InputError(`class codes differ in length (${c.length} vs ${out.length})`);
     c.forEach((v, i) => (out[i]! += v / codes.length));
   }
   return out;
@@ -38,6 +40,7 @@ export function classCodeFromJSON(text: string, latentDim?: number): Float32Arra
   if (!Array.isArray(values) || !values.every((v) => typeof v === "number" && Number.isFinite(v))) {
     throw new InputError("class code must be a JSON array of finite numbers");
   }
-  if (latentDim !== undefined && values.length !== latentDim) throw new InputError(`class code has ${values.length} numbers, the model needs ${latentDim}`);
+  if (latentDim !== undefined && values.length !== latentDim)
+    throw new InputError(`class code has ${values.length} numbers, the model needs ${latentDim}`);
   return Float32Array.from(values as number[]);
 }

@@ -3,6 +3,7 @@
  * layout PyTorch uses) and RGBA8 images (row-major, 4 bytes a pixel, as ImageData and canvas use).
  * Conversion between them follows FUNIT: x = pixel / 127.5 - 1 and pixel = (y + 1) * 127.5.
  */
+import { InputError } from "./errors";
 import { tensorToFloat32, type SafetensorsFile } from "./safetensors";
 
 export interface Tensor {
@@ -20,13 +21,15 @@ export interface ImageRGBA {
 /** Every floating-point tensor of a parsed safetensors file, widened to f32. */
 export function floatTensors(file: SafetensorsFile): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
-  for (const [name, raw] of file.tensors) out.set(name, { shape: raw.shape, data: tensorToFloat32(name, raw) });
+  for (const [name, raw] of file.tensors)
+    out.set(name, { shape: raw.shape, data: tensorToFloat32(name, raw) });
   return out;
 }
 
 /** Largest of err(a[i], b[i]) over equal-length arrays; a NaN anywhere makes it NaN, so NaN never passes a tolerance. */
 function worst(a: Float32Array, b: Float32Array, err: (x: number, y: number) => number): number {
-  if (a.length !== b.length) throw new InputError(`cannot compare ${a.length} values with ${b.length}`);
+  if (a.length !== b.length)
+    throw new InputError(`cannot compare ${a.length} values with ${b.length}`);
   let max = 0;
   for (let i = 0; i < a.length; i++) {
     const d = err(a[i]!, b[i]!);
@@ -46,16 +49,17 @@ export function maxRelError(a: Float32Array, b: Float32Array): number {
   return worst(a, b, (x, y) => Math.abs(x - y) / (1 + Math.abs(y)));
 }
 
-export class InputError extends Error {
-  override name = "InputError";
-}
-
 export function elementCount(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
 export function isTensor(x: unknown): x is Tensor {
-  return typeof x === "object" && x !== null && "shape" in x && (x as Tensor).data instanceof Float32Array;
+  return (
+    typeof x === "object" &&
+    x !== null &&
+    "shape" in x &&
+    (x as Tensor).data instanceof Float32Array
+  );
 }
 
 /** Checks a [N,3,H,W] tensor and returns its dims. */
@@ -65,7 +69,9 @@ export function imageBatchDims(t: Tensor, what: string): { n: number; h: number;
     throw new InputError(`${what}: expected a [N,3,H,W] tensor with N, H, W ≥ 1, got [${t.shape}]`);
   }
   if (t.data.length !== elementCount(t.shape)) {
-    throw new InputError(`${what}: shape [${t.shape}] needs ${elementCount(t.shape)} floats, data has ${t.data.length}`);
+    throw new InputError(
+      `${what}: shape [${t.shape}] needs ${elementCount(t.shape)} floats, data has ${t.data.length}`,
+    );
   }
   return { n, h, w };
 }
@@ -78,9 +84,14 @@ export function imagesToTensor(images: ImageRGBA[], what: string): Tensor {
   const data = new Float32Array(images.length * 3 * plane);
   images.forEach((img, n) => {
     if (img.width !== width || img.height !== height) {
-      throw new InputError(`${what}: image ${n} is ${img.width}x${img.height}, image 0 is ${width}x${height}; all must be the same size`);
+      throw new InputError(
+        `${what}: image ${n} is ${img.width}x${img.height}, image 0 is ${width}x${height}; all must be the same size`,
+      );
     }
-    if (img.data.length !== plane * 4) throw new InputError(`${what}: image ${n} has ${img.data.length} bytes, ${width}x${height} RGBA needs ${plane * 4}`);
+    if (img.data.length !== plane * 4)
+      throw new InputError(
+        `${what}: image ${n} has ${img.data.length} bytes, ${width}x${height} RGBA needs ${plane * 4}`,
+      );
     for (let p = 0; p < plane; p++) {
       for (let c = 0; c < 3; c++) data[(n * 3 + c) * plane + p] = img.data[p * 4 + c]! / 127.5 - 1;
     }
@@ -96,7 +107,8 @@ export function tensorToImages(t: Tensor): ImageRGBA[] {
   for (let i = 0; i < n; i++) {
     const data = new Uint8ClampedArray(plane * 4);
     for (let p = 0; p < plane; p++) {
-      for (let c = 0; c < 3; c++) data[p * 4 + c] = Math.round((t.data[(i * 3 + c) * plane + p]! + 1) * 127.5);
+      for (let c = 0; c < 3; c++)
+        data[p * 4 + c] = Math.round((t.data[(i * 3 + c) * plane + p]! + 1) * 127.5);
       data[p * 4 + 3] = 255;
     }
     out.push({ width: w, height: h, data });

@@ -5,8 +5,15 @@
  * aside); F32, F16 and BF16 are accepted and widened to f32; a NaN or infinite weight is refused.
  * Every failure is a ModelFormatError or SafetensorsError that names the tensor.
  */
-import { checkHyper, checkTensorShapes, expectedTensors, inferHyper, ModelFormatError, type FunitHyper } from "./hyper";
+import {
+  checkHyper,
+  checkTensorShapes,
+  expectedTensors,
+  inferHyper,
+  type FunitHyper,
+} from "./hyper";
 import { parseSafetensors, tensorToFloat32 } from "./safetensors";
+import { ModelFormatError } from "./errors";
 
 export interface GeneratorWeights {
   hyper: FunitHyper;
@@ -26,9 +33,12 @@ export function readGeneratorWeights(bytes: Uint8Array): GeneratorWeights {
     try {
       parsed = JSON.parse(file.metadata.gen);
     } catch {
-      throw new ModelFormatError(`__metadata__.gen is not valid JSON: ${file.metadata.gen.slice(0, 80)}`);
+      throw new ModelFormatError(
+        `__metadata__.gen is not valid JSON: ${file.metadata.gen.slice(0, 80)}`,
+      );
     }
-    if (typeof parsed !== "object" || parsed === null) throw new ModelFormatError("__metadata__.gen is not a JSON object");
+    if (typeof parsed !== "object" || parsed === null)
+      throw new ModelFormatError("__metadata__.gen is not a JSON object");
     hyper = checkHyper(parsed as Record<string, unknown>);
   } else {
     hyper = inferHyper(shapes);
@@ -41,7 +51,10 @@ export function readGeneratorWeights(bytes: Uint8Array): GeneratorWeights {
     dtypes.add(raw.dtype);
     const values = tensorToFloat32(name, raw);
     const bad = values.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0) throw new ModelFormatError(`tensor '${name}' holds a non-finite value (${values[bad]}) at flat index ${bad}`);
+    if (bad >= 0)
+      throw new ModelFormatError(
+        `tensor '${name}' holds a non-finite value (${values[bad]}) at flat index ${bad}`,
+      );
     tensors.set(name, values);
   }
   return { hyper, tensors, dtypes: [...dtypes], metadata: file.metadata };

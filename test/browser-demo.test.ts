@@ -43,7 +43,11 @@ const MAX_LEVELS = 1;
 /** Largest allowed share of pixels that differ at all. */
 const MAX_DIFFERING = 0.01;
 
-interface PlainImage { width: number; height: number; data: number[] }
+interface PlainImage {
+  width: number;
+  height: number;
+  data: number[];
+}
 interface PageRun {
   text: string;
   source: string;
@@ -55,7 +59,11 @@ interface PageRun {
   cancelled: boolean;
 }
 
-const image = (p: PlainImage): ImageRGBA => ({ width: p.width, height: p.height, data: Uint8Array.from(p.data) });
+const image = (p: PlainImage): ImageRGBA => ({
+  width: p.width,
+  height: p.height,
+  data: Uint8Array.from(p.data),
+});
 
 let server: { url: string; close: () => Promise<void> };
 let chromium: { browser: Browser; close: () => Promise<void> };
@@ -66,7 +74,9 @@ const pageErrors: string[] = [];
 async function openPage(): Promise<Page> {
   const p = await chromium.browser.newPage();
   p.on("pageerror", (e) => pageErrors.push(String(e)));
-  p.on("console", (m) => { if (m.type() === "error") pageErrors.push(m.text()); });
+  p.on("console", (m) => {
+    if (m.type() === "error") pageErrors.push(m.text());
+  });
   await p.setViewport({ width: 1200, height: 860 });
   await p.goto(`${server.url}web/`);
   return p;
@@ -74,29 +84,50 @@ async function openPage(): Promise<Page> {
 
 /** Presses Export and waits for its message (cleared first, so a previous one cannot answer). */
 async function exportStyle(p: Page): Promise<void> {
-  await p.$eval("#code-message", (el) => { el.textContent = ""; });
+  await p.$eval("#code-message", (el) => {
+    el.textContent = "";
+  });
   await p.click("#export");
   await p.waitForFunction(() => document.getElementById("code-message")!.textContent !== "");
   expect(await p.$eval("#code-message", (el) => el.textContent)).toMatch(/^exported 64 numbers/);
 }
 
-const generate = (p: Page) => p.evaluate(() => (window as any).funitDemo.generate()) as Promise<PageRun>;
+const generate = (p: Page) =>
+  p.evaluate(() => (window as any).funitDemo.generate()) as Promise<PageRun>;
 
 async function setText(p: Page, text: string): Promise<void> {
-  await p.$eval("#text", (el, t) => { (el as HTMLInputElement).value = t; }, text);
+  await p.$eval(
+    "#text",
+    (el, t) => {
+      (el as HTMLInputElement).value = t;
+    },
+    text,
+  );
 }
 
 async function pickFont(p: Page, font: string, k: number): Promise<void> {
   await p.click("input[name=source][value=font]");
   await p.select("#font", font);
-  await p.$eval("#k", (el, v) => { (el as HTMLInputElement).value = String(v); el.dispatchEvent(new Event("input")); }, k);
+  await p.$eval(
+    "#k",
+    (el, v) => {
+      (el as HTMLInputElement).value = String(v);
+      el.dispatchEvent(new Event("input"));
+    },
+    k,
+  );
 }
 
 /** The Node engine's outputs for the page's inputs, compared with the page's outputs. */
-async function compareWithNode(run: PageRun): Promise<{ maxLevels: number; differing: number; codeErr: number; outputs: ImageRGBA[] }> {
+async function compareWithNode(
+  run: PageRun,
+): Promise<{ maxLevels: number; differing: number; codeErr: number; outputs: ImageRGBA[] }> {
   return withDevice(async () => {
     const code = await funit.encodeClass(run.references.map(image));
-    const outputs = await funit.translate(run.glyphs.map((g) => image(g.content)), code);
+    const outputs = await funit.translate(
+      run.glyphs.map((g) => image(g.content)),
+      code,
+    );
     let maxLevels = 0;
     let differing = 0;
     let pixels = 0;
@@ -121,7 +152,12 @@ async function compareWithNode(run: PageRun): Promise<{ maxLevels: number; diffe
 function meanDifference(a: ImageRGBA[], b: ImageRGBA[]): number {
   let sum = 0;
   let n = 0;
-  a.forEach((img, i) => img.data.forEach((v, j) => { sum += Math.abs(v - b[i]!.data[j]!); n++; }));
+  a.forEach((img, i) =>
+    img.data.forEach((v, j) => {
+      sum += Math.abs(v - b[i]!.data[j]!);
+      n++;
+    }),
+  );
   return sum / n;
 }
 
@@ -132,7 +168,12 @@ beforeAll(async () => {
   chromium = await launchChromium();
   page = await openPage();
   await page.evaluate(() => (window as any).funitDemo.ready);
-  funit = await withDevice((device) => Funit.create(device, new Uint8Array(readFileSync(join(ROOT, "weights/hangul64-f16.safetensors")))));
+  funit = await withDevice((device) =>
+    Funit.create(
+      device,
+      new Uint8Array(readFileSync(join(ROOT, "weights/hangul64-f16.safetensors"))),
+    ),
+  );
 }, 180_000);
 
 afterAll(async () => {
@@ -147,7 +188,9 @@ describe("demo page in Chromium (WebGPU on SwiftShader)", () => {
   it("loads the model and shows the adapter", async () => {
     const ready = await page.evaluate(() => (window as any).funitDemo.ready);
     expect(ready).toMatchObject({ ok: true, latentDim: 64 });
-    expect(await page.$eval("#adapter", (el) => el.textContent)).toMatch(/Adapter: .*convolution kernel: (direct|tiled|subgroup)/);
+    expect(await page.$eval("#adapter", (el) => el.textContent)).toMatch(
+      /Adapter: .*convolution kernel: (direct|tiled|subgroup)/,
+    );
     expect(await page.$eval("#generate", (el) => (el as HTMLButtonElement).disabled)).toBe(false);
   });
 
@@ -162,13 +205,20 @@ describe("demo page in Chromium (WebGPU on SwiftShader)", () => {
 
     // The page decoded the PNG atlases to the same pixels as Node's decoder.
     const source = await loadSourceAtlas();
-    for (const g of fontRun.glyphs) expect(Buffer.from(image(g.content).data).equals(Buffer.from(glyphOf(source, g.ch).data))).toBe(true);
+    for (const g of fontRun.glyphs)
+      expect(
+        Buffer.from(image(g.content).data).equals(Buffer.from(glyphOf(source, g.ch).data)),
+      ).toBe(true);
     const atlas = await loadUnseenAtlas(FONT);
     const refs = demoReferences(atlas, K);
-    fontRun.references.forEach((r, i) => expect(Buffer.from(image(r).data).equals(Buffer.from(refs[i]!.data))).toBe(true));
+    fontRun.references.forEach((r, i) =>
+      expect(Buffer.from(image(r).data).equals(Buffer.from(refs[i]!.data))).toBe(true),
+    );
 
     const { maxLevels, differing, codeErr } = await compareWithNode(fontRun);
-    console.log(`${FONT}: page vs Node: class code max abs diff ${codeErr.toExponential(2)}, max ${maxLevels} level(s), ${(differing * 100).toFixed(3)}% of pixels differ; ${fontRun.msPerGlyph.toFixed(0)} ms per glyph in the page`);
+    console.log(
+      `${FONT}: page vs Node: class code max abs diff ${codeErr.toExponential(2)}, max ${maxLevels} level(s), ${(differing * 100).toFixed(3)}% of pixels differ; ${fontRun.msPerGlyph.toFixed(0)} ms per glyph in the page`,
+    );
     expect(codeErr).toBeLessThanOrEqual(1e-4);
     expect(maxLevels).toBeLessThanOrEqual(MAX_LEVELS);
     expect(differing).toBeLessThanOrEqual(MAX_DIFFERING);
@@ -176,12 +226,24 @@ describe("demo page in Chromium (WebGPU on SwiftShader)", () => {
     // What the canvas shows is the generated glyphs, placed in reading order with the space a gap.
     const shown = await page.$eval("#output", (c) => {
       const canvas = c as HTMLCanvasElement;
-      return { width: canvas.width, height: canvas.height, data: Array.from(canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height).data) };
+      return {
+        width: canvas.width,
+        height: canvas.height,
+        data: Array.from(
+          canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height).data,
+        ),
+      };
     });
     expect([shown.width, shown.height]).toEqual([5 * 64, 64]);
     const cellOf = (col: number) => {
       const data: number[] = [];
-      for (let y = 0; y < 64; y++) data.push(...shown.data.slice((y * shown.width + col * 64) * 4, (y * shown.width + col * 64 + 64) * 4));
+      for (let y = 0; y < 64; y++)
+        data.push(
+          ...shown.data.slice(
+            (y * shown.width + col * 64) * 4,
+            (y * shown.width + col * 64 + 64) * 4,
+          ),
+        );
       return data;
     };
     [0, 1, 3, 4].forEach((col, i) => expect(cellOf(col)).toEqual(fontRun.glyphs[i]!.output.data));
@@ -200,21 +262,48 @@ describe("demo page in Chromium (WebGPU on SwiftShader)", () => {
     const pad = (await (await page.$("#pad"))!.boundingBox())!;
     // Three "glyphs" of strokes: a box, a cross and a zig-zag, in pad coordinates (0..1).
     const glyphs: [number, number][][][] = [
-      [[[0.2, 0.2], [0.8, 0.2], [0.8, 0.8], [0.2, 0.8], [0.2, 0.2]]],
-      [[[0.5, 0.1], [0.5, 0.9]], [[0.1, 0.5], [0.9, 0.5]]],
-      [[[0.1, 0.2], [0.9, 0.3], [0.1, 0.6], [0.9, 0.8]]],
+      [
+        [
+          [0.2, 0.2],
+          [0.8, 0.2],
+          [0.8, 0.8],
+          [0.2, 0.8],
+          [0.2, 0.2],
+        ],
+      ],
+      [
+        [
+          [0.5, 0.1],
+          [0.5, 0.9],
+        ],
+        [
+          [0.1, 0.5],
+          [0.9, 0.5],
+        ],
+      ],
+      [
+        [
+          [0.1, 0.2],
+          [0.9, 0.3],
+          [0.1, 0.6],
+          [0.9, 0.8],
+        ],
+      ],
     ];
     for (const strokes of glyphs) {
       for (const stroke of strokes) {
         const [x0, y0] = stroke[0]!;
         await page.mouse.move(pad.x + x0 * pad.width, pad.y + y0 * pad.height);
         await page.mouse.down();
-        for (const [x, y] of stroke.slice(1)) await page.mouse.move(pad.x + x * pad.width, pad.y + y * pad.height, { steps: 8 });
+        for (const [x, y] of stroke.slice(1))
+          await page.mouse.move(pad.x + x * pad.width, pad.y + y * pad.height, { steps: 8 });
         await page.mouse.up();
       }
       await page.click("#pad-add");
     }
-    expect(await page.$eval("input[name=source]:checked", (el) => (el as HTMLInputElement).value)).toBe("draw");
+    expect(
+      await page.$eval("input[name=source]:checked", (el) => (el as HTMLInputElement).value),
+    ).toBe("draw");
     expect(await page.$$eval("#draw-refs canvas", (els) => els.length)).toBe(3);
 
     const run = await generate(page);
@@ -225,14 +314,21 @@ describe("demo page in Chromium (WebGPU on SwiftShader)", () => {
       expect(ink).toBeGreaterThan(64 * 64 * 0.03); // the strokes are there, not a blank pad
     }
     const { maxLevels, differing, codeErr } = await compareWithNode(run);
-    console.log(`drawn style: page vs Node: class code max abs diff ${codeErr.toExponential(2)}, max ${maxLevels} level(s), ${(differing * 100).toFixed(3)}% of pixels differ`);
+    console.log(
+      `drawn style: page vs Node: class code max abs diff ${codeErr.toExponential(2)}, max ${maxLevels} level(s), ${(differing * 100).toFixed(3)}% of pixels differ`,
+    );
     expect(codeErr).toBeLessThanOrEqual(1e-4);
     expect(maxLevels).toBeLessThanOrEqual(MAX_LEVELS);
     expect(differing).toBeLessThanOrEqual(MAX_DIFFERING);
 
     // The drawn style really is used: the same syllables come out differently than in the font.
     expect(run.glyphs.map((g) => g.ch)).toEqual(fontRun.glyphs.map((g) => g.ch));
-    expect(meanDifference(run.glyphs.map((g) => image(g.output)), fontRun.glyphs.map((g) => image(g.output)))).toBeGreaterThan(5);
+    expect(
+      meanDifference(
+        run.glyphs.map((g) => image(g.output)),
+        fontRun.glyphs.map((g) => image(g.output)),
+      ),
+    ).toBeGreaterThan(5);
   });
 
   it("reports syllables outside the source atlas and non-Hangul characters, and still writes the rest", async () => {
@@ -241,7 +337,10 @@ describe("demo page in Chromium (WebGPU on SwiftShader)", () => {
     const run = await generate(page);
     expect(run.missing).toEqual(["쀍", "A"]);
     expect(run.glyphs.map((g) => g.ch)).toEqual(["가"]);
-    const message = await page.$eval("#report", (el) => ({ text: el.textContent, hidden: (el as HTMLElement).hidden }));
+    const message = await page.$eval("#report", (el) => ({
+      text: el.textContent,
+      hidden: (el as HTMLElement).hidden,
+    }));
     expect(message.hidden).toBe(false);
     expect(message.text).toContain("'쀍' (U+C00D)");
     expect(message.text).toContain("'A' (U+0041)");
@@ -258,35 +357,64 @@ describe("demo page in Chromium (WebGPU on SwiftShader)", () => {
 
     // Switch to another font, then import the exported text: the output is the Bandal one again.
     await pickFont(page, "hline", K);
-    await page.$eval("#code", (el, t) => { (el as HTMLTextAreaElement).value = t; }, exported);
+    await page.$eval(
+      "#code",
+      (el, t) => {
+        (el as HTMLTextAreaElement).value = t;
+      },
+      exported,
+    );
     await page.click("#import");
-    expect(await page.$eval("input[name=source]:checked", (el) => (el as HTMLInputElement).value)).toBe("imported");
+    expect(
+      await page.$eval("input[name=source]:checked", (el) => (el as HTMLInputElement).value),
+    ).toBe("imported");
     const run = await generate(page);
     expect(run.source).toBe("imported");
     expect(run.glyphs[0]!.output.data).toEqual(fontRun.glyphs[0]!.output.data);
 
     // A wrong count of numbers, or not numbers at all, is refused with a message that says why.
-    await page.$eval("#code", (el) => { (el as HTMLTextAreaElement).value = "[1, 2, 3]"; });
+    await page.$eval("#code", (el) => {
+      (el as HTMLTextAreaElement).value = "[1, 2, 3]";
+    });
     await page.click("#import");
-    expect(await page.$eval("#code-message", (el) => el.textContent)).toMatch(/cannot import: class code has 3 numbers, the model needs 64/);
-    await page.$eval("#code", (el) => { (el as HTMLTextAreaElement).value = "bold please"; });
+    expect(await page.$eval("#code-message", (el) => el.textContent)).toMatch(
+      /cannot import: class code has 3 numbers, the model needs 64/,
+    );
+    await page.$eval("#code", (el) => {
+      (el as HTMLTextAreaElement).value = "bold please";
+    });
     await page.click("#import");
-    expect(await page.$eval("#code-message", (el) => el.textContent)).toMatch(/cannot import: class code is not valid JSON/);
+    expect(await page.$eval("#code-message", (el) => el.textContent)).toMatch(
+      /cannot import: class code is not valid JSON/,
+    );
   });
 
   it("blends two fonts' class codes with the slider", async () => {
     await pickFont(page, FONT, K);
     await page.select("#blend-font", "hline");
     // "input" moves the slider without letting go of it (letting go regenerates the text).
-    await page.$eval("#blend", (el) => { (el as HTMLInputElement).value = "0.25"; el.dispatchEvent(new Event("input")); });
+    await page.$eval("#blend", (el) => {
+      (el as HTMLInputElement).value = "0.25";
+      el.dispatchEvent(new Event("input"));
+    });
     await exportStyle(page);
-    const blended = JSON.parse(await page.$eval("#code", (el) => (el as HTMLTextAreaElement).value)) as number[];
+    const blended = JSON.parse(
+      await page.$eval("#code", (el) => (el as HTMLTextAreaElement).value),
+    ) as number[];
     await page.select("#blend-font", "");
 
     const refsOf = async (font: string) => demoReferences(await loadUnseenAtlas(font), K);
-    const expected = await withDevice(async () => interpolateClassCodes(await funit.encodeClass(await refsOf(FONT)), await funit.encodeClass(await refsOf("hline")), 0.25));
+    const expected = await withDevice(async () =>
+      interpolateClassCodes(
+        await funit.encodeClass(await refsOf(FONT)),
+        await funit.encodeClass(await refsOf("hline")),
+        0.25,
+      ),
+    );
     expect(blended).toHaveLength(64);
-    expect(Math.max(...blended.map((v, i) => Math.abs(v - expected[i]!)))).toBeLessThanOrEqual(1e-4);
+    expect(Math.max(...blended.map((v, i) => Math.abs(v - expected[i]!)))).toBeLessThanOrEqual(
+      1e-4,
+    );
   });
 
   it("takes uploaded glyph images of any size, transparent ones included, as 64×64 grey on white", async () => {
@@ -297,7 +425,8 @@ describe("demo page in Chromium (WebGPU on SwiftShader)", () => {
     const files = originals.map((g, n) => {
       const big = new Uint8Array(128 * 128 * 4);
       for (let y = 0; y < 128; y++) {
-        for (let x = 0; x < 128; x++) big[(y * 128 + x) * 4 + 3] = 255 - g.data[((y >> 1) * 64 + (x >> 1)) * 4]!;
+        for (let x = 0; x < 128; x++)
+          big[(y * 128 + x) * 4 + 3] = 255 - g.data[((y >> 1) * 64 + (x >> 1)) * 4]!;
       }
       const path = join(dir, `glyph-${n}.png`);
       writeFileSync(path, encodePng({ width: 128, height: 128, data: big }));
@@ -307,10 +436,14 @@ describe("demo page in Chromium (WebGPU on SwiftShader)", () => {
     await (await page.$("input#upload"))!.uploadFile(...files);
     await page.waitForFunction(() => document.querySelectorAll("#upload-refs canvas").length === 2);
     rmSync(dir, { recursive: true, force: true });
-    expect(await page.$eval("input[name=source]:checked", (el) => (el as HTMLInputElement).value)).toBe("upload");
+    expect(
+      await page.$eval("input[name=source]:checked", (el) => (el as HTMLInputElement).value),
+    ).toBe("upload");
 
     await exportStyle(page);
-    const code = JSON.parse(await page.$eval("#code", (el) => (el as HTMLTextAreaElement).value)) as number[];
+    const code = JSON.parse(
+      await page.$eval("#code", (el) => (el as HTMLTextAreaElement).value),
+    ) as number[];
     // The page's own reference pixels, through the hook's run of one syllable.
     await setText(page, "가");
     const run = await generate(page);
@@ -335,8 +468,12 @@ describe("demo page in Chromium (WebGPU on SwiftShader)", () => {
     const p = await chromium.browser.newPage();
     const errors: string[] = [];
     p.on("pageerror", (e) => errors.push(String(e)));
-    p.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
-    await p.evaluateOnNewDocument(() => { delete (Navigator.prototype as { gpu?: unknown }).gpu; });
+    p.on("console", (m) => {
+      if (m.type() === "error") errors.push(m.text());
+    });
+    await p.evaluateOnNewDocument(() => {
+      delete (Navigator.prototype as { gpu?: unknown }).gpu;
+    });
     await p.goto(`${server.url}web/`);
     const ready = await p.evaluate(() => (window as any).funitDemo.ready);
     expect(ready.ok).toBe(false);

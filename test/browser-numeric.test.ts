@@ -18,8 +18,16 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const HANGUL_CONTENT = 2;
 const WAIT_MS = 240_000;
 
-interface PageState { adapter?: RuntimeRun["adapter"]; results?: RuntimeRun["results"]; fatal?: string }
-interface PageWindow { __adapter?: unknown; __results?: unknown; __fatal?: string }
+interface PageState {
+  adapter?: RuntimeRun["adapter"];
+  results?: RuntimeRun["results"];
+  fatal?: string;
+}
+interface PageWindow {
+  __adapter?: unknown;
+  __results?: unknown;
+  __fatal?: string;
+}
 
 async function runInChromium(): Promise<RuntimeRun> {
   const server: { url: string; close(): Promise<void> } = await serveDirectory(ROOT);
@@ -29,18 +37,27 @@ async function runInChromium(): Promise<RuntimeRun> {
     try {
       const page = await chromium.browser.newPage();
       page.on("pageerror", (e) => errors.push(`page error: ${e}`));
-      page.on("console", (m) => { if (m.type() === "error") errors.push(`console.error: ${m.text()}`); });
+      page.on("console", (m) => {
+        if (m.type() === "error") errors.push(`console.error: ${m.text()}`);
+      });
       page.on("requestfailed", (r) => errors.push(`request failed: ${r.url()}`));
       await page.goto(`${server.url}test/browser/numeric.html?hangul=${HANGUL_CONTENT}`);
-      await page.waitForFunction(() => {
-        const w = window as unknown as PageWindow;
-        return w.__results !== undefined || w.__fatal !== undefined;
-      }, { timeout: WAIT_MS, polling: 500 }).catch(() => undefined);
+      await page
+        .waitForFunction(
+          () => {
+            const w = window as unknown as PageWindow;
+            return w.__results !== undefined || w.__fatal !== undefined;
+          },
+          { timeout: WAIT_MS, polling: 500 },
+        )
+        .catch(() => undefined);
       const state: PageState = await page.evaluate(() => {
         const w = window as unknown as PageWindow;
         return { adapter: w.__adapter, results: w.__results, fatal: w.__fatal } as PageState;
       });
-      const fatal = state.fatal ?? (state.results ? undefined : `the page published no results within ${WAIT_MS / 1000} s`);
+      const fatal =
+        state.fatal ??
+        (state.results ? undefined : `the page published no results within ${WAIT_MS / 1000} s`);
       return { adapter: state.adapter, results: state.results, fatal, errors };
     } finally {
       await chromium.close();
@@ -54,4 +71,6 @@ async function runInChromium(): Promise<RuntimeRun> {
 
 // Run at collection, so that each result the page publishes is a test of its own.
 const run = await runInChromium();
-describeRuntimeResults("numeric tests in Chromium (WebGPU on SwiftShader)", run, { hangulContent: HANGUL_CONTENT });
+describeRuntimeResults("numeric tests in Chromium (WebGPU on SwiftShader)", run, {
+  hangulContent: HANGUL_CONTENT,
+});

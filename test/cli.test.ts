@@ -7,7 +7,15 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import jpeg from "jpeg-js";
@@ -26,7 +34,11 @@ interface Run {
 }
 
 function funit(...args: string[]): Run {
-  const r = spawnSync(process.execPath, [join(root, "bin/funit.mjs"), ...args], { cwd: root, encoding: "utf8", timeout: 60_000 });
+  const r = spawnSync(process.execPath, [join(root, "bin/funit.mjs"), ...args], {
+    cwd: root,
+    encoding: "utf8",
+    timeout: 60_000,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -34,7 +46,8 @@ function funit(...args: string[]): Run {
 function patternPng(size: number): Uint8Array {
   const data = new Uint8Array(size * size * 4).fill(255);
   const [lo, hi] = [Math.floor(size / 4), Math.floor((3 * size) / 4)];
-  for (let y = lo; y < hi; y++) for (let x = lo; x < hi; x++) data.fill(30, (y * size + x) * 4, (y * size + x) * 4 + 3);
+  for (let y = lo; y < hi; y++)
+    for (let x = lo; x < hi; x++) data.fill(30, (y * size + x) * 4, (y * size + x) * 4 + 3);
   return encodePng({ width: size, height: size, data });
 }
 
@@ -82,21 +95,52 @@ describe("usage errors", () => {
   it("unknown commands, unknown options, stray arguments and missing options exit 2", () => {
     expectInputFailure(funit("frobnicate"), /unknown command 'frobnicate'/);
     expectInputFailure(funit("translate", "--weigths", "w"), /Unknown option '--weigths'/);
-    expectInputFailure(funit("verify", "stray", "--weights", TINY_WEIGHTS), /unexpected argument 'stray'/);
-    expectInputFailure(funit("translate", "--content", png32, "--class", png32, "--out", "x.png"), /--weights is required/);
-    expectInputFailure(funit("verify", "--weights", TINY_WEIGHTS, "--expected", TINY_EXPECTED, "--atol", "tight"), /--atol must be a non-negative number/);
+    expectInputFailure(
+      funit("verify", "stray", "--weights", TINY_WEIGHTS),
+      /unexpected argument 'stray'/,
+    );
+    expectInputFailure(
+      funit("translate", "--content", png32, "--class", png32, "--out", "x.png"),
+      /--weights is required/,
+    );
+    expectInputFailure(
+      funit("verify", "--weights", TINY_WEIGHTS, "--expected", TINY_EXPECTED, "--atol", "tight"),
+      /--atol must be a non-negative number/,
+    );
   });
 });
 
 describe("translate input errors leave no output", () => {
   it("K = 0 (no --class)", () => {
     const out = freshOutDir();
-    expectInputFailure(funit("translate", "--weights", TINY_WEIGHTS, "--content", png32, "--out", join(out, "o.png")), /K = 0/, out);
+    expectInputFailure(
+      funit(
+        "translate",
+        "--weights",
+        TINY_WEIGHTS,
+        "--content",
+        png32,
+        "--out",
+        join(out, "o.png"),
+      ),
+      /K = 0/,
+      out,
+    );
   });
 
   it("an image size the model cannot take", () => {
     const out = freshOutDir();
-    const r = funit("translate", "--weights", TINY_WEIGHTS, "--content", png30, "--class", png32, "--out", join(out, "o.png"));
+    const r = funit(
+      "translate",
+      "--weights",
+      TINY_WEIGHTS,
+      "--content",
+      png30,
+      "--class",
+      png32,
+      "--out",
+      join(out, "o.png"),
+    );
     expectInputFailure(r, /content30\.png is 30x30: .*multiples of 4/, out);
   });
 
@@ -104,27 +148,142 @@ describe("translate input errors leave no output", () => {
     const out = freshOutDir();
     const junk = join(dir, "junk.png");
     writeFileSync(junk, "this is not an image");
-    expectInputFailure(funit("translate", "--weights", TINY_WEIGHTS, "--content", png32, "--class", junk, "--out", join(out, "o.png")), /junk\.png: not a PNG or JPEG/, out);
+    expectInputFailure(
+      funit(
+        "translate",
+        "--weights",
+        TINY_WEIGHTS,
+        "--content",
+        png32,
+        "--class",
+        junk,
+        "--out",
+        join(out, "o.png"),
+      ),
+      /junk\.png: not a PNG or JPEG/,
+      out,
+    );
     const cut = join(dir, "cut.png");
     writeFileSync(cut, patternPng(32).subarray(0, 60));
-    expectInputFailure(funit("translate", "--weights", TINY_WEIGHTS, "--content", cut, "--class", png32, "--out", join(out, "o.png")), /cut\.png: corrupt or truncated PNG/, out);
-    expectInputFailure(funit("translate", "--weights", TINY_WEIGHTS, "--content", join(dir, "absent.png"), "--class", png32, "--out", join(out, "o.png")), /cannot read image .*absent\.png: no such file/, out);
+    expectInputFailure(
+      funit(
+        "translate",
+        "--weights",
+        TINY_WEIGHTS,
+        "--content",
+        cut,
+        "--class",
+        png32,
+        "--out",
+        join(out, "o.png"),
+      ),
+      /cut\.png: corrupt or truncated PNG/,
+      out,
+    );
+    expectInputFailure(
+      funit(
+        "translate",
+        "--weights",
+        TINY_WEIGHTS,
+        "--content",
+        join(dir, "absent.png"),
+        "--class",
+        png32,
+        "--out",
+        join(out, "o.png"),
+      ),
+      /cannot read image .*absent\.png: no such file/,
+      out,
+    );
   });
 
   it("missing or wrong weights", () => {
     const out = freshOutDir();
-    expectInputFailure(funit("translate", "--weights", join(dir, "none.safetensors"), "--content", png32, "--class", png32, "--out", join(out, "o.png")), /cannot read weights file .*none\.safetensors: no such file/, out);
-    expectInputFailure(funit("translate", "--weights", TINY_EXPECTED, "--content", png32, "--class", png32, "--out", join(out, "o.png")), /weights file .*expected\.safetensors: .*missing/, out);
+    expectInputFailure(
+      funit(
+        "translate",
+        "--weights",
+        join(dir, "none.safetensors"),
+        "--content",
+        png32,
+        "--class",
+        png32,
+        "--out",
+        join(out, "o.png"),
+      ),
+      /cannot read weights file .*none\.safetensors: no such file/,
+      out,
+    );
+    expectInputFailure(
+      funit(
+        "translate",
+        "--weights",
+        TINY_EXPECTED,
+        "--content",
+        png32,
+        "--class",
+        png32,
+        "--out",
+        join(out, "o.png"),
+      ),
+      /weights file .*expected\.safetensors: .*missing/,
+      out,
+    );
   });
 
   it("an output directory that does not exist, and a bad --size", () => {
     const out = freshOutDir();
-    expectInputFailure(funit("translate", "--weights", TINY_WEIGHTS, "--content", png32, "--class", png32, "--out", join(out, "no/such/dir/o.png")), /directory .*no\/such\/dir does not exist/, out);
-    expectInputFailure(funit("translate", "--weights", TINY_WEIGHTS, "--content", png32, "--class", png32, "--out", join(out, "o.png"), "--size", "0"), /--size must be a positive integer/, out);
+    expectInputFailure(
+      funit(
+        "translate",
+        "--weights",
+        TINY_WEIGHTS,
+        "--content",
+        png32,
+        "--class",
+        png32,
+        "--out",
+        join(out, "no/such/dir/o.png"),
+      ),
+      /directory .*no\/such\/dir does not exist/,
+      out,
+    );
+    expectInputFailure(
+      funit(
+        "translate",
+        "--weights",
+        TINY_WEIGHTS,
+        "--content",
+        png32,
+        "--class",
+        png32,
+        "--out",
+        join(out, "o.png"),
+        "--size",
+        "0",
+      ),
+      /--size must be a positive integer/,
+      out,
+    );
   });
 
   it("FUNIT_DEBUG=1 adds the stack trace", () => {
-    const r = spawnSync(process.execPath, [join(root, "bin/funit.mjs"), "translate", "--weights", join(dir, "none"), "--content", png32, "--class", png32, "--out", join(dir, "o.png")], { encoding: "utf8", env: { ...process.env, FUNIT_DEBUG: "1" } });
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(root, "bin/funit.mjs"),
+        "translate",
+        "--weights",
+        join(dir, "none"),
+        "--content",
+        png32,
+        "--class",
+        png32,
+        "--out",
+        join(dir, "o.png"),
+      ],
+      { encoding: "utf8", env: { ...process.env, FUNIT_DEBUG: "1" } },
+    );
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/\n\s+at /);
   });
@@ -135,7 +294,9 @@ describe("launcher", () => {
     const fake = mkdtempSync(join(dir, "pkg-"));
     mkdirSync(join(fake, "bin"));
     copyFileSync(join(root, "bin/funit.mjs"), join(fake, "bin/funit.mjs"));
-    const r = spawnSync(process.execPath, [join(fake, "bin/funit.mjs"), "help"], { encoding: "utf8" });
+    const r = spawnSync(process.execPath, [join(fake, "bin/funit.mjs"), "help"], {
+      encoding: "utf8",
+    });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/run `npm run build` \(or npm install\) first/);
   });
@@ -147,7 +308,18 @@ describe("with the engine", () => {
   it("translate writes one PNG, or OUT-i.png for several content images (JPEG in, --size)", () => {
     const out = freshOutDir();
     const one = join(out, "one.png");
-    let r = funit("translate", "--weights", TINY_WEIGHTS, "--content", png32, "--class", png32, png32, "--out", one);
+    let r = funit(
+      "translate",
+      "--weights",
+      TINY_WEIGHTS,
+      "--content",
+      png32,
+      "--class",
+      png32,
+      png32,
+      "--out",
+      one,
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe(one);
     const img = readPng(one);
@@ -156,7 +328,20 @@ describe("with the engine", () => {
     const jpg40 = join(dir, "class40.jpg");
     const data = new Uint8Array(40 * 40 * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 7) % 256));
     writeFileSync(jpg40, jpeg.encode({ width: 40, height: 40, data: Buffer.from(data) }, 90).data);
-    r = funit("translate", "--weights", TINY_WEIGHTS, "--content", png32, png30, "--class", jpg40, "--out", join(out, "many.png"), "--size", "32");
+    r = funit(
+      "translate",
+      "--weights",
+      TINY_WEIGHTS,
+      "--content",
+      png32,
+      png30,
+      "--class",
+      jpg40,
+      "--out",
+      join(out, "many.png"),
+      "--size",
+      "32",
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.trim().split("\n")).toEqual([join(out, "many-0.png"), join(out, "many-1.png")]);
     expect(readdirSync(out).sort()).toEqual(["many-0.png", "many-1.png", "one.png"]);
@@ -167,15 +352,31 @@ describe("with the engine", () => {
     const r = funit("verify", "--weights", TINY_WEIGHTS, "--expected", TINY_EXPECTED, "--json");
     expect(r.status, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
-    expect(Object.keys(report)).toEqual(["content_code", "class_code", "adain_params", "output", "ok"]);
+    expect(Object.keys(report)).toEqual([
+      "content_code",
+      "class_code",
+      "adain_params",
+      "output",
+      "ok",
+    ]);
     expect(report.ok).toBe(true);
     expect(report.output.shape).toEqual([2, 3, 32, 32]);
     expect(report.class_code.shape).toEqual([1, 16]);
-    for (const k of ["content_code", "class_code", "adain_params", "output"]) expect(report[k].maxAbsErr).toBeLessThanOrEqual(1e-4);
+    for (const k of ["content_code", "class_code", "adain_params", "output"])
+      expect(report[k].maxAbsErr).toBeLessThanOrEqual(1e-4);
   });
 
   it("verify fails (exit 1) with a tolerance no float engine can meet, and prints a table otherwise", () => {
-    const r = funit("verify", "--weights", TINY_WEIGHTS, "--expected", TINY_EXPECTED, "--json", "--atol", "1e-12");
+    const r = funit(
+      "verify",
+      "--weights",
+      TINY_WEIGHTS,
+      "--expected",
+      TINY_EXPECTED,
+      "--json",
+      "--atol",
+      "1e-12",
+    );
     expect(r.status).toBe(1);
     expect(JSON.parse(r.stdout).ok).toBe(false);
     const table = funit("verify", "--weights", TINY_WEIGHTS, "--expected", TINY_EXPECTED);
@@ -185,7 +386,10 @@ describe("with the engine", () => {
   });
 
   it("verify refuses a file that is not funit-expected/1", () => {
-    expectInputFailure(funit("verify", "--weights", TINY_WEIGHTS, "--expected", TINY_WEIGHTS), /funit-expected\/1/);
+    expectInputFailure(
+      funit("verify", "--weights", TINY_WEIGHTS, "--expected", TINY_WEIGHTS),
+      /funit-expected\/1/,
+    );
   });
 
   it("demo writes a PNG of the right size and names a syllable the source atlas lacks", () => {

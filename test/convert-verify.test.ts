@@ -11,7 +11,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const dir = mkdtempSync(join(tmpdir(), "funit-convert-verify-"));
-beforeAll(() => { execFileSync("node", ["scripts/build.mjs"]); });
+beforeAll(() => {
+  execFileSync("node", ["scripts/build.mjs"]);
+});
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function funit(args: string[]) {
@@ -20,25 +22,67 @@ function funit(args: string[]) {
 }
 
 const cases = [
-  { pt: "test/fixtures/tiny-a/gen.pt", expected: "test/fixtures/tiny-a/expected.safetensors", dtype: "f32", atol: 1e-4 },
-  { pt: "test/fixtures/tiny-a/gen-legacy.pt", expected: "test/fixtures/tiny-a/expected.safetensors", dtype: "f32", atol: 1e-4 },
-  { pt: "test/fixtures/tiny-b/gen.pt", expected: "test/fixtures/tiny-b/expected.safetensors", dtype: "f32", atol: 1e-4 },
-  { pt: "test/fixtures/tiny-b/gen-legacy.pt", expected: "test/fixtures/tiny-b/expected.safetensors", dtype: "f32", atol: 1e-4 },
-  { pt: "test/fixtures/hangul64/gen.pt", expected: "test/fixtures/hangul64/NanumBrush.safetensors", dtype: "f32", atol: 1e-4 },
-  { pt: "test/fixtures/hangul64/gen.pt", expected: "test/fixtures/hangul64/hline.safetensors", dtype: "f16", atol: 2e-2 },
+  {
+    pt: "test/fixtures/tiny-a/gen.pt",
+    expected: "test/fixtures/tiny-a/expected.safetensors",
+    dtype: "f32",
+    atol: 1e-4,
+  },
+  {
+    pt: "test/fixtures/tiny-a/gen-legacy.pt",
+    expected: "test/fixtures/tiny-a/expected.safetensors",
+    dtype: "f32",
+    atol: 1e-4,
+  },
+  {
+    pt: "test/fixtures/tiny-b/gen.pt",
+    expected: "test/fixtures/tiny-b/expected.safetensors",
+    dtype: "f32",
+    atol: 1e-4,
+  },
+  {
+    pt: "test/fixtures/tiny-b/gen-legacy.pt",
+    expected: "test/fixtures/tiny-b/expected.safetensors",
+    dtype: "f32",
+    atol: 1e-4,
+  },
+  {
+    pt: "test/fixtures/hangul64/gen.pt",
+    expected: "test/fixtures/hangul64/NanumBrush.safetensors",
+    dtype: "f32",
+    atol: 1e-4,
+  },
+  {
+    pt: "test/fixtures/hangul64/gen.pt",
+    expected: "test/fixtures/hangul64/hline.safetensors",
+    dtype: "f16",
+    atol: 2e-2,
+  },
 ];
 
 describe("funit convert, then funit verify", () => {
-  it.each(cases)("$pt as $dtype verifies against $expected within $atol", ({ pt, expected, dtype, atol }) => {
-    const out = join(dir, `${pt.replace(/\W+/g, "_")}-${dtype}.safetensors`);
-    const conv = funit(["convert", pt, out, "--dtype", dtype]);
-    expect(conv.status, conv.stderr).toBe(0);
-    const verify = funit(["verify", "--weights", out, "--expected", expected, "--atol", String(atol), "--json"]);
-    expect(verify.status, verify.stderr).toBe(0);
-    const report = JSON.parse(verify.stdout);
-    expect(report.ok).toBe(true);
-    for (const name of ["content_code", "class_code", "adain_params", "output"]) {
-      expect(report[name].maxAbsErr, name).toBeLessThanOrEqual(atol);
-    }
-  });
+  it.each(cases)(
+    "$pt as $dtype verifies against $expected within $atol",
+    ({ pt, expected, dtype, atol }) => {
+      const out = join(dir, `${pt.replace(/\W+/g, "_")}-${dtype}.safetensors`);
+      const conv = funit(["convert", pt, out, "--dtype", dtype]);
+      expect(conv.status, conv.stderr).toBe(0);
+      const verify = funit([
+        "verify",
+        "--weights",
+        out,
+        "--expected",
+        expected,
+        "--atol",
+        String(atol),
+        "--json",
+      ]);
+      expect(verify.status, verify.stderr).toBe(0);
+      const report = JSON.parse(verify.stdout);
+      expect(report.ok).toBe(true);
+      for (const name of ["content_code", "class_code", "adain_params", "output"]) {
+        expect(report[name].maxAbsErr, name).toBeLessThanOrEqual(atol);
+      }
+    },
+  );
 });

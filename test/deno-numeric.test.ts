@@ -17,21 +17,38 @@ const TIMEOUT_MS = 300_000;
 function runInDeno(): Promise<RuntimeRun> {
   return new Promise((resolve) => {
     execFile(
-      DENO, ["run", "--no-config", "--no-lock", `--allow-read=${ROOT}`, "dist/test/deno-numeric.js"],
-      { cwd: ROOT, timeout: TIMEOUT_MS, maxBuffer: 64 << 20, env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" } },
+      DENO,
+      ["run", "--no-config", "--no-lock", `--allow-read=${ROOT}`, "dist/test/deno-numeric.js"],
+      {
+        cwd: ROOT,
+        timeout: TIMEOUT_MS,
+        maxBuffer: 64 << 20,
+        env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
+      },
       (error, stdout, stderr) => {
-        const tail = stderr.split("\n").filter((l) => !/^(ok|FAIL) /.test(l)).join("\n").trim().slice(-2000);
+        const tail = stderr
+          .split("\n")
+          .filter((l) => !/^(ok|FAIL) /.test(l))
+          .join("\n")
+          .trim()
+          .slice(-2000);
         const line = stdout.trim().split("\n").pop() ?? "";
         let parsed: Omit<RuntimeRun, "errors">;
         try {
           parsed = JSON.parse(line);
         } catch {
-          resolve({ fatal: `deno printed no JSON result line (${error ? error.message : "exit 0"}): ${tail || stdout.slice(-2000)}`, errors: [] });
+          resolve({
+            fatal: `deno printed no JSON result line (${error ? error.message : "exit 0"}): ${tail || stdout.slice(-2000)}`,
+            errors: [],
+          });
           return;
         }
         const allOk = parsed.results?.every((r) => r.ok) ?? false;
         // a non-zero exit is expected when a test failed; with every test passed it means a crash
-        const errors = error && allOk ? [`deno exited with an error although every test passed: ${error.message} ${tail}`] : [];
+        const errors =
+          error && allOk
+            ? [`deno exited with an error although every test passed: ${error.message} ${tail}`]
+            : [];
         resolve({ ...parsed, errors });
       },
     );

@@ -19,15 +19,28 @@ it("examples/translate.mjs writes the two translated glyphs side by side", async
     const png = PNG.sync.read(readFileSync(out));
     expect([png.width, png.height]).toEqual([128, 64]);
     const want = await withDevice(async (device) => {
-      const funit = await Funit.create(device, new Uint8Array(readFileSync("weights/hangul64-f16.safetensors")));
-      const refs = await Promise.all([0, 1, 2, 3, 4].map((i) => readImageFile(`examples/glyphs/ref-${i}.png`)));
-      const contents = await Promise.all([0, 1].map((i) => readImageFile(`examples/glyphs/content-${i}.png`)));
-      try { return await funit.translate(contents, await funit.encodeClass(refs)); } finally { funit.destroy(); }
+      const funit = await Funit.create(
+        device,
+        new Uint8Array(readFileSync("weights/hangul64-f16.safetensors")),
+      );
+      const refs = await Promise.all(
+        [0, 1, 2, 3, 4].map((i) => readImageFile(`examples/glyphs/ref-${i}.png`)),
+      );
+      const contents = await Promise.all(
+        [0, 1].map((i) => readImageFile(`examples/glyphs/content-${i}.png`)),
+      );
+      try {
+        return await funit.translate(contents, await funit.encodeClass(refs));
+      } finally {
+        funit.destroy();
+      }
     });
-    for (let y = 0; y < 64; y++) for (let x = 0; x < 128; x++) {
-      const src = want[x < 64 ? 0 : 1]!.data, i = (y * 64 + (x % 64)) * 4;
-      expect(png.data[(y * 128 + x) * 4]).toBe(src[i]);
-    }
+    for (let y = 0; y < 64; y++)
+      for (let x = 0; x < 128; x++) {
+        const src = want[x < 64 ? 0 : 1]!.data,
+          i = (y * 64 + (x % 64)) * 4;
+        expect(png.data[(y * 128 + x) * 4]).toBe(src[i]);
+      }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -7,14 +7,42 @@
 import { describe, expect, it } from "vitest";
 import { Funit } from "../src/engine";
 import { expectedTensors, type FunitHyper } from "../src/hyper";
-import { InputError } from "../src/tensor";
 import { maxRelError } from "./helpers/fixtures";
 import { withDevice } from "./helpers/gpu";
 import { funitRef, randomArray, rng } from "./helpers/reference";
+import { InputError } from "../src/errors";
 
 const family: { hyper: FunitHyper; n: number; k: number; h: number; w: number }[] = [
-  { hyper: { nf: 4, n_res_blks: 0, nf_mlp: 8, latent_dim: 5, n_mlp_blks: 2, n_downs_content: 1, n_downs_class: 2 }, n: 2, k: 1, h: 12, w: 20 },
-  { hyper: { nf: 6, n_res_blks: 3, nf_mlp: 12, latent_dim: 7, n_mlp_blks: 5, n_downs_content: 3, n_downs_class: 5 }, n: 1, k: 3, h: 64, w: 48 },
+  {
+    hyper: {
+      nf: 4,
+      n_res_blks: 0,
+      nf_mlp: 8,
+      latent_dim: 5,
+      n_mlp_blks: 2,
+      n_downs_content: 1,
+      n_downs_class: 2,
+    },
+    n: 2,
+    k: 1,
+    h: 12,
+    w: 20,
+  },
+  {
+    hyper: {
+      nf: 6,
+      n_res_blks: 3,
+      nf_mlp: 12,
+      latent_dim: 7,
+      n_mlp_blks: 5,
+      n_downs_content: 3,
+      n_downs_class: 5,
+    },
+    n: 1,
+    k: 3,
+    h: 64,
+    w: 48,
+  },
 ];
 
 describe("any generator of the NVlabs family", () => {
@@ -23,16 +51,33 @@ describe("any generator of the NVlabs family", () => {
     const tensors = new Map<string, Float32Array>();
     for (const [name, shape] of expectedTensors(hyper)) {
       const fanIn = shape.slice(1).reduce((a, b) => a * b, 1) || 1;
-      tensors.set(name, randomArray(shape.reduce((a, b) => a * b, 1), rand, name.endsWith("bias") ? 0.5 : 1.5 / Math.sqrt(fanIn)));
+      tensors.set(
+        name,
+        randomArray(
+          shape.reduce((a, b) => a * b, 1),
+          rand,
+          name.endsWith("bias") ? 0.5 : 1.5 / Math.sqrt(fanIn),
+        ),
+      );
     }
     const content = randomArray(n * 3 * h * w, rand);
     const classImages = randomArray(k * 3 * h * w, rand);
-    const want = funitRef(hyper, (name) => tensors.get(name)!, { n, hh: h, ww: w, data: content }, { k, hh: h, ww: w, data: classImages });
+    const want = funitRef(
+      hyper,
+      (name) => tensors.get(name)!,
+      { n, hh: h, ww: w, data: content },
+      { k, hh: h, ww: w, data: classImages },
+    );
     const got = await withDevice(async (device) => {
       const engine = await Funit.create(device, { hyper, tensors, dtypes: ["F32"], metadata: {} });
       try {
-        return await engine.runWithIntermediates({ shape: [n, 3, h, w], data: content }, { shape: [k, 3, h, w], data: classImages });
-      } finally { engine.destroy(); }
+        return await engine.runWithIntermediates(
+          { shape: [n, 3, h, w], data: content },
+          { shape: [k, 3, h, w], data: classImages },
+        );
+      } finally {
+        engine.destroy();
+      }
     });
     expect(maxRelError(got.class_code.data, want.classCode)).toBeLessThanOrEqual(1e-4);
     expect(maxRelError(got.adain_params.data, want.adain)).toBeLessThanOrEqual(1e-4);
@@ -43,14 +88,25 @@ describe("any generator of the NVlabs family", () => {
 
   it("refuses content sizes not divisible by 2^n_downs_content", async () => {
     const hyper = family[1]!.hyper;
-    const tensors = new Map([...expectedTensors(hyper)].map(([name, shape]) => [name, new Float32Array(shape.reduce((a, b) => a * b, 1))]));
+    const tensors = new Map(
+      [...expectedTensors(hyper)].map(([name, shape]) => [
+        name,
+        new Float32Array(shape.reduce((a, b) => a * b, 1)),
+      ]),
+    );
     await withDevice(async (device) => {
       const engine = await Funit.create(device, { hyper, tensors, dtypes: ["F32"], metadata: {} });
       try {
         const bad = { shape: [1, 3, 64, 44], data: new Float32Array(3 * 64 * 44) };
-        await expect(engine.translateTensor(bad, new Float32Array(hyper.latent_dim))).rejects.toThrow(InputError);
-        await expect(engine.translateTensor(bad, new Float32Array(hyper.latent_dim))).rejects.toThrow(/divisible by 8/);
-      } finally { engine.destroy(); }
+        await expect(
+          engine.translateTensor(bad, new Float32Array(hyper.latent_dim)),
+        ).rejects.toThrow(InputError);
+        await expect(
+          engine.translateTensor(bad, new Float32Array(hyper.latent_dim)),
+        ).rejects.toThrow(/divisible by 8/);
+      } finally {
+        engine.destroy();
+      }
     });
   });
 });

@@ -13,14 +13,19 @@ import { profileTest, referenceTest, rgbaTest, styleEquivalenceTest } from "./po
 import { ALL_CONV_KERNELS, HANGUL_CASE, TINY_A } from "./portable/suite";
 import { runPortable } from "./helpers/gpu";
 
-const TINY_B = { weights: "test/fixtures/tiny-b/gen_test.safetensors", expected: "test/fixtures/tiny-b/expected.safetensors" };
+const TINY_B = {
+  weights: "test/fixtures/tiny-b/gen_test.safetensors",
+  expected: "test/fixtures/tiny-b/expected.safetensors",
+};
 const HANGUL_DIR = "test/fixtures/hangul64";
 const cases = [
   { weights: TINY_A.weights, expected: [TINY_A.expected] },
   { weights: TINY_B.weights, expected: [TINY_B.expected] },
   {
     weights: HANGUL_CASE.weights,
-    expected: readdirSync(HANGUL_DIR).filter((f) => f.endsWith(".safetensors") && f !== "gen_test.safetensors").map((f) => `${HANGUL_DIR}/${f}`),
+    expected: readdirSync(HANGUL_DIR)
+      .filter((f) => f.endsWith(".safetensors") && f !== "gen_test.safetensors")
+      .map((f) => `${HANGUL_DIR}/${f}`),
   },
 ];
 
@@ -30,7 +35,8 @@ describe.each(cases)("generator $weights", ({ weights, expected }) => {
     const test = referenceTest({ weights, expected: file });
     it(test.name, () => runPortable(test));
   }
-  for (const test of [styleEquivalenceTest(weights, expected[0]!), rgbaTest(weights, expected[0]!)]) it(test.name, () => runPortable(test));
+  for (const test of [styleEquivalenceTest(weights, expected[0]!), rgbaTest(weights, expected[0]!)])
+    it(test.name, () => runPortable(test));
 });
 
 describe("every convolution kernel runs the whole generator within 1e-4", () => {
@@ -43,13 +49,41 @@ describe("every convolution kernel runs the whole generator within 1e-4", () => 
 });
 
 describe("convolution kernel choice", () => {
-  const fake = (info: Partial<GPUAdapterInfo> & { isFallbackAdapter?: boolean; subgroupMinSize?: number }, features: string[]) =>
-    ({ adapterInfo: info, features: new Set(features) }) as unknown as GPUDevice;
+  const fake = (
+    info: Partial<GPUAdapterInfo> & { isFallbackAdapter?: boolean; subgroupMinSize?: number },
+    features: string[],
+  ) => ({ adapterInfo: info, features: new Set(features) }) as unknown as GPUDevice;
   it("tiled on GPUs, subgroup on CPU adapters with 8-lane subgroups, direct on other CPU adapters", () => {
-    expect(chooseConvKernel(fake({ vendor: "nvidia", architecture: "hopper", subgroupMinSize: 32 }, ["subgroups"]))).toBe("tiled");
-    expect(chooseConvKernel(fake({ vendor: "mesa", architecture: "software", isFallbackAdapter: true, subgroupMinSize: 8 }, ["subgroups"]))).toBe("subgroup");
-    expect(chooseConvKernel(fake({ vendor: "65541", description: "llvmpipe (LLVM 15.0.6, 256 bits)", isFallbackAdapter: true }, []))).toBe("direct");
-    expect(chooseConvKernel(fake({ vendor: "google", architecture: "swiftshader", subgroupMinSize: 4 }, ["subgroups"]))).toBe("direct");
+    expect(
+      chooseConvKernel(
+        fake({ vendor: "nvidia", architecture: "hopper", subgroupMinSize: 32 }, ["subgroups"]),
+      ),
+    ).toBe("tiled");
+    expect(
+      chooseConvKernel(
+        fake(
+          { vendor: "mesa", architecture: "software", isFallbackAdapter: true, subgroupMinSize: 8 },
+          ["subgroups"],
+        ),
+      ),
+    ).toBe("subgroup");
+    expect(
+      chooseConvKernel(
+        fake(
+          {
+            vendor: "65541",
+            description: "llvmpipe (LLVM 15.0.6, 256 bits)",
+            isFallbackAdapter: true,
+          },
+          [],
+        ),
+      ),
+    ).toBe("direct");
+    expect(
+      chooseConvKernel(
+        fake({ vendor: "google", architecture: "swiftshader", subgroupMinSize: 4 }, ["subgroups"]),
+      ),
+    ).toBe("direct");
   });
 });
 

@@ -5,14 +5,28 @@
  */
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
-import { composeGrid, cutCell, glyphOf, makeAtlas, missingChars, parseCharList, pickReferenceChars, tintPaper } from "../src/glyphs";
+import {
+  composeGrid,
+  cutCell,
+  glyphOf,
+  makeAtlas,
+  missingChars,
+  parseCharList,
+  pickReferenceChars,
+  tintPaper,
+} from "../src/glyphs";
 import { loadSourceAtlas, loadUnseenAtlas, packageRoot } from "../src/node/assets";
 import { UNSEEN_FONTS } from "../src/glyphs";
 import { parseSafetensors, tensorToFloat32 } from "../src/safetensors";
-import { imagesToTensor, InputError, maxAbsError, type ImageRGBA } from "../src/tensor";
+import { imagesToTensor, maxAbsError, type ImageRGBA } from "../src/tensor";
+import { InputError } from "../src/errors";
 
 function solid(w: number, h: number, v: number): ImageRGBA {
-  return { width: w, height: h, data: new Uint8Array(w * h * 4).fill(v).map((x, i) => (i % 4 === 3 ? 255 : x)) };
+  return {
+    width: w,
+    height: h,
+    data: new Uint8Array(w * h * 4).fill(v).map((x, i) => (i % 4 === 3 ? 255 : x)),
+  };
 }
 
 describe("character lists", () => {
@@ -35,9 +49,14 @@ describe("atlas cells", () => {
   it("reproduce the content, class and target tensors of every PyTorch reference file", async () => {
     const source = await loadSourceAtlas();
     for (const font of UNSEEN_FONTS) {
-      const file = parseSafetensors(new Uint8Array(readFileSync(`${packageRoot()}/test/fixtures/hangul64/${font}.safetensors`)));
+      const file = parseSafetensors(
+        new Uint8Array(readFileSync(`${packageRoot()}/test/fixtures/hangul64/${font}.safetensors`)),
+      );
       const atlas = await loadUnseenAtlas(font);
-      const { content_chars, class_chars } = file.metadata as { content_chars: string; class_chars: string };
+      const { content_chars, class_chars } = file.metadata as {
+        content_chars: string;
+        class_chars: string;
+      };
       const checks: [string, ImageRGBA[]][] = [
         ["content", [...content_chars].map((ch) => glyphOf(source, ch))],
         ["class_images", [...class_chars].map((ch) => glyphOf(atlas, ch))],
@@ -54,11 +73,19 @@ describe("atlas cells", () => {
   it("cut the right cell of a small synthetic atlas", () => {
     // 3 cells a row, 2x2 cells, value = 10 * cell index.
     const image = { width: 6, height: 4, data: new Uint8Array(6 * 4 * 4) };
-    for (let y = 0; y < 4; y++) for (let x = 0; x < 6; x++) image.data.fill(10 * (Math.floor(y / 2) * 3 + Math.floor(x / 2)), (y * 6 + x) * 4, (y * 6 + x) * 4 + 4);
+    for (let y = 0; y < 4; y++)
+      for (let x = 0; x < 6; x++)
+        image.data.fill(
+          10 * (Math.floor(y / 2) * 3 + Math.floor(x / 2)),
+          (y * 6 + x) * 4,
+          (y * 6 + x) * 4 + 4,
+        );
     const atlas = makeAtlas(image, ["a", "b", "c", "d", "e"], 2, 3, "test atlas");
     expect(Array.from(cutCell(atlas, 4).data)).toEqual(Array(16).fill(40));
     expect(() => cutCell(atlas, 5)).toThrow(InputError);
-    expect(() => makeAtlas(image, "abcdefg".split(""), 2, 3, "small")).toThrow(/small: image is 6x4/);
+    expect(() => makeAtlas(image, "abcdefg".split(""), 2, 3, "small")).toThrow(
+      /small: image is 6x4/,
+    );
   });
 
   it("name a missing syllable", async () => {
@@ -76,12 +103,22 @@ describe("demo helpers", () => {
   });
 
   it("compose a grid with blank cells and tint paper but not ink", () => {
-    const grid = composeGrid([[solid(2, 2, 0), null], [null, solid(2, 2, 100)]], 2, 2);
+    const grid = composeGrid(
+      [
+        [solid(2, 2, 0), null],
+        [null, solid(2, 2, 100)],
+      ],
+      2,
+      2,
+    );
     expect([grid.width, grid.height]).toEqual([4, 4]);
     const px = (x: number, y: number) => grid.data[(y * 4 + x) * 4];
     expect([px(0, 0), px(3, 0), px(0, 3), px(3, 3)]).toEqual([0, 255, 255, 100]);
     expect(() => composeGrid([[solid(3, 2, 0)]], 2, 2)).toThrow(InputError);
-    const tinted = tintPaper({ width: 2, height: 1, data: new Uint8Array([255, 255, 255, 255, 0, 0, 0, 255]) }, [200, 220, 240]);
+    const tinted = tintPaper(
+      { width: 2, height: 1, data: new Uint8Array([255, 255, 255, 255, 0, 0, 0, 255]) },
+      [200, 220, 240],
+    );
     expect(Array.from(tinted.data)).toEqual([200, 220, 240, 255, 0, 0, 0, 255]);
   });
 });

@@ -2,15 +2,23 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { parseSafetensors } from "../src/safetensors";
-import { checkTensorShapes, expectedTensors, inferHyper, ModelFormatError } from "../src/hyper";
+import { checkTensorShapes, expectedTensors, inferHyper } from "../src/hyper";
+import { ModelFormatError } from "../src/errors";
 
 function shapesOf(path: string) {
   const f = parseSafetensors(new Uint8Array(readFileSync(path)));
-  return { shapes: new Map([...f.tensors].map(([k, v]) => [k, v.shape])), gen: JSON.parse(f.metadata.gen!) };
+  return {
+    shapes: new Map([...f.tensors].map(([k, v]) => [k, v.shape])),
+    gen: JSON.parse(f.metadata.gen!),
+  };
 }
 
 describe("hyperparameters", () => {
-  for (const path of ["test/fixtures/hangul64/gen_test.safetensors", "test/fixtures/tiny-a/gen_test.safetensors", "test/fixtures/tiny-b/gen_test.safetensors"]) {
+  for (const path of [
+    "test/fixtures/hangul64/gen_test.safetensors",
+    "test/fixtures/tiny-a/gen_test.safetensors",
+    "test/fixtures/tiny-b/gen_test.safetensors",
+  ]) {
     it(`infers the metadata's hyperparameters from shapes: ${path}`, () => {
       const { shapes, gen } = shapesOf(path);
       expect(inferHyper(shapes)).toEqual(gen);
@@ -24,7 +32,9 @@ describe("hyperparameters", () => {
     shapes.set("mlp.model.0.fc.weight", [3, 3]);
     shapes.set("extra.weight", [1]);
     expect(() => checkTensorShapes(gen, shapes)).toThrow(ModelFormatError);
-    try { checkTensorShapes(gen, shapes); } catch (e) {
+    try {
+      checkTensorShapes(gen, shapes);
+    } catch (e) {
       const m = (e as Error).message;
       expect(m).toContain("missing tensor 'dec.model.0.model.0.model.0.conv.bias'");
       expect(m).toContain("tensor 'mlp.model.0.fc.weight' has shape [3,3]");

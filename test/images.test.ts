@@ -11,10 +11,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import jpeg from "jpeg-js";
 import { PNG } from "pngjs";
-import { InputError, type ImageRGBA } from "../src/tensor";
+import { type ImageRGBA } from "../src/tensor";
 import {
-  decodeImage, encodePng, flattenOnWhite, readImageFile, resizeBilinear, sniffImageFormat, writeFileAtomic, writeFilesAtomic,
+  decodeImage,
+  encodePng,
+  flattenOnWhite,
+  readImageFile,
+  resizeBilinear,
+  sniffImageFormat,
+  writeFileAtomic,
+  writeFilesAtomic,
 } from "../src/node/images";
+import { InputError } from "../src/errors";
 
 function randomImage(width: number, height: number, seed: number, opaque = false): ImageRGBA {
   const data = new Uint8Array(width * height * 4);
@@ -70,7 +78,12 @@ describe("decoding", () => {
   });
 
   it("turns grey PNGs into RGBA with R = G = B", () => {
-    const png = new PNG({ width: 3, height: 2, colorType: 0, inputColorType: 0 } as ConstructorParameters<typeof PNG>[0]);
+    const png = new PNG({
+      width: 3,
+      height: 2,
+      colorType: 0,
+      inputColorType: 0,
+    } as ConstructorParameters<typeof PNG>[0]);
     const grey = [0, 50, 100, 150, 200, 255];
     png.data = Buffer.from(grey.flatMap((v) => [v, v, v, 255]));
     const bytes = PNG.sync.write(png, { colorType: 0 });
@@ -81,12 +94,15 @@ describe("decoding", () => {
 
   it("decodes JPEG (opaque RGBA, close to the original at quality 100)", () => {
     const img = smoothImage(24, 16);
-    const bytes = new Uint8Array(jpeg.encode({ width: 24, height: 16, data: Buffer.from(img.data) }, 100).data);
+    const bytes = new Uint8Array(
+      jpeg.encode({ width: 24, height: 16, data: Buffer.from(img.data) }, 100).data,
+    );
     expect(sniffImageFormat(bytes)).toBe("jpeg");
     const back = decodeImage(bytes, "x.jpg");
     expect([back.width, back.height]).toEqual([24, 16]);
     let maxErr = 0;
-    for (let i = 0; i < img.data.length; i++) maxErr = Math.max(maxErr, Math.abs(back.data[i]! - img.data[i]!));
+    for (let i = 0; i < img.data.length; i++)
+      maxErr = Math.max(maxErr, Math.abs(back.data[i]! - img.data[i]!));
     expect(maxErr).toBeLessThanOrEqual(8);
     for (let p = 3; p < back.data.length; p += 4) expect(back.data[p]).toBe(255);
   });
@@ -100,30 +116,58 @@ describe("decoding", () => {
 
   it("gives clear errors for other formats and for damaged files", () => {
     const png = encodePng(smoothImage(32, 32));
-    const jpg = new Uint8Array(jpeg.encode({ width: 32, height: 32, data: Buffer.from(smoothImage(32, 32).data) }, 90).data);
-    expectInputError(() => decodeImage(new Uint8Array(0), "empty.png"), /empty\.png: not a PNG or JPEG/);
-    expectInputError(() => decodeImage(new TextEncoder().encode("GIF89a......"), "a.gif"), /a\.gif: not a PNG or JPEG/);
-    expectInputError(() => decodeImage(png.subarray(0, png.length - 30), "cut.png"), /cut\.png: corrupt or truncated PNG/);
-    expectInputError(() => decodeImage(png.subarray(0, 20), "head.png"), /head\.png: corrupt or truncated PNG/);
+    const jpg = new Uint8Array(
+      jpeg.encode({ width: 32, height: 32, data: Buffer.from(smoothImage(32, 32).data) }, 90).data,
+    );
+    expectInputError(
+      () => decodeImage(new Uint8Array(0), "empty.png"),
+      /empty\.png: not a PNG or JPEG/,
+    );
+    expectInputError(
+      () => decodeImage(new TextEncoder().encode("GIF89a......"), "a.gif"),
+      /a\.gif: not a PNG or JPEG/,
+    );
+    expectInputError(
+      () => decodeImage(png.subarray(0, png.length - 30), "cut.png"),
+      /cut\.png: corrupt or truncated PNG/,
+    );
+    expectInputError(
+      () => decodeImage(png.subarray(0, 20), "head.png"),
+      /head\.png: corrupt or truncated PNG/,
+    );
     const badCrc = png.slice();
     badCrc[30] = badCrc[30]! ^ 0xff; // inside IHDR: its CRC no longer matches
     expectInputError(() => decodeImage(badCrc, "crc.png"), /crc\.png: corrupt or truncated PNG/);
-    expectInputError(() => decodeImage(jpg.subarray(0, jpg.length / 2), "cut.jpg"), /cut\.jpg: corrupt or truncated JPEG/);
-    expectInputError(() => decodeImage(jpg.subarray(0, 3), "magic.jpg"), /magic\.jpg: corrupt or truncated JPEG/);
+    expectInputError(
+      () => decodeImage(jpg.subarray(0, jpg.length / 2), "cut.jpg"),
+      /cut\.jpg: corrupt or truncated JPEG/,
+    );
+    expectInputError(
+      () => decodeImage(jpg.subarray(0, 3), "magic.jpg"),
+      /magic\.jpg: corrupt or truncated JPEG/,
+    );
   });
 
   it("names missing files and directories", async () => {
     const dir = tempDir();
-    await expect(readImageFile(join(dir, "nope.png"))).rejects.toThrow(/cannot read image .*nope\.png: no such file/);
+    await expect(readImageFile(join(dir, "nope.png"))).rejects.toThrow(
+      /cannot read image .*nope\.png: no such file/,
+    );
     await expect(readImageFile(dir)).rejects.toThrow(/is a directory/);
   });
 });
 
 describe("flattenOnWhite", () => {
   it("composites straight alpha onto white", () => {
-    const img = { width: 3, height: 1, data: new Uint8Array([10, 20, 30, 255, 0, 0, 0, 0, 0, 100, 200, 128]) };
+    const img = {
+      width: 3,
+      height: 1,
+      data: new Uint8Array([10, 20, 30, 255, 0, 0, 0, 0, 0, 100, 200, 128]),
+    };
     const flat = flattenOnWhite(img);
-    expect(Array.from(flat.data)).toEqual([10, 20, 30, 255, 255, 255, 255, 255, 127, 177, 227, 255]);
+    expect(Array.from(flat.data)).toEqual([
+      10, 20, 30, 255, 255, 255, 255, 255, 127, 177, 227, 255,
+    ]);
   });
 });
 
@@ -131,9 +175,28 @@ describe("flattenOnWhite", () => {
 
 /** Pillow 12.3 `Image.frombytes("RGB", (w, h), src).resize((W, H), Image.BILINEAR).tobytes()`. */
 const PIL_GOLDEN: Record<string, number[]> = {
-  "7x5->3x4": [59, 112, 151, 123, 149, 176, 160, 145, 116, 161, 168, 151, 140, 125, 111, 128, 143, 127, 136, 143, 126, 133, 118, 104, 139, 154, 138, 136, 107, 146, 113, 117, 110, 124, 94, 106],
-  "5x4->9x7": [0, 53, 106, 12, 65, 118, 33, 86, 139, 53, 106, 159, 74, 127, 180, 95, 148, 201, 115, 168, 221, 136, 189, 242, 148, 201, 254, 36, 89, 142, 49, 102, 155, 71, 124, 177, 93, 146, 158, 115, 168, 130, 137, 139, 152, 149, 120, 173, 120, 143, 196, 103, 156, 209, 94, 147, 200, 109, 162, 215, 132, 185, 238, 157, 210, 157, 181, 234, 49, 205, 126, 73, 202, 44, 97, 95, 68, 121, 30, 83, 136, 152, 205, 130, 168, 178, 146, 194, 133, 172, 164, 146, 142, 119, 172, 97, 145, 127, 123, 157, 97, 135, 113, 123, 90, 86, 139, 64, 191, 244, 59, 208, 182, 76, 236, 79, 105, 160, 81, 126, 56, 109, 144, 84, 127, 172, 112, 148, 175, 130, 177, 71, 141, 194, 9, 102, 155, 117, 121, 143, 135, 152, 124, 166, 142, 144, 124, 122, 175, 63, 152, 114, 94, 165, 72, 115, 105, 103, 95, 68, 121, 83, 47, 100, 153, 66, 119, 172, 99, 152, 205, 131, 184, 123, 163, 216, 13, 195, 106, 45, 199, 24, 77, 89, 57, 110, 23, 76, 129],
-  "10x3->4x6": [37, 90, 143, 120, 173, 195, 152, 113, 94, 52, 93, 146, 64, 114, 153, 125, 155, 172, 139, 123, 106, 88, 112, 124, 118, 162, 172, 136, 120, 127, 112, 142, 131, 161, 150, 81, 155, 172, 162, 136, 118, 107, 118, 148, 130, 175, 165, 95, 174, 145, 123, 126, 149, 112, 158, 142, 103, 132, 156, 168, 183, 131, 103, 121, 164, 115, 178, 139, 90, 110, 151, 204],
+  "7x5->3x4": [
+    59, 112, 151, 123, 149, 176, 160, 145, 116, 161, 168, 151, 140, 125, 111, 128, 143, 127, 136,
+    143, 126, 133, 118, 104, 139, 154, 138, 136, 107, 146, 113, 117, 110, 124, 94, 106,
+  ],
+  "5x4->9x7": [
+    0, 53, 106, 12, 65, 118, 33, 86, 139, 53, 106, 159, 74, 127, 180, 95, 148, 201, 115, 168, 221,
+    136, 189, 242, 148, 201, 254, 36, 89, 142, 49, 102, 155, 71, 124, 177, 93, 146, 158, 115, 168,
+    130, 137, 139, 152, 149, 120, 173, 120, 143, 196, 103, 156, 209, 94, 147, 200, 109, 162, 215,
+    132, 185, 238, 157, 210, 157, 181, 234, 49, 205, 126, 73, 202, 44, 97, 95, 68, 121, 30, 83, 136,
+    152, 205, 130, 168, 178, 146, 194, 133, 172, 164, 146, 142, 119, 172, 97, 145, 127, 123, 157,
+    97, 135, 113, 123, 90, 86, 139, 64, 191, 244, 59, 208, 182, 76, 236, 79, 105, 160, 81, 126, 56,
+    109, 144, 84, 127, 172, 112, 148, 175, 130, 177, 71, 141, 194, 9, 102, 155, 117, 121, 143, 135,
+    152, 124, 166, 142, 144, 124, 122, 175, 63, 152, 114, 94, 165, 72, 115, 105, 103, 95, 68, 121,
+    83, 47, 100, 153, 66, 119, 172, 99, 152, 205, 131, 184, 123, 163, 216, 13, 195, 106, 45, 199,
+    24, 77, 89, 57, 110, 23, 76, 129,
+  ],
+  "10x3->4x6": [
+    37, 90, 143, 120, 173, 195, 152, 113, 94, 52, 93, 146, 64, 114, 153, 125, 155, 172, 139, 123,
+    106, 88, 112, 124, 118, 162, 172, 136, 120, 127, 112, 142, 131, 161, 150, 81, 155, 172, 162,
+    136, 118, 107, 118, 148, 130, 175, 165, 95, 174, 145, 123, 126, 149, 112, 158, 142, 103, 132,
+    156, 168, 183, 131, 103, 121, 164, 115, 178, 139, 90, 110, 151, 204,
+  ],
 };
 
 /** The golden tests' source image: (x*37 + y*101 + c*53 + x*y*7) mod 256, opaque. */
@@ -141,7 +204,8 @@ function formulaImage(w: number, h: number): ImageRGBA {
   const data = new Uint8Array(w * h * 4);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      for (let c = 0; c < 3; c++) data[(y * w + x) * 4 + c] = (x * 37 + y * 101 + c * 53 + x * y * 7) % 256;
+      for (let c = 0; c < 3; c++)
+        data[(y * w + x) * 4 + c] = (x * 37 + y * 101 + c * 53 + x * y * 7) % 256;
       data[(y * w + x) * 4 + 3] = 255;
     }
   }
@@ -164,7 +228,9 @@ function referenceResize(img: ImageRGBA, W: number, H: number): ImageRGBA {
       for (let x = 0; x < outW; x++) {
         const o = horizontal ? x : y;
         const center = (o + 0.5) * scale;
-        const weights = Array.from({ length: inSize }, (_, i) => Math.max(0, 1 - Math.abs((i + 0.5 - center) / widen)));
+        const weights = Array.from({ length: inSize }, (_, i) =>
+          Math.max(0, 1 - Math.abs((i + 0.5 - center) / widen)),
+        );
         const total = weights.reduce((a, b) => a + b, 0);
         for (let c = 0; c < 4; c++) {
           let sum = 0;
@@ -196,20 +262,29 @@ describe("resizeBilinear", () => {
 
   it("agrees with a plain floating-point PIL bilinear within 1 on random images", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 12 }), fc.integer(), (w, h, W, H, seed) => {
-        const img = randomImage(w, h, seed);
-        const got = resizeBilinear(img, W, H);
-        const want = referenceResize(img, W, H);
-        expect([got.width, got.height]).toEqual([W, H]);
-        for (let i = 0; i < want.data.length; i++) expect(Math.abs(got.data[i]! - want.data[i]!)).toBeLessThanOrEqual(1);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer(),
+        (w, h, W, H, seed) => {
+          const img = randomImage(w, h, seed);
+          const got = resizeBilinear(img, W, H);
+          const want = referenceResize(img, W, H);
+          expect([got.width, got.height]).toEqual([W, H]);
+          for (let i = 0; i < want.data.length; i++)
+            expect(Math.abs(got.data[i]! - want.data[i]!)).toBeLessThanOrEqual(1);
+        },
+      ),
       { numRuns: 200 },
     );
   });
 
   it("antialiases when shrinking: 1-pixel stripes average out instead of aliasing", () => {
     const stripes = { width: 16, height: 4, data: new Uint8Array(16 * 4 * 4) };
-    for (let p = 0; p < 64; p++) stripes.data.set(p % 2 ? [255, 255, 255, 255] : [0, 0, 0, 255], p * 4);
+    for (let p = 0; p < 64; p++)
+      stripes.data.set(p % 2 ? [255, 255, 255, 255] : [0, 0, 0, 255], p * 4);
     const out = resizeBilinear(stripes, 4, 4);
     for (let p = 1; p < 3; p++) expect(Math.abs(out.data[p * 4]! - 127.5)).toBeLessThan(40);
   });
@@ -238,7 +313,9 @@ describe("writeFileAtomic", () => {
 
   it("leaves nothing when the directory is missing", async () => {
     const dir = tempDir();
-    await expect(writeFileAtomic(join(dir, "missing", "out.png"), new Uint8Array([1]))).rejects.toThrow(/directory .*missing does not exist/);
+    await expect(
+      writeFileAtomic(join(dir, "missing", "out.png"), new Uint8Array([1])),
+    ).rejects.toThrow(/directory .*missing does not exist/);
     expect(readdirSync(dir)).toEqual([]);
   });
 
@@ -246,7 +323,9 @@ describe("writeFileAtomic", () => {
     const dir = tempDir();
     mkdirSync(join(dir, "taken.png")); // a non-empty directory where the file should go
     writeFileSync(join(dir, "taken.png", "keep"), "x");
-    await expect(writeFileAtomic(join(dir, "taken.png"), new Uint8Array([1]))).rejects.toThrow(InputError);
+    await expect(writeFileAtomic(join(dir, "taken.png"), new Uint8Array([1]))).rejects.toThrow(
+      InputError,
+    );
     expect(readdirSync(dir)).toEqual(["taken.png"]);
   });
 
@@ -254,7 +333,10 @@ describe("writeFileAtomic", () => {
     const dir = tempDir();
     mkdirSync(join(dir, "b.png"));
     writeFileSync(join(dir, "b.png", "keep"), "x");
-    const files = [{ path: join(dir, "a.png"), bytes: new Uint8Array([1]) }, { path: join(dir, "b.png"), bytes: new Uint8Array([2]) }];
+    const files = [
+      { path: join(dir, "a.png"), bytes: new Uint8Array([1]) },
+      { path: join(dir, "b.png"), bytes: new Uint8Array([2]) },
+    ];
     await expect(writeFilesAtomic(files)).rejects.toThrow(InputError);
     expect(readdirSync(dir)).toEqual(["b.png"]);
   });

@@ -18,13 +18,13 @@ import { runGraph } from "./helpers/run-graph";
 import { conv2dRef, randomArray, rng, type ConvCase } from "./helpers/reference";
 
 const cases: ConvCase[] = [
-  { n: 2, cin: 5, h: 9, w: 7, cout: 11, k: 3, stride: 1, pad: 1, upsample: 1, act: "relu" },      // ow 7: runs of 4 stick out
-  { n: 1, cin: 3, h: 10, w: 13, cout: 3, k: 7, stride: 1, pad: 3, upsample: 1, act: "tanh" },     // 3 channels, wide window
-  { n: 3, cin: 6, h: 5, w: 6, cout: 17, k: 5, stride: 1, pad: 2, upsample: 2, act: "none" },      // upsampled 5×5
-  { n: 2, cin: 7, h: 11, w: 9, cout: 9, k: 4, stride: 2, pad: 1, upsample: 1, act: "relu" },      // strided, odd sizes
-  { n: 1, cin: 4, h: 2, w: 3, cout: 5, k: 3, stride: 1, pad: 1, upsample: 1, act: "none" },       // barely above the padding
-  { n: 2, cin: 9, h: 4, w: 3, cout: 20, k: 1, stride: 1, pad: 0, upsample: 1, act: "relu" },      // 1×1
-  { n: 1, cin: 2, h: 3, w: 2, cout: 6, k: 5, stride: 1, pad: 2, upsample: 2, act: "none" },       // tiny upsampled
+  { n: 2, cin: 5, h: 9, w: 7, cout: 11, k: 3, stride: 1, pad: 1, upsample: 1, act: "relu" }, // ow 7: runs of 4 stick out
+  { n: 1, cin: 3, h: 10, w: 13, cout: 3, k: 7, stride: 1, pad: 3, upsample: 1, act: "tanh" }, // 3 channels, wide window
+  { n: 3, cin: 6, h: 5, w: 6, cout: 17, k: 5, stride: 1, pad: 2, upsample: 2, act: "none" }, // upsampled 5×5
+  { n: 2, cin: 7, h: 11, w: 9, cout: 9, k: 4, stride: 2, pad: 1, upsample: 1, act: "relu" }, // strided, odd sizes
+  { n: 1, cin: 4, h: 2, w: 3, cout: 5, k: 3, stride: 1, pad: 1, upsample: 1, act: "none" }, // barely above the padding
+  { n: 2, cin: 9, h: 4, w: 3, cout: 20, k: 1, stride: 1, pad: 0, upsample: 1, act: "relu" }, // 1×1
+  { n: 1, cin: 2, h: 3, w: 2, cout: 6, k: 5, stride: 1, pad: 2, upsample: 2, act: "none" }, // tiny upsampled
 ];
 const pick = rng(2026);
 for (let i = 0; i < 3; i++) {
@@ -34,8 +34,15 @@ for (let i = 0; i < 3; i++) {
   const upsample = pick() < 0.4 ? 2 : 1;
   const min = Math.ceil((pad + 1) / upsample);
   cases.push({
-    n: 1 + Math.floor(pick() * 3), cin: 1 + Math.floor(pick() * 24), cout: 1 + Math.floor(pick() * 40),
-    h: min + Math.floor(pick() * 10), w: min + Math.floor(pick() * 10), k, stride, pad, upsample,
+    n: 1 + Math.floor(pick() * 3),
+    cin: 1 + Math.floor(pick() * 24),
+    cout: 1 + Math.floor(pick() * 40),
+    h: min + Math.floor(pick() * 10),
+    w: min + Math.floor(pick() * 10),
+    k,
+    stride,
+    pad,
+    upsample,
     act: (["none", "relu", "tanh"] as const)[Math.floor(pick() * 3)]!,
   });
 }
@@ -45,8 +52,18 @@ for (let i = 0; i < 3; i++) {
  * ones src/model.ts picks (subgroup 4 × 8 and 4 × 4, direct 4 × 4, run through the builder). Each is
  * a pipeline of its own, slow to compile on lavapipe, hence not the full cross product.
  */
-const tiles = [{ PX: 1, COB: 4 }, { PX: 2, COB: 16 }, { PX: 3, COB: 8 }, { PX: 4, COB: 4 }, { PX: 4, COB: 8 }];
-const directTiles = [{ PX: 1, COB: 16 }, { PX: 2, COB: 8 }, { PX: 3, COB: 4 }];
+const tiles = [
+  { PX: 1, COB: 4 },
+  { PX: 2, COB: 16 },
+  { PX: 3, COB: 8 },
+  { PX: 4, COB: 4 },
+  { PX: 4, COB: 8 },
+];
+const directTiles = [
+  { PX: 1, COB: 16 },
+  { PX: 2, COB: 8 },
+  { PX: 3, COB: 4 },
+];
 
 function inputs(c: ConvCase) {
   const rand = rng(c.n * 1000 + c.cin * 31 + c.cout * 7 + c.k);
@@ -67,39 +84,94 @@ const up2Cases: ConvCase[] = [
 ];
 
 /** Runs one dispatch of a CPU convolution kernel with a given tile (as src/model.ts's conv builds it). */
-async function runTile(kernel: "conv2d_subgroup" | "conv2d_direct", c: ConvCase, tile: { PX: number; COB: number }): Promise<{ got: Float32Array; want: Float32Array }> {
+async function runTile(
+  kernel: "conv2d_subgroup" | "conv2d_direct",
+  c: ConvCase,
+  tile: { PX: number; COB: number },
+): Promise<{ got: Float32Array; want: Float32Array }> {
   const { x, weight, bias, want } = inputs(c);
   const got = await withDevice(async (device) => {
-    const layer = uploadLayer(device, "test", "conv", [c.cout, c.cin, c.k, c.k], weight, bias, "test");
-    const g = new Graph({ conv: kernel === "conv2d_direct" ? "direct" : "subgroup", normThreads: 8 });
+    const layer = uploadLayer(
+      device,
+      "test",
+      "conv",
+      [c.cout, c.cin, c.k, c.k],
+      weight,
+      bias,
+      "test",
+    );
+    const g = new Graph({
+      conv: kernel === "conv2d_direct" ? "direct" : "subgroup",
+      normThreads: 8,
+    });
     const input = g.tensor("x", [c.n, c.cin, c.h, c.w]);
     const out = g.tensor("y", [c.n, c.cout, want.oh, want.ow]);
     const WG = 64;
     g.op({
-      label: `test ${kernel} PX=${tile.PX} COB=${tile.COB}`, kernel,
-      overrides: { KSIZE: c.k, STRIDE: c.stride, UPSAMPLE: c.upsample, ACT: { none: 0, relu: 1, tanh: 2 }[c.act], WG, ...tile },
-      params: { batch: c.n, cin: c.cin, in_h: c.h, in_w: c.w, cout: c.cout, out_h: want.oh, out_w: want.ow, pad: c.pad },
+      label: `test ${kernel} PX=${tile.PX} COB=${tile.COB}`,
+      kernel,
+      overrides: {
+        KSIZE: c.k,
+        STRIDE: c.stride,
+        UPSAMPLE: c.upsample,
+        ACT: { none: 0, relu: 1, tanh: 2 }[c.act],
+        WG,
+        ...tile,
+      },
+      params: {
+        batch: c.n,
+        cin: c.cin,
+        in_h: c.h,
+        in_w: c.w,
+        cout: c.cout,
+        out_h: want.oh,
+        out_w: want.ow,
+        pad: c.pad,
+      },
       bindings: { input, weight: layer.weight, bias: layer.bias, output: out },
-      workgroups: [Math.ceil((c.n * want.oh * Math.ceil(want.ow / tile.PX)) / WG), Math.ceil(c.cout / tile.COB), 1],
+      workgroups: [
+        Math.ceil((c.n * want.oh * Math.ceil(want.ow / tile.PX)) / WG),
+        Math.ceil(c.cout / tile.COB),
+        1,
+      ],
     });
     const [bytes] = await runGraph(device, g, [[input, x]], [out]);
-    layer.weight.destroy(); layer.bias.destroy();
+    layer.weight.destroy();
+    layer.bias.destroy();
     return new Float32Array(bytes!);
   });
   return { got, want: want.out };
 }
 
 /** Runs the conv builder of src/model.ts with a CPU kernel (the tile it picks). */
-async function runBuilder(c: ConvCase, kernel: "subgroup" | "direct"): Promise<{ got: Float32Array; want: Float32Array }> {
+async function runBuilder(
+  c: ConvCase,
+  kernel: "subgroup" | "direct",
+): Promise<{ got: Float32Array; want: Float32Array }> {
   const { x, weight, bias, want } = inputs(c);
   const got = await withDevice(async (device) => {
-    const layer = uploadLayer(device, "test", "conv", [c.cout, c.cin, c.k, c.k], weight, bias, "test");
+    const layer = uploadLayer(
+      device,
+      "test",
+      "conv",
+      [c.cout, c.cin, c.k, c.k],
+      weight,
+      bias,
+      "test",
+    );
     const g = new Graph({ conv: kernel, normThreads: 8 });
     const input = g.tensor("x", [c.n, c.cin, c.h, c.w]);
-    const out = conv(g, input, layer, { stride: c.stride, pad: c.pad, upsample: c.upsample, act: c.act });
+    const out = conv(g, input, layer, {
+      stride: c.stride,
+      pad: c.pad,
+      upsample: c.upsample,
+      act: c.act,
+    });
     expect(out.shape).toEqual([c.n, c.cout, want.oh, want.ow]);
     const [bytes] = await runGraph(device, g, [[input, x]], [out]);
-    layer.weight.destroy(); layer.bias.destroy(); layer.up2Weight?.destroy();
+    layer.weight.destroy();
+    layer.bias.destroy();
+    layer.up2Weight?.destroy();
     return new Float32Array(bytes!);
   });
   return { got, want: want.out };
@@ -108,18 +180,31 @@ async function runBuilder(c: ConvCase, kernel: "subgroup" | "direct"): Promise<{
 const subgroups = await sharedDevice().then(subgroupConvSupported);
 const label = "n$n cin$cin $h×$w → cout$cout k$k s$stride p$pad up$upsample $act";
 
-it.each(["direct", "subgroup"] as const)("%s: an upsampling 5×5 convolution runs by phases, a smaller one (2×3) plainly", async (kernel) => {
-  await withDevice(async (device) => {
-    const c = up2Cases[1]!;
-    const { weight, bias } = inputs(c);
-    const layer = uploadLayer(device, "test", "conv", [c.cout, c.cin, 5, 5], weight, bias, "test");
-    const g = new Graph({ conv: kernel, normThreads: 8 });
-    conv(g, g.tensor("x", [c.n, c.cin, c.h, c.w]), layer, { pad: 2, upsample: 2 });
-    conv(g, g.tensor("x", [c.n, c.cin, 2, 3]), layer, { pad: 2, upsample: 2 });
-    expect(g.ops.map((op) => op.overrides.PHASES ?? false)).toEqual([true, false]);
-    layer.weight.destroy(); layer.bias.destroy(); layer.up2Weight?.destroy();
-  });
-});
+it.each(["direct", "subgroup"] as const)(
+  "%s: an upsampling 5×5 convolution runs by phases, a smaller one (2×3) plainly",
+  async (kernel) => {
+    await withDevice(async (device) => {
+      const c = up2Cases[1]!;
+      const { weight, bias } = inputs(c);
+      const layer = uploadLayer(
+        device,
+        "test",
+        "conv",
+        [c.cout, c.cin, 5, 5],
+        weight,
+        bias,
+        "test",
+      );
+      const g = new Graph({ conv: kernel, normThreads: 8 });
+      conv(g, g.tensor("x", [c.n, c.cin, c.h, c.w]), layer, { pad: 2, upsample: 2 });
+      conv(g, g.tensor("x", [c.n, c.cin, 2, 3]), layer, { pad: 2, upsample: 2 });
+      expect(g.ops.map((op) => op.overrides.PHASES ?? false)).toEqual([true, false]);
+      layer.weight.destroy();
+      layer.bias.destroy();
+      layer.up2Weight?.destroy();
+    });
+  },
+);
 
 describe("conv2d_direct (CPU adapters without subgroups)", () => {
   it.each(cases)(`builder: ${label}`, async (c) => {
@@ -144,7 +229,10 @@ describe.runIf(subgroups)("conv2d_subgroup (CPU adapters with subgroups ≥ 8)",
   it("picks tiles that are tested here", () => {
     for (const cout of [1, 3, 4, 5, 8, 9, 64, 129]) {
       const t = subgroupConvTiles(cout);
-      expect(tiles.some((s) => s.PX === t.PX && s.COB === t.COB), `cout ${cout}`).toBe(true);
+      expect(
+        tiles.some((s) => s.PX === t.PX && s.COB === t.COB),
+        `cout ${cout}`,
+      ).toBe(true);
     }
     expect(directConvTiles()).toMatchObject({ PX: 4, COB: 4 }); // covered by the builder cases above
     // one SIMD group a workgroup (the builder cases run it), 64 lanes (the tile cases' default)

@@ -10,7 +10,14 @@
 import { describe, expect, it } from "vitest";
 import { REQUIRED_LIMITS } from "../src/device";
 import { Graph, type ConvTileLimits } from "../src/runtime/graph";
-import { castTensor, chooseConvTile, conv, CONV_TILES, uploadLayer, type ConvTileName } from "../src/model";
+import {
+  castTensor,
+  chooseConvTile,
+  conv,
+  CONV_TILES,
+  uploadLayer,
+  type ConvTileName,
+} from "../src/model";
 import { float16BitsToNumber, float16Bytes } from "../src/safetensors";
 import { readFileSync } from "node:fs";
 import { Funit } from "../src/engine";
@@ -23,7 +30,9 @@ const U = 2 ** -11;
 
 function roundF16(x: Float32Array): Float32Array {
   const view = new DataView(float16Bytes(x).buffer);
-  return Float32Array.from({ length: x.length }, (_, i) => float16BitsToNumber(view.getUint16(i * 2, true)));
+  return Float32Array.from({ length: x.length }, (_, i) =>
+    float16BitsToNumber(view.getUint16(i * 2, true)),
+  );
 }
 
 /** A SwiftShader-sized adapter: the engine's minimum limits. */
@@ -38,41 +47,80 @@ const cases: ConvCase[] = [
 type Run = ConvCase & { tile: ConvTileName | "auto (small adapter)"; dtype: "f32" | "f16" };
 const runs: Run[] = [];
 for (const tile of Object.keys(CONV_TILES) as ConvTileName[]) {
-  for (const dtype of ["f32", "f16"] as const) for (const c of cases.slice(0, 2)) runs.push({ ...c, tile, dtype });
+  for (const dtype of ["f32", "f16"] as const)
+    for (const c of cases.slice(0, 2)) runs.push({ ...c, tile, dtype });
 }
-for (const c of cases) for (const dtype of ["f32", "f16"] as const) runs.push({ ...c, tile: "auto (small adapter)", dtype });
+for (const c of cases)
+  for (const dtype of ["f32", "f16"] as const)
+    runs.push({ ...c, tile: "auto (small adapter)", dtype });
 
 describe("tiled convolution under each tile choice", () => {
-  it.each(runs)("$tile $dtype: n$n cin$cin $h×$w → cout$cout k$k s$stride up$upsample $act", async (c) => {
-    const rand = rng(c.n * 1000 + c.cin * 31 + c.cout);
-    const f16 = c.dtype === "f16";
-    const round = f16 ? roundF16 : (x: Float32Array) => x;
-    const x = round(randomArray(c.n * c.cin * c.h * c.w, rand));
-    const weight = round(randomArray(c.cout * c.cin * c.k * c.k, rand, 1 / Math.sqrt(c.cin * c.k * c.k)));
-    const bias = randomArray(c.cout, rand, 0.5);
-    const want = conv2dRef(c, x, weight, bias);
-    const got = await withDevice(async (device) => {
-      const layer = uploadLayer(device, "test", "conv", [c.cout, c.cin, c.k, c.k], weight, bias, "test", c.dtype);
-      try {
-        const small = c.tile === "auto (small adapter)";
-        const g = new Graph({ conv: "tiled", normThreads: 256, convTiles: small ? { limits: SMALL } : { limits: device.limits, force: c.tile } });
-        const input = g.tensor("x", [c.n, c.cin, c.h, c.w]);
-        let out = conv(g, f16 ? castTensor(g, input, "f16", "x") : input, layer, { stride: c.stride, pad: c.pad, upsample: c.upsample, act: c.act });
-        if (!small) expect(g.ops.at(-1)!.overrides).toMatchObject(CONV_TILES[c.tile as ConvTileName]);
-        if (f16) out = castTensor(g, out, "f32", "out");
-        const [bytes] = await runGraph(device, g, [[input, x]], [out]);
-        return new Float32Array(bytes!);
-      } finally { layer.weight.destroy(); layer.bias.destroy(); }
-    });
-    if (!f16) {
-      expect(maxRelError(got, want.out)).toBeLessThanOrEqual(1e-4);
-    } else {
-      const terms = conv2dRef({ ...c, act: "none" }, x.map(Math.abs), weight.map(Math.abs), bias.map(Math.abs)).out;
-      let worst = 0;
-      for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want.out[i]!) / (4 * U * (Math.abs(want.out[i]!) + terms[i]!)));
-      expect(worst).toBeLessThanOrEqual(1);
-    }
-  });
+  it.each(runs)(
+    "$tile $dtype: n$n cin$cin $h×$w → cout$cout k$k s$stride up$upsample $act",
+    async (c) => {
+      const rand = rng(c.n * 1000 + c.cin * 31 + c.cout);
+      const f16 = c.dtype === "f16";
+      const round = f16 ? roundF16 : (x: Float32Array) => x;
+      const x = round(randomArray(c.n * c.cin * c.h * c.w, rand));
+      const weight = round(
+        randomArray(c.cout * c.cin * c.k * c.k, rand, 1 / Math.sqrt(c.cin * c.k * c.k)),
+      );
+      const bias = randomArray(c.cout, rand, 0.5);
+      const want = conv2dRef(c, x, weight, bias);
+      const got = await withDevice(async (device) => {
+        const layer = uploadLayer(
+          device,
+          "test",
+          "conv",
+          [c.cout, c.cin, c.k, c.k],
+          weight,
+          bias,
+          "test",
+          c.dtype,
+        );
+        try {
+          const small = c.tile === "auto (small adapter)";
+          const g = new Graph({
+            conv: "tiled",
+            normThreads: 256,
+            convTiles: small ? { limits: SMALL } : { limits: device.limits, force: c.tile },
+          });
+          const input = g.tensor("x", [c.n, c.cin, c.h, c.w]);
+          let out = conv(g, f16 ? castTensor(g, input, "f16", "x") : input, layer, {
+            stride: c.stride,
+            pad: c.pad,
+            upsample: c.upsample,
+            act: c.act,
+          });
+          if (!small)
+            expect(g.ops.at(-1)!.overrides).toMatchObject(CONV_TILES[c.tile as ConvTileName]);
+          if (f16) out = castTensor(g, out, "f32", "out");
+          const [bytes] = await runGraph(device, g, [[input, x]], [out]);
+          return new Float32Array(bytes!);
+        } finally {
+          layer.weight.destroy();
+          layer.bias.destroy();
+        }
+      });
+      if (!f16) {
+        expect(maxRelError(got, want.out)).toBeLessThanOrEqual(1e-4);
+      } else {
+        const terms = conv2dRef(
+          { ...c, act: "none" },
+          x.map(Math.abs),
+          weight.map(Math.abs),
+          bias.map(Math.abs),
+        ).out;
+        let worst = 0;
+        for (let i = 0; i < got.length; i++)
+          worst = Math.max(
+            worst,
+            Math.abs(got[i]! - want.out[i]!) / (4 * U * (Math.abs(want.out[i]!) + terms[i]!)),
+          );
+        expect(worst).toBeLessThanOrEqual(1);
+      }
+    },
+  );
 });
 
 describe("a forced tile through the engine", () => {
@@ -81,21 +129,35 @@ describe("a forced tile through the engine", () => {
     await withDevice(async (device) => {
       const bytes = new Uint8Array(readFileSync("test/fixtures/tiny-a/gen_test.safetensors"));
       // the option reaches chooseConvTile: an unknown tile is refused when the pipelines are made
-      await expect(Funit.create(device, bytes, { conv: "tiled", convTile: "9x9" as ConvTileName })).rejects.toThrow(/unknown convolution tile '9x9'/);
-      await expect(Funit.create(device, bytes, { conv: "direct", convTile: "64x64" })).rejects.toThrow(/convTile applies to the tiled convolution; this engine runs 'direct'/);
+      await expect(
+        Funit.create(device, bytes, { conv: "tiled", convTile: "9x9" as ConvTileName }),
+      ).rejects.toThrow(/unknown convolution tile '9x9'/);
+      await expect(
+        Funit.create(device, bytes, { conv: "direct", convTile: "64x64" }),
+      ).rejects.toThrow(/convTile applies to the tiled convolution; this engine runs 'direct'/);
       const engine = await Funit.create(device, bytes, { conv: "tiled", convTile: "32x64" });
       try {
-        const got = await engine.runWithIntermediates(tensors.get("content")!, tensors.get("class_images")!);
+        const got = await engine.runWithIntermediates(
+          tensors.get("content")!,
+          tensors.get("class_images")!,
+        );
         for (const name of ["content_code", "class_code", "adain_params", "output"] as const) {
           expect(maxAbsDiff(got[name].data, tensors.get(name)!.data), name).toBeLessThan(1e-4);
         }
-      } finally { engine.destroy(); }
+      } finally {
+        engine.destroy();
+      }
     });
   });
 });
 
 describe("chooseConvTile", () => {
-  const BIG: ConvTileLimits = { maxComputeInvocationsPerWorkgroup: 1024, maxComputeWorkgroupSizeX: 1024, maxComputeWorkgroupSizeY: 1024, maxComputeWorkgroupStorageSize: 32768 };
+  const BIG: ConvTileLimits = {
+    maxComputeInvocationsPerWorkgroup: 1024,
+    maxComputeWorkgroupSizeX: 1024,
+    maxComputeWorkgroupSizeY: 1024,
+    maxComputeWorkgroupStorageSize: 32768,
+  };
 
   it("shapes the tile by output channels, and narrows wide tiles when a layer would make too few workgroups", () => {
     expect(chooseConvTile(3, 65536, BIG, 4).name).toBe("256x4");
@@ -110,10 +172,11 @@ describe("chooseConvTile", () => {
     expect(chooseConvTile(256, 16 * 32 * 32, BIG, 4).name).toBe("64x64");
     expect(chooseConvTile(512, 16 * 16 * 16, BIG, 4).name).toBe("64x64");
     // automatic choices never exceed 256 threads, so they fit every engine device
-    for (const cout of [1, 4, 5, 32, 33, 64, 256, 1024]) for (const px of [1, 100, 1e6]) {
-      const t = chooseConvTile(cout, px, SMALL, 4);
-      expect(t.WG_PX * t.WG_CO).toBeLessThanOrEqual(256);
-    }
+    for (const cout of [1, 4, 5, 32, 33, 64, 256, 1024])
+      for (const px of [1, 100, 1e6]) {
+        const t = chooseConvTile(cout, px, SMALL, 4);
+        expect(t.WG_PX * t.WG_CO).toBeLessThanOrEqual(256);
+      }
   });
 
   it("takes TILE_K from the adapter's workgroup memory: the largest of 32, 16, 8 that fits, deeper for f16", () => {
@@ -130,11 +193,23 @@ describe("chooseConvTile", () => {
 
   it("checks a forced tile against the adapter and refuses unknown or oversized ones", () => {
     // 32 rows × (32 + 32) vec4s × 16 bytes = 32 KiB
-    expect(chooseConvTile(3, 100, BIG, 4, "128x128")).toMatchObject({ name: "128x128", WG_PX: 32, WG_CO: 32, TILE_K: 32 });
-    expect(chooseConvTile(3, 100, { ...BIG, maxComputeWorkgroupStorageSize: 16384 }, 4, "128x128").TILE_K).toBe(16);
-    expect(() => chooseConvTile(3, 100, SMALL, 4, "128x128")).toThrow(/32×32 threads a workgroup; this device allows 256/);
+    expect(chooseConvTile(3, 100, BIG, 4, "128x128")).toMatchObject({
+      name: "128x128",
+      WG_PX: 32,
+      WG_CO: 32,
+      TILE_K: 32,
+    });
+    expect(
+      chooseConvTile(3, 100, { ...BIG, maxComputeWorkgroupStorageSize: 16384 }, 4, "128x128")
+        .TILE_K,
+    ).toBe(16);
+    expect(() => chooseConvTile(3, 100, SMALL, 4, "128x128")).toThrow(
+      /32×32 threads a workgroup; this device allows 256/,
+    );
     expect(() => chooseConvTile(3, 100, SMALL, 4, "128x64")).toThrow(/allows 256/);
     expect(() => chooseConvTile(3, 100, BIG, 4, "9x9")).toThrow(/unknown convolution tile '9x9'/);
-    expect(() => chooseConvTile(64, 65536, { ...BIG, maxComputeWorkgroupStorageSize: 2048 }, 4)).toThrow(/does not fit this device's 2048 bytes of workgroup memory/);
+    expect(() =>
+      chooseConvTile(64, 65536, { ...BIG, maxComputeWorkgroupStorageSize: 2048 }, 4),
+    ).toThrow(/does not fit this device's 2048 bytes of workgroup memory/);
   });
 });

@@ -18,7 +18,7 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { Funit } from "../src/engine";
-import { choosePrecision, DeviceError } from "../src/device";
+import { choosePrecision } from "../src/device";
 import { Graph, type TensorDesc } from "../src/runtime/graph";
 import { castTensor, conv, instanceNorm, meanPool, uploadLayer } from "../src/model";
 import { float16BitsToNumber, float16Bytes } from "../src/safetensors";
@@ -27,10 +27,19 @@ import { runPortable, withDevice } from "./helpers/gpu";
 import { maxAbsDiff, readTensors } from "./helpers/fixtures";
 import { tensorToImages, type ImageRGBA } from "../src/tensor";
 import { runGraph } from "./helpers/run-graph";
-import { conv2dRef, funitRef, instanceNormRef, meanPoolRef, randomArray, rng, type ConvCase } from "./helpers/reference";
+import {
+  conv2dRef,
+  funitRef,
+  instanceNormRef,
+  meanPoolRef,
+  randomArray,
+  rng,
+  type ConvCase,
+} from "./helpers/reference";
 import { expectedTensors, type FunitHyper } from "../src/hyper";
 import { CONV_CASES } from "./portable/kernels";
 import { F16_TOL, f16ReferenceTest } from "./portable/generator";
+import { DeviceError } from "../src/errors";
 
 const U = 2 ** -11;
 
@@ -38,7 +47,9 @@ const U = 2 ** -11;
 function roundF16(x: Float32Array): Float32Array {
   const bytes = float16Bytes(x);
   const view = new DataView(bytes.buffer);
-  return Float32Array.from({ length: x.length }, (_, i) => float16BitsToNumber(view.getUint16(i * 2, true)));
+  return Float32Array.from({ length: x.length }, (_, i) =>
+    float16BitsToNumber(view.getUint16(i * 2, true)),
+  );
 }
 
 /** max over i of |got − want| / scale[i]: ≤ 1 means within tolerance everywhere. */
@@ -53,13 +64,25 @@ function worstRatio(got: Float32Array, want: Float32Array, scale: (i: number) =>
 }
 
 /** Runs one op on f16 data: f32 inputs are cast to f16 on the GPU, the op's output cast back. */
-async function runF16(device: GPUDevice, build: (g: Graph, inputs: TensorDesc[]) => TensorDesc, inputs: { shape: number[]; data: Float32Array; f16?: boolean }[], products: "f16" | "f32" = "f16"): Promise<Float32Array> {
+async function runF16(
+  device: GPUDevice,
+  build: (g: Graph, inputs: TensorDesc[]) => TensorDesc,
+  inputs: { shape: number[]; data: Float32Array; f16?: boolean }[],
+  products: "f16" | "f32" = "f16",
+): Promise<Float32Array> {
   const g = new Graph({ conv: "tiled", normThreads: 256, f16Products: products });
   const raw = inputs.map((x, i) => g.tensor(`in${i}`, x.shape));
-  const ready = raw.map((t, i) => (inputs[i]!.f16 === false ? t : castTensor(g, t, "f16", `in${i}`)));
+  const ready = raw.map((t, i) =>
+    inputs[i]!.f16 === false ? t : castTensor(g, t, "f16", `in${i}`),
+  );
   let out = build(g, ready);
   if (out.dtype === "f16") out = castTensor(g, out, "f32", "out");
-  const [bytes] = await runGraph(device, g, raw.map((t, i) => [t, inputs[i]!.data]), [out]);
+  const [bytes] = await runGraph(
+    device,
+    g,
+    raw.map((t, i) => [t, inputs[i]!.data]),
+    [out],
+  );
   return new Float32Array(bytes!);
 }
 
@@ -71,24 +94,63 @@ const convCases: ConvCase[] = [
 ];
 
 describe("f16 kernels against the TypeScript reference", () => {
-  const convRuns = (["f16", "f32"] as const).flatMap((products) => convCases.map((c) => ({ ...c, products })));
-  it.each(convRuns)("conv2d_f16 ($products products): n$n cin$cin $h×$w → cout$cout k$k s$stride up$upsample $act", async (c) => {
-    const rand = rng(c.n * 1000 + c.cin * 31 + c.cout);
-    const x = roundF16(randomArray(c.n * c.cin * c.h * c.w, rand));
-    const weight = roundF16(randomArray(c.cout * c.cin * c.k * c.k, rand, 1 / Math.sqrt(c.cin * c.k * c.k)));
-    const bias = randomArray(c.cout, rand, 0.5);
-    const want = conv2dRef(c, x, weight, bias).out;
-    const terms = conv2dRef({ ...c, act: "none" }, x.map(Math.abs), weight.map(Math.abs), bias.map(Math.abs)).out;
-    const got = await withDevice(async (device) => {
-      const layer = uploadLayer(device, "test", "conv", [c.cout, c.cin, c.k, c.k], weight, bias, "test", "f16");
-      try {
-        return await runF16(device, (g, [t]) => conv(g, t!, layer, { stride: c.stride, pad: c.pad, upsample: c.upsample, act: c.act }), [{ shape: [c.n, c.cin, c.h, c.w], data: x }], c.products);
-      } finally { layer.weight.destroy(); layer.bias.destroy(); }
-    });
-    // measured worst: 0.20 of this bound with f16 products, 0.12 with f32 ones (lavapipe)
-    const ratio = worstRatio(got, want, (i) => (c.products === "f16" ? 4 : 2) * U * (Math.abs(want[i]!) + terms[i]!));
-    expect(ratio).toBeLessThanOrEqual(1);
-  });
+  const convRuns = (["f16", "f32"] as const).flatMap((products) =>
+    convCases.map((c) => ({ ...c, products })),
+  );
+  it.each(convRuns)(
+    "conv2d_f16 ($products products): n$n cin$cin $h×$w → cout$cout k$k s$stride up$upsample $act",
+    async (c) => {
+      const rand = rng(c.n * 1000 + c.cin * 31 + c.cout);
+      const x = roundF16(randomArray(c.n * c.cin * c.h * c.w, rand));
+      const weight = roundF16(
+        randomArray(c.cout * c.cin * c.k * c.k, rand, 1 / Math.sqrt(c.cin * c.k * c.k)),
+      );
+      const bias = randomArray(c.cout, rand, 0.5);
+      const want = conv2dRef(c, x, weight, bias).out;
+      const terms = conv2dRef(
+        { ...c, act: "none" },
+        x.map(Math.abs),
+        weight.map(Math.abs),
+        bias.map(Math.abs),
+      ).out;
+      const got = await withDevice(async (device) => {
+        const layer = uploadLayer(
+          device,
+          "test",
+          "conv",
+          [c.cout, c.cin, c.k, c.k],
+          weight,
+          bias,
+          "test",
+          "f16",
+        );
+        try {
+          return await runF16(
+            device,
+            (g, [t]) =>
+              conv(g, t!, layer, {
+                stride: c.stride,
+                pad: c.pad,
+                upsample: c.upsample,
+                act: c.act,
+              }),
+            [{ shape: [c.n, c.cin, c.h, c.w], data: x }],
+            c.products,
+          );
+        } finally {
+          layer.weight.destroy();
+          layer.bias.destroy();
+        }
+      });
+      // measured worst: 0.20 of this bound with f16 products, 0.12 with f32 ones (lavapipe)
+      const ratio = worstRatio(
+        got,
+        want,
+        (i) => (c.products === "f16" ? 4 : 2) * U * (Math.abs(want[i]!) + terms[i]!),
+      );
+      expect(ratio).toBeLessThanOrEqual(1);
+    },
+  );
 
   const normCases = [
     { n: 2, c: 5, h: 33, w: 31, adain: false, relu: true, residual: false, threads: 256 },
@@ -96,29 +158,45 @@ describe("f16 kernels against the TypeScript reference", () => {
     { n: 2, c: 7, h: 9, w: 3, adain: true, relu: false, residual: true, threads: 256 },
     { n: 1, c: 4, h: 64, w: 64, adain: false, relu: false, residual: true, threads: 8 },
   ];
-  it.each(normCases)("instance_norm_f16 ($threads threads): n$n c$c $h×$w adain=$adain relu=$relu residual=$residual", async (c) => {
-    const rand = rng(c.n * 100 + c.c * 7 + c.h);
-    const plane = c.h * c.w;
-    const x = roundF16(randomArray(c.n * c.c * plane, rand, 3).map((v, i) => v + (i % 5))); // non-zero means
-    const offset = 6;
-    const adain = randomArray(offset + 2 * c.c + 4, rand, 2);
-    const residual = roundF16(randomArray(x.length, rand));
-    const want = instanceNormRef(x, c.n, c.c, plane, { adain: c.adain ? adain : undefined, offset, relu: c.relu, residual: c.residual ? residual : undefined });
-    const got = await withDevice(async (device) => {
-      const g = new Graph({ conv: "tiled", normThreads: c.threads });
-      const shape = [c.n, c.c, c.h, c.w];
-      const t = castTensor(g, g.tensor("x", shape), "f16", "x");
-      const a = g.tensor("adain", [1, adain.length]);
-      const r = castTensor(g, g.tensor("residual", shape), "f16", "residual");
-      instanceNorm(g, t, "test", { relu: c.relu, adain: c.adain ? { params: a, offset } : undefined, residual: c.residual ? r : undefined });
-      const out = castTensor(g, t, "f32", "out");
-      const inputs: [TensorDesc, Float32Array][] = [[g.tensors[0]!, x], [a, adain], [g.tensors.find((d) => d.label === "residual")!, residual]];
-      const [bytes] = await runGraph(device, g, inputs, [out]);
-      return new Float32Array(bytes!);
-    });
-    const ratio = worstRatio(got, want, (i) => 2 * U * (1 + Math.abs(want[i]!))); // measured worst: 0.33
-    expect(ratio).toBeLessThanOrEqual(1);
-  });
+  it.each(normCases)(
+    "instance_norm_f16 ($threads threads): n$n c$c $h×$w adain=$adain relu=$relu residual=$residual",
+    async (c) => {
+      const rand = rng(c.n * 100 + c.c * 7 + c.h);
+      const plane = c.h * c.w;
+      const x = roundF16(randomArray(c.n * c.c * plane, rand, 3).map((v, i) => v + (i % 5))); // non-zero means
+      const offset = 6;
+      const adain = randomArray(offset + 2 * c.c + 4, rand, 2);
+      const residual = roundF16(randomArray(x.length, rand));
+      const want = instanceNormRef(x, c.n, c.c, plane, {
+        adain: c.adain ? adain : undefined,
+        offset,
+        relu: c.relu,
+        residual: c.residual ? residual : undefined,
+      });
+      const got = await withDevice(async (device) => {
+        const g = new Graph({ conv: "tiled", normThreads: c.threads });
+        const shape = [c.n, c.c, c.h, c.w];
+        const t = castTensor(g, g.tensor("x", shape), "f16", "x");
+        const a = g.tensor("adain", [1, adain.length]);
+        const r = castTensor(g, g.tensor("residual", shape), "f16", "residual");
+        instanceNorm(g, t, "test", {
+          relu: c.relu,
+          adain: c.adain ? { params: a, offset } : undefined,
+          residual: c.residual ? r : undefined,
+        });
+        const out = castTensor(g, t, "f32", "out");
+        const inputs: [TensorDesc, Float32Array][] = [
+          [g.tensors[0]!, x],
+          [a, adain],
+          [g.tensors.find((d) => d.label === "residual")!, residual],
+        ];
+        const [bytes] = await runGraph(device, g, inputs, [out]);
+        return new Float32Array(bytes!);
+      });
+      const ratio = worstRatio(got, want, (i) => 2 * U * (1 + Math.abs(want[i]!))); // measured worst: 0.33
+      expect(ratio).toBeLessThanOrEqual(1);
+    },
+  );
 
   it.each([
     { groups: 1, k: 5, c: 13, h: 4, w: 4 },
@@ -127,7 +205,11 @@ describe("f16 kernels against the TypeScript reference", () => {
     const rand = rng(groups * 10 + k + c);
     const x = roundF16(randomArray(groups * k * c * h * w, rand, 2));
     const want = meanPoolRef(x, groups, k, c, h * w);
-    const got = await withDevice((device) => runF16(device, (g, [t]) => meanPool(g, t!, k, "test"), [{ shape: [groups * k, c, h, w], data: x }]));
+    const got = await withDevice((device) =>
+      runF16(device, (g, [t]) => meanPool(g, t!, k, "test"), [
+        { shape: [groups * k, c, h, w], data: x },
+      ]),
+    );
     // f16 inputs, f32 sums and output: as tight as the f32 kernels' 1e-4
     expect(worstRatio(got, want, (i) => 1e-4 * (1 + Math.abs(want[i]!)))).toBeLessThanOrEqual(1);
   });
@@ -135,9 +217,20 @@ describe("f16 kernels against the TypeScript reference", () => {
   // Normal f16 range only: WGSL leaves subnormal flushing and out-of-range conversion to the GPU.
   it("to_f16 rounds to nearest even and from_f16 widens exactly (odd length)", async () => {
     const rand = rng(5);
-    const x = Float32Array.from([...randomArray(1001, rand, 40), 65504, -65504, 6.2e-5, 0.1, 1 / 3, 1 + 2 ** -11, 1 + 3 * 2 ** -11]);
+    const x = Float32Array.from([
+      ...randomArray(1001, rand, 40),
+      65504,
+      -65504,
+      6.2e-5,
+      0.1,
+      1 / 3,
+      1 + 2 ** -11,
+      1 + 3 * 2 ** -11,
+    ]);
     const want = roundF16(x);
-    const got = await withDevice((device) => runF16(device, (_g, [t]) => t!, [{ shape: [x.length], data: x }]));
+    const got = await withDevice((device) =>
+      runF16(device, (_g, [t]) => t!, [{ shape: [x.length], data: x }]),
+    );
     expect(Array.from(got)).toEqual(Array.from(want));
   });
 });
@@ -145,10 +238,22 @@ describe("f16 kernels against the TypeScript reference", () => {
 /** Whole generator, precision "f16", vs PyTorch's f32 outputs (tolerances: F16_TOL, test/portable/generator.ts). */
 describe("the generator in f16 against PyTorch", () => {
   const runs = [
-    { weights: "test/fixtures/tiny-a/gen_test.safetensors", expected: "test/fixtures/tiny-a/expected.safetensors" },
-    { weights: "test/fixtures/tiny-b/gen_test.safetensors", expected: "test/fixtures/tiny-b/expected.safetensors" },
-    { weights: "test/fixtures/hangul64/gen_test.safetensors", expected: "test/fixtures/hangul64/Bandal.safetensors" },
-    { weights: "weights/hangul64-f16.safetensors", expected: "test/fixtures/hangul64/UnShinmun.safetensors" },
+    {
+      weights: "test/fixtures/tiny-a/gen_test.safetensors",
+      expected: "test/fixtures/tiny-a/expected.safetensors",
+    },
+    {
+      weights: "test/fixtures/tiny-b/gen_test.safetensors",
+      expected: "test/fixtures/tiny-b/expected.safetensors",
+    },
+    {
+      weights: "test/fixtures/hangul64/gen_test.safetensors",
+      expected: "test/fixtures/hangul64/Bandal.safetensors",
+    },
+    {
+      weights: "weights/hangul64-f16.safetensors",
+      expected: "test/fixtures/hangul64/UnShinmun.safetensors",
+    },
   ];
   for (const run of runs) {
     const test = f16ReferenceTest(run);
@@ -162,29 +267,84 @@ describe("generators of the NVlabs family in f16 against the TypeScript generato
   // rounded to f16 so that the reference sees the weights the GPU holds. Tolerances as for the
   // PyTorch references above (measured worst: content code 5.0e-3 · max|ref|, output 2.2e-2).
   const family: { hyper: FunitHyper; n: number; k: number; h: number; w: number }[] = [
-    { hyper: { nf: 4, n_res_blks: 0, nf_mlp: 8, latent_dim: 5, n_mlp_blks: 2, n_downs_content: 1, n_downs_class: 2 }, n: 2, k: 1, h: 12, w: 20 },
-    { hyper: { nf: 6, n_res_blks: 3, nf_mlp: 12, latent_dim: 7, n_mlp_blks: 5, n_downs_content: 3, n_downs_class: 5 }, n: 1, k: 3, h: 64, w: 48 },
+    {
+      hyper: {
+        nf: 4,
+        n_res_blks: 0,
+        nf_mlp: 8,
+        latent_dim: 5,
+        n_mlp_blks: 2,
+        n_downs_content: 1,
+        n_downs_class: 2,
+      },
+      n: 2,
+      k: 1,
+      h: 12,
+      w: 20,
+    },
+    {
+      hyper: {
+        nf: 6,
+        n_res_blks: 3,
+        nf_mlp: 12,
+        latent_dim: 7,
+        n_mlp_blks: 5,
+        n_downs_content: 3,
+        n_downs_class: 5,
+      },
+      n: 1,
+      k: 3,
+      h: 64,
+      w: 48,
+    },
   ];
   it.each(family)("$hyper at $h×$w, N=$n, K=$k", async ({ hyper, n, k, h, w }) => {
     const rand = rng(hyper.nf * 131 + hyper.n_res_blks);
     const tensors = new Map<string, Float32Array>();
     for (const [name, shape] of expectedTensors(hyper)) {
       const fanIn = shape.slice(1).reduce((a, b) => a * b, 1) || 1;
-      tensors.set(name, roundF16(randomArray(shape.reduce((a, b) => a * b, 1), rand, name.endsWith("bias") ? 0.5 : 1.5 / Math.sqrt(fanIn))));
+      tensors.set(
+        name,
+        roundF16(
+          randomArray(
+            shape.reduce((a, b) => a * b, 1),
+            rand,
+            name.endsWith("bias") ? 0.5 : 1.5 / Math.sqrt(fanIn),
+          ),
+        ),
+      );
     }
     const content = randomArray(n * 3 * h * w, rand);
     const classImages = randomArray(k * 3 * h * w, rand);
-    const want = funitRef(hyper, (name) => tensors.get(name)!, { n, hh: h, ww: w, data: content }, { k, hh: h, ww: w, data: classImages });
+    const want = funitRef(
+      hyper,
+      (name) => tensors.get(name)!,
+      { n, hh: h, ww: w, data: content },
+      { k, hh: h, ww: w, data: classImages },
+    );
     const got = await withDevice(async (device) => {
-      const engine = await Funit.create(device, { hyper, tensors, dtypes: ["F16"], metadata: {} }, { precision: "f16" });
+      const engine = await Funit.create(
+        device,
+        { hyper, tensors, dtypes: ["F16"], metadata: {} },
+        { precision: "f16" },
+      );
       try {
-        return await engine.runWithIntermediates({ shape: [n, 3, h, w], data: content }, { shape: [k, 3, h, w], data: classImages });
-      } finally { engine.destroy(); }
+        return await engine.runWithIntermediates(
+          { shape: [n, 3, h, w], data: content },
+          { shape: [k, 3, h, w], data: classImages },
+        );
+      } finally {
+        engine.destroy();
+      }
     });
-    const within = (g: Float32Array, r: Float32Array) => maxAbsDiff(g, r) / Math.max(...r.map(Math.abs), 1e-30);
+    const within = (g: Float32Array, r: Float32Array) =>
+      maxAbsDiff(g, r) / Math.max(...r.map(Math.abs), 1e-30);
     expect(within(got.class_code.data, want.classCode)).toBeLessThanOrEqual(F16_TOL.codesRelMax);
-    if (want.adain.length) expect(within(got.adain_params.data, want.adain)).toBeLessThanOrEqual(F16_TOL.codesRelMax);
-    expect(within(got.content_code.data, want.contentCode)).toBeLessThanOrEqual(F16_TOL.codesRelMax);
+    if (want.adain.length)
+      expect(within(got.adain_params.data, want.adain)).toBeLessThanOrEqual(F16_TOL.codesRelMax);
+    expect(within(got.content_code.data, want.contentCode)).toBeLessThanOrEqual(
+      F16_TOL.codesRelMax,
+    );
     expect(got.output.shape).toEqual([n, 3, h, w]);
     expect(maxAbsDiff(got.output.data, want.output)).toBeLessThanOrEqual(F16_TOL.output);
   });
@@ -200,10 +360,18 @@ describe("the f16 path through the image API", () => {
       const out: Record<string, ImageRGBA[]> = {};
       for (const precision of ["f32", "f16"] as const) {
         const engine = await Funit.create(device, bytes, { precision });
-        try { out[precision] = await engine.translate(contents, classes); } finally { engine.destroy(); }
+        try {
+          out[precision] = await engine.translate(contents, classes);
+        } finally {
+          engine.destroy();
+        }
       }
       let worst = 0;
-      out.f16!.forEach((img, i) => img.data.forEach((v, p) => { worst = Math.max(worst, Math.abs(v - out.f32![i]!.data[p]!)); }));
+      out.f16!.forEach((img, i) =>
+        img.data.forEach((v, p) => {
+          worst = Math.max(worst, Math.abs(v - out.f32![i]!.data[p]!));
+        }),
+      );
       // 5e-2 (the output tolerance above) is 6.4 levels of 255, plus one for rounding
       expect(worst).toBeLessThanOrEqual(7);
     });
@@ -211,17 +379,25 @@ describe("the f16 path through the image API", () => {
 });
 
 describe("precision choice", () => {
-  const fake = (info: Partial<GPUAdapterInfo> & { isFallbackAdapter?: boolean }, features: string[]) =>
-    ({ adapterInfo: info, features: new Set(features) }) as unknown as GPUDevice;
+  const fake = (
+    info: Partial<GPUAdapterInfo> & { isFallbackAdapter?: boolean },
+    features: string[],
+  ) => ({ adapterInfo: info, features: new Set(features) }) as unknown as GPUDevice;
   const gpu = { vendor: "nvidia", architecture: "hopper" };
-  const lavapipe = { vendor: "mesa", description: "llvmpipe (LLVM 15.0.6, 256 bits)", isFallbackAdapter: true };
+  const lavapipe = {
+    vendor: "mesa",
+    description: "llvmpipe (LLVM 15.0.6, 256 bits)",
+    isFallbackAdapter: true,
+  };
 
   it("auto: f16 on GPUs with shader-f16; f32 on CPU adapters (emulated f16) and without the feature", () => {
     expect(choosePrecision(fake(gpu, ["shader-f16"]))).toBe("f16");
     expect(choosePrecision(fake(gpu, ["shader-f16"]), "auto")).toBe("f16");
     expect(choosePrecision(fake(gpu, []))).toBe("f32");
     expect(choosePrecision(fake(lavapipe, ["shader-f16"]))).toBe("f32");
-    expect(choosePrecision(fake({ vendor: "google", architecture: "swiftshader" }, []))).toBe("f32");
+    expect(choosePrecision(fake({ vendor: "google", architecture: "swiftshader" }, []))).toBe(
+      "f32",
+    );
   });
   it("explicit choices are kept; f16 without shader-f16 is a DeviceError", () => {
     expect(choosePrecision(fake(gpu, ["shader-f16"]), "f32")).toBe("f32");
@@ -234,8 +410,14 @@ describe("precision choice", () => {
     const tiny = new Uint8Array(readFileSync("test/fixtures/tiny-a/gen_test.safetensors"));
     await withDevice(async (device) => {
       const auto = await Funit.create(device, tiny);
-      try { expect(auto.precision).toBe(choosePrecision(device)); } finally { auto.destroy(); }
-      await expect(Funit.create(device, tiny, { precision: "f16", conv: "direct" })).rejects.toThrow(/f16 path has only the tiled convolution/);
+      try {
+        expect(auto.precision).toBe(choosePrecision(device));
+      } finally {
+        auto.destroy();
+      }
+      await expect(
+        Funit.create(device, tiny, { precision: "f16", conv: "direct" }),
+      ).rejects.toThrow(/f16 path has only the tiled convolution/);
     });
   });
 
@@ -246,10 +428,18 @@ describe("precision choice", () => {
       expect(device.features.has("shader-f16")).toBe(false);
       const tiny = new Uint8Array(readFileSync("test/fixtures/tiny-a/gen_test.safetensors"));
       await expect(Funit.create(device, tiny, { precision: "f16" })).rejects.toThrow(DeviceError);
-      await expect(Funit.create(device, tiny, { precision: "f16" })).rejects.toThrow(/'f16' needs a device with the 'shader-f16' feature/);
+      await expect(Funit.create(device, tiny, { precision: "f16" })).rejects.toThrow(
+        /'f16' needs a device with the 'shader-f16' feature/,
+      );
       const engine = await Funit.create(device, tiny, { precision: "auto" });
-      try { expect(engine.precision).toBe("f32"); } finally { engine.destroy(); }
-    } finally { device.destroy(); }
+      try {
+        expect(engine.precision).toBe("f32");
+      } finally {
+        engine.destroy();
+      }
+    } finally {
+      device.destroy();
+    }
   });
 });
 
@@ -265,8 +455,13 @@ describe("f16 buffer plan", () => {
         const engine = await Funit.create(device, bytes, { precision });
         try {
           await engine.translateTensor(content, new Float32Array(engine.hyper.latent_dim));
-          sizes[precision] = { activations: await engine.activationBytes(), weights: engine.weightBytes };
-        } finally { engine.destroy(); }
+          sizes[precision] = {
+            activations: await engine.activationBytes(),
+            weights: engine.weightBytes,
+          };
+        } finally {
+          engine.destroy();
+        }
       }
       // every activation of this plan is f16 except the f32 input, output, class code and MLP,
       // which are small next to the 32…128-channel maps

@@ -9,14 +9,13 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { readFileSync } from "node:fs";
-import { ModelFormatError } from "../src/hyper";
-import { parseSafetensors, SafetensorsError, tensorToFloat32 } from "../src/safetensors";
-import { CheckpointError, PickleError } from "../src/torch/errors";
+import { parseSafetensors, tensorToFloat32 } from "../src/safetensors";
 import { unpickle, type AllowedGlobals } from "../src/torch/pickle";
 import { bytesReader } from "../src/torch/reader";
 import { openZip } from "../src/torch/zip";
 import { convertToSafetensors } from "../src/torch/convert";
 import { torchZip, zipStored } from "./torch-writers";
+import { CheckpointError, ModelFormatError, PickleError, SafetensorsError } from "../src/errors";
 
 type Mutation =
   | { kind: "flip"; at: number; bit: number }
@@ -26,22 +25,69 @@ type Mutation =
   | { kind: "truncate"; at: number };
 
 /** Values that make length and offset fields extreme. */
-const BOUNDARY = [[0xff, 0xff, 0xff, 0xff], [0, 0, 0, 0], [0xff, 0xff, 0xff, 0x7f], [0x80], [0x7f], [0xff], [0], [0x0a], [0x28], [0x2e]];
+const BOUNDARY = [
+  [0xff, 0xff, 0xff, 0xff],
+  [0, 0, 0, 0],
+  [0xff, 0xff, 0xff, 0x7f],
+  [0x80],
+  [0x7f],
+  [0xff],
+  [0],
+  [0x0a],
+  [0x28],
+  [0x2e],
+];
 
 /** A position: anywhere in the file, or (more often) inside one of the structural `hot` ranges. */
 function position(size: number, hot: [number, number][]): fc.Arbitrary<number> {
   const anywhere = fc.nat({ max: Math.max(0, size - 1) });
-  const inHot = hot.map(([a, b]) => fc.integer({ min: a, max: Math.max(a, Math.min(b, size) - 1) }));
-  return fc.oneof({ arbitrary: anywhere, weight: 1 }, ...inHot.map((arbitrary) => ({ arbitrary, weight: 3 })));
+  const inHot = hot.map(([a, b]) =>
+    fc.integer({ min: a, max: Math.max(a, Math.min(b, size) - 1) }),
+  );
+  return fc.oneof(
+    { arbitrary: anywhere, weight: 1 },
+    ...inHot.map((arbitrary) => ({ arbitrary, weight: 3 })),
+  );
 }
 
 function mutations(size: number, hot: [number, number][]): fc.Arbitrary<Mutation[]> {
   const at = position(size, hot);
   const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-    { weight: 4, arbitrary: fc.record({ kind: fc.constant("flip" as const), at, bit: fc.integer({ min: 0, max: 7 }) }) },
-    { weight: 3, arbitrary: fc.record({ kind: fc.constant("set" as const), at, bytes: fc.oneof(fc.constantFrom(...BOUNDARY), fc.array(fc.nat({ max: 255 }), { minLength: 1, maxLength: 8 })) }) },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant("insert" as const), at, bytes: fc.array(fc.nat({ max: 255 }), { minLength: 1, maxLength: 16 }) }) },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant("delete" as const), at, count: fc.integer({ min: 1, max: 64 }) }) },
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        kind: fc.constant("flip" as const),
+        at,
+        bit: fc.integer({ min: 0, max: 7 }),
+      }),
+    },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        kind: fc.constant("set" as const),
+        at,
+        bytes: fc.oneof(
+          fc.constantFrom(...BOUNDARY),
+          fc.array(fc.nat({ max: 255 }), { minLength: 1, maxLength: 8 }),
+        ),
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        kind: fc.constant("insert" as const),
+        at,
+        bytes: fc.array(fc.nat({ max: 255 }), { minLength: 1, maxLength: 16 }),
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        kind: fc.constant("delete" as const),
+        at,
+        count: fc.integer({ min: 1, max: 64 }),
+      }),
+    },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant("truncate" as const), at }) },
   );
   return fc.array(mutation, { minLength: 1, maxLength: 4 });
@@ -50,7 +96,10 @@ function mutations(size: number, hot: [number, number][]): fc.Arbitrary<Mutation
 function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
-  for (const p of parts) { out.set(p, at); at += p.length; }
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }
 
@@ -59,9 +108,11 @@ function mutate(file: Uint8Array, ms: Mutation[]): Uint8Array {
   let b: Uint8Array = file.slice();
   for (const m of ms) {
     const at = Math.min(m.at, b.length);
-    if (m.kind === "flip") { if (at < b.length) b[at] = b[at]! ^ (1 << m.bit); }
-    else if (m.kind === "set") b.set(m.bytes.slice(0, b.length - at), at);
-    else if (m.kind === "insert") b = concat(b.subarray(0, at), Uint8Array.from(m.bytes), b.subarray(at));
+    if (m.kind === "flip") {
+      if (at < b.length) b[at] = b[at]! ^ (1 << m.bit);
+    } else if (m.kind === "set") b.set(m.bytes.slice(0, b.length - at), at);
+    else if (m.kind === "insert")
+      b = concat(b.subarray(0, at), Uint8Array.from(m.bytes), b.subarray(at));
     else if (m.kind === "delete") b = concat(b.subarray(0, at), b.subarray(at + m.count));
     else b = b.subarray(0, at);
   }
@@ -73,7 +124,10 @@ const PROJECT_ERRORS = [CheckpointError, ModelFormatError, SafetensorsError];
 const MAX_RUN_MS = 2000;
 
 /** Runs `body`; a thrown error must be one of `allowed` (the project's classes), and the run must be quick. */
-async function dataOrCleanError(body: () => unknown, allowed: (new (...a: never[]) => Error)[] = PROJECT_ERRORS): Promise<void> {
+async function dataOrCleanError(
+  body: () => unknown,
+  allowed: (new (...a: never[]) => Error)[] = PROJECT_ERRORS,
+): Promise<void> {
   const t0 = performance.now();
   try {
     await body();
@@ -91,21 +145,43 @@ const headerEnd = 8 + Number(new DataView(tinySafetensors.buffer).getBigUint64(0
 
 describe("readers under random mutation", () => {
   it("parseSafetensors returns data or a SafetensorsError", async () => {
-    await fc.assert(fc.asyncProperty(mutations(tinySafetensors.length, [[0, headerEnd]]), (ms) => dataOrCleanError(() => {
-      const file = parseSafetensors(mutate(tinySafetensors, ms));
-      for (const [name, t] of file.tensors) if (["F32", "F16", "BF16"].includes(t.dtype)) tensorToFloat32(name, t);
-    })), { numRuns: 1500 });
+    await fc.assert(
+      fc.asyncProperty(mutations(tinySafetensors.length, [[0, headerEnd]]), (ms) =>
+        dataOrCleanError(() => {
+          const file = parseSafetensors(mutate(tinySafetensors, ms));
+          for (const [name, t] of file.tensors)
+            if (["F32", "F16", "BF16"].includes(t.dtype)) tensorToFloat32(name, t);
+        }),
+      ),
+      { numRuns: 1500 },
+    );
   });
 
   it("the zip reader returns CRC-checked entries or a ZipError/CheckpointError (plain and ZIP64 archives)", async () => {
-    const zip64 = zipStored([...(await openZip(bytesReader(tinyZip))).entries.values()].slice(0, 12).map((e) => ({ name: e.name, data: new Uint8Array(e.size).fill(e.size & 0xff) })), true);
-    for (const [file, runs] of [[tinyZip, 600], [zip64, 600]] as const) {
+    const zip64 = zipStored(
+      [...(await openZip(bytesReader(tinyZip))).entries.values()]
+        .slice(0, 12)
+        .map((e) => ({ name: e.name, data: new Uint8Array(e.size).fill(e.size & 0xff) })),
+      true,
+    );
+    for (const [file, runs] of [
+      [tinyZip, 600],
+      [zip64, 600],
+    ] as const) {
       // Structure: the first local header and the data.pkl it holds, and the central directory at the end.
-      const hot: [number, number][] = [[0, 200], [file.length - 8000, file.length]];
-      await fc.assert(fc.asyncProperty(mutations(file.length, hot), (ms) => dataOrCleanError(async () => {
-        const zip = await openZip(bytesReader(mutate(file, ms)));
-        for (const entry of zip.entries.values()) await zip.read(entry);
-      })), { numRuns: runs });
+      const hot: [number, number][] = [
+        [0, 200],
+        [file.length - 8000, file.length],
+      ];
+      await fc.assert(
+        fc.asyncProperty(mutations(file.length, hot), (ms) =>
+          dataOrCleanError(async () => {
+            const zip = await openZip(bytesReader(mutate(file, ms)));
+            for (const entry of zip.entries.values()) await zip.read(entry);
+          }),
+        ),
+        { numRuns: runs },
+      );
     }
   });
 
@@ -113,36 +189,84 @@ describe("readers under random mutation", () => {
     const zip = await openZip(bytesReader(tinyZip));
     const pkl = await zip.read(zip.entry("gen/data.pkl"));
     const globals: AllowedGlobals = new Map<string, ((a: readonly unknown[]) => unknown) | null>([
-      ["collections.OrderedDict", () => new Map()], ["torch._utils._rebuild_tensor_v2", (a) => a], ["torch.FloatStorage", null],
+      ["collections.OrderedDict", () => new Map()],
+      ["torch._utils._rebuild_tensor_v2", (a) => a],
+      ["torch.FloatStorage", null],
     ]);
-    await fc.assert(fc.asyncProperty(mutations(pkl.length, []), (ms) => dataOrCleanError(() => {
-      unpickle(mutate(pkl, ms), { globals, persistentLoad: (pid) => pid });
-    }, [PickleError])), { numRuns: 5000 });
+    await fc.assert(
+      fc.asyncProperty(mutations(pkl.length, []), (ms) =>
+        dataOrCleanError(() => {
+          unpickle(mutate(pkl, ms), { globals, persistentLoad: (pid) => pid });
+        }, [PickleError]),
+      ),
+      { numRuns: 5000 },
+    );
   });
 
   it("conversion of a zip checkpoint with a mutated (but CRC-consistent) data.pkl gives data or a clean error", async () => {
     const zip = await openZip(bytesReader(tinyZip));
-    const entries = await Promise.all([...zip.entries.values()].map(async (e) => ({ name: e.name, data: await zip.read(e) })));
+    const entries = await Promise.all(
+      [...zip.entries.values()].map(async (e) => ({ name: e.name, data: await zip.read(e) })),
+    );
     const pkl = entries[0]!.data;
     expect(entries[0]!.name).toBe("gen/data.pkl");
-    await fc.assert(fc.asyncProperty(mutations(pkl.length, []), (ms) => dataOrCleanError(async () => {
-      const file = zipStored([{ name: "gen/data.pkl", data: mutate(pkl, ms) }, ...entries.slice(1)]);
-      await convertToSafetensors(bytesReader(file), async () => {}, { dtype: "f16" });
-    })), { numRuns: 800 });
+    await fc.assert(
+      fc.asyncProperty(mutations(pkl.length, []), (ms) =>
+        dataOrCleanError(async () => {
+          const file = zipStored([
+            { name: "gen/data.pkl", data: mutate(pkl, ms) },
+            ...entries.slice(1),
+          ]);
+          await convertToSafetensors(bytesReader(file), async () => {}, { dtype: "f16" });
+        }),
+      ),
+      { numRuns: 800 },
+    );
   });
 
   it("conversion of mutated zip and legacy checkpoints gives data or a clean error", async () => {
-    const bare = torchZip(new Map([...parseSafetensors(tinySafetensors).tensors].map(([name, t], i) => [name, { key: String(i), storage: t.bytes.slice(), shape: t.shape }])));
+    const bare = torchZip(
+      new Map(
+        [...parseSafetensors(tinySafetensors).tensors].map(([name, t], i) => [
+          name,
+          { key: String(i), storage: t.bytes.slice(), shape: t.shape },
+        ]),
+      ),
+    );
     // Legacy: the five pickles and the first storage records; zip: data.pkl and the directory.
     const cases: [Uint8Array, [number, number][], number][] = [
       [tinyLegacy, [[0, 19_600]], 1000],
-      [tinyZip, [[0, 200], [tinyZip.length - 8000, tinyZip.length]], 500],
-      [bare, [[0, 100], [bare.length - 4000, bare.length]], 500],
+      [
+        tinyZip,
+        [
+          [0, 200],
+          [tinyZip.length - 8000, tinyZip.length],
+        ],
+        500,
+      ],
+      [
+        bare,
+        [
+          [0, 100],
+          [bare.length - 4000, bare.length],
+        ],
+        500,
+      ],
     ];
     for (const [file, hot, runs] of cases) {
-      await fc.assert(fc.asyncProperty(mutations(file.length, hot), fc.constantFrom("gen_test" as const, "gen" as const), (ms, generator) => dataOrCleanError(async () => {
-        await convertToSafetensors(bytesReader(mutate(file, ms)), async () => {}, { generator });
-      })), { numRuns: runs });
+      await fc.assert(
+        fc.asyncProperty(
+          mutations(file.length, hot),
+          fc.constantFrom("gen_test" as const, "gen" as const),
+          (ms, generator) =>
+            dataOrCleanError(async () => {
+              await convertToSafetensors(bytesReader(mutate(file, ms)), async () => {}, {
+                generator,
+              });
+            }),
+        ),
+        { numRuns: runs },
+      );
     }
   });
 });

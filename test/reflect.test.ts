@@ -19,24 +19,56 @@ describe("kernel reflection", () => {
   });
 
   it("lays out a params struct by WGSL's rules and finds bindings and overrides", () => {
-    const r = reflectKernel("t", `
+    const r = reflectKernel(
+      "t",
+      `
       struct P { a: u32, b: f32, c: i32 }
       override WG: u32 = 64u;
       @group(0) @binding(0) var<uniform> params: P;
       @group(0) @binding(1) var<storage, read> x: array<f32>;
       @group(0) @binding(2) var<storage, read_write> y: array<f32>;
       @group(0) @binding(3) var out: texture_storage_2d_array<rgba8unorm, write>;
-      @compute @workgroup_size(WG) fn main() { y[0] = x[0] + f32(params.a); }`);
-    expect(r.params).toEqual({ binding: "params", size: 12, fields: [{ name: "a", offset: 0, type: "u32" }, { name: "b", offset: 4, type: "f32" }, { name: "c", offset: 8, type: "i32" }] });
-    expect(r.bindings.map((b) => [b.binding, b.kind])).toEqual([[0, "uniform"], [1, "read-only-storage"], [2, "storage"], [3, "storage-texture"]]);
-    expect(r.bindings[3]!.storageTexture).toEqual({ access: "write-only", format: "rgba8unorm", viewDimension: "2d-array" });
+      @compute @workgroup_size(WG) fn main() { y[0] = x[0] + f32(params.a); }`,
+    );
+    expect(r.params).toEqual({
+      binding: "params",
+      size: 12,
+      fields: [
+        { name: "a", offset: 0, type: "u32" },
+        { name: "b", offset: 4, type: "f32" },
+        { name: "c", offset: 8, type: "i32" },
+      ],
+    });
+    expect(r.bindings.map((b) => [b.binding, b.kind])).toEqual([
+      [0, "uniform"],
+      [1, "read-only-storage"],
+      [2, "storage"],
+      [3, "storage-texture"],
+    ]);
+    expect(r.bindings[3]!.storageTexture).toEqual({
+      access: "write-only",
+      format: "rgba8unorm",
+      viewDimension: "2d-array",
+    });
     expect(r.overrides).toEqual(["WG"]);
   });
 
   it("refuses what the runtime cannot bind, naming the kernel", () => {
     const body = "@compute @workgroup_size(1) fn main() {}";
-    expect(() => reflectKernel("g1", `struct P { a: u32 } @group(1) @binding(0) var<uniform> params: P; ${body}`)).toThrow(/kernel g1: binding params is in group 1/);
-    expect(() => reflectKernel("vec", `struct P { a: vec2<u32> } @group(0) @binding(0) var<uniform> params: P; ${body}`)).toThrow(/kernel vec: params field a has type vec2/);
-    expect(() => reflectKernel("none", `@group(0) @binding(0) var<storage, read> x: array<f32>; ${body}`)).toThrow(/kernel none: no uniform params struct/);
+    expect(() =>
+      reflectKernel(
+        "g1",
+        `struct P { a: u32 } @group(1) @binding(0) var<uniform> params: P; ${body}`,
+      ),
+    ).toThrow(/kernel g1: binding params is in group 1/);
+    expect(() =>
+      reflectKernel(
+        "vec",
+        `struct P { a: vec2<u32> } @group(0) @binding(0) var<uniform> params: P; ${body}`,
+      ),
+    ).toThrow(/kernel vec: params field a has type vec2/);
+    expect(() =>
+      reflectKernel("none", `@group(0) @binding(0) var<storage, read> x: array<f32>; ${body}`),
+    ).toThrow(/kernel none: no uniform params struct/);
   });
 });

@@ -9,11 +9,28 @@
  * back the exact pixels that went in and came out, so Node can recompute them.
  */
 import {
-  classCodeFromJSON, classCodeToJSON, Funit, interpolateClassCodes, requestFunitDevice, type ImageRGBA,
+  classCodeFromJSON,
+  classCodeToJSON,
+  Funit,
+  interpolateClassCodes,
+  requestFunitDevice,
+  type ImageRGBA,
 } from "../src/index";
 import {
-  cutCell, demoReferences, describeChar, GIVEN_PAPER, GLYPH_CELL as CELL, glyphOf, makeAtlas, parseCharList, SOURCE_ATLAS, tintPaper,
-  UNSEEN_FONTS, unseenAtlasFiles, type AtlasFiles, type GlyphAtlas,
+  cutCell,
+  demoReferences,
+  describeChar,
+  GIVEN_PAPER,
+  GLYPH_CELL as CELL,
+  glyphOf,
+  makeAtlas,
+  parseCharList,
+  SOURCE_ATLAS,
+  tintPaper,
+  UNSEEN_FONTS,
+  unseenAtlasFiles,
+  type AtlasFiles,
+  type GlyphAtlas,
 } from "../src/glyphs";
 
 const WEIGHTS_URL = "../weights/hangul64-f16.safetensors";
@@ -73,7 +90,10 @@ const ui = {
 
 /** Decodes an image file or response body to RGBA, exactly as stored (no colour management). */
 async function decodeBlob(blob: Blob): Promise<ImageRGBA> {
-  const bitmap = await createImageBitmap(blob, { colorSpaceConversion: "none", premultiplyAlpha: "none" });
+  const bitmap = await createImageBitmap(blob, {
+    colorSpaceConversion: "none",
+    premultiplyAlpha: "none",
+  });
   const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
   const ctx = canvas.getContext("2d", { willReadFrequently: true })!;
   ctx.drawImage(bitmap, 0, 0);
@@ -108,13 +128,15 @@ function imageData(img: ImageRGBA): ImageData {
 
 /** Shows glyphs as a row of small canvases. */
 function showStrip(strip: HTMLElement, glyphs: ImageRGBA[]): void {
-  strip.replaceChildren(...glyphs.map((g) => {
-    const c = document.createElement("canvas");
-    c.width = g.width;
-    c.height = g.height;
-    c.getContext("2d")!.putImageData(imageData(g), 0, 0);
-    return c;
-  }));
+  strip.replaceChildren(
+    ...glyphs.map((g) => {
+      const c = document.createElement("canvas");
+      c.width = g.width;
+      c.height = g.height;
+      c.getContext("2d")!.putImageData(imageData(g), 0, 0);
+      return c;
+    }),
+  );
 }
 
 // ------------------------------------------------------------------ assets
@@ -126,7 +148,12 @@ async function fetchOk(url: string): Promise<Response> {
 }
 
 async function loadAtlas({ image, chars, perRow, label }: AtlasFiles): Promise<GlyphAtlas> {
-  const [img, text] = await Promise.all([fetchOk(GLYPHS + image).then((r) => r.blob()).then(decodeBlob), fetchOk(GLYPHS + chars).then((r) => r.text())]);
+  const [img, text] = await Promise.all([
+    fetchOk(GLYPHS + image)
+      .then((r) => r.blob())
+      .then(decodeBlob),
+    fetchOk(GLYPHS + chars).then((r) => r.text()),
+  ]);
   return makeAtlas(img, parseCharList(text, chars), CELL, perRow, label);
 }
 
@@ -161,12 +188,14 @@ let drawnVersion = 0;
 let uploadVersion = 0;
 
 function sourceKind(): SourceKind {
-  return (document.querySelector<HTMLInputElement>("input[name=source]:checked")!.value) as SourceKind;
+  return document.querySelector<HTMLInputElement>("input[name=source]:checked")!
+    .value as SourceKind;
 }
 
 function setSource(kind: SourceKind): void {
   document.querySelector<HTMLInputElement>(`input[name=source][value=${kind}]`)!.checked = true;
-  for (const el of document.querySelectorAll<HTMLElement>(".source")) el.hidden = el.dataset.source !== kind;
+  for (const el of document.querySelectorAll<HTMLElement>(".source"))
+    el.hidden = el.dataset.source !== kind;
 }
 
 /** The selected style's references (and a key naming them), or an error message for the user. */
@@ -200,7 +229,11 @@ function encode(key: string, refs: ImageRGBA[]): Promise<Float32Array> {
 }
 
 /** The class code to generate with: the selected style, blended with a second font when one is chosen. */
-async function currentStyle(): Promise<{ code: Float32Array; references: ImageRGBA[]; blend: RunResult["blend"] }> {
+async function currentStyle(): Promise<{
+  code: Float32Array;
+  references: ImageRGBA[];
+  blend: RunResult["blend"];
+}> {
   const kind = sourceKind();
   let code: Float32Array;
   let references: ImageRGBA[] = [];
@@ -228,8 +261,15 @@ function layout(text: string): { ch: string; col: number; row: number }[] {
   let col = 0;
   let row = 0;
   for (const ch of text) {
-    if (ch === "\n") { row++; col = 0; continue; }
-    if (col === COLUMNS) { row++; col = 0; }
+    if (ch === "\n") {
+      row++;
+      col = 0;
+      continue;
+    }
+    if (col === COLUMNS) {
+      row++;
+      col = 0;
+    }
     cells.push({ ch, col, row });
     col++;
   }
@@ -243,7 +283,11 @@ function report(el: HTMLElement, message: string, kind: "error" | "warn" | "ok" 
 }
 
 /** Sizes a canvas for the cells, paints it white, and marks the missing characters' cells in red. */
-function clearCells(canvas: HTMLCanvasElement, cells: { ch: string; col: number; row: number }[], missing: string[]): CanvasRenderingContext2D {
+function clearCells(
+  canvas: HTMLCanvasElement,
+  cells: { ch: string; col: number; row: number }[],
+  missing: string[],
+): CanvasRenderingContext2D {
   canvas.width = Math.max(1, ...cells.map((c) => c.col + 1)) * CELL;
   canvas.height = Math.max(1, ...cells.map((c) => c.row + 1)) * CELL;
   canvas.style.width = `${canvas.width * DISPLAY_SCALE}px`; // 64-pixel glyphs are small on a modern screen
@@ -267,21 +311,43 @@ async function generate(): Promise<RunResult> {
   const text = ui.text.value;
   const cells = layout(text);
   const have = new Set(source!.chars);
-  const missing = [...new Set(cells.map((c) => c.ch).filter((ch) => !/\s/u.test(ch) && !have.has(ch)))];
-  report(ui.report, missing.length
-    ? `Not in the source font atlas (the 2,350 KS X 1001 syllables), left blank in red: ${missing.map(describeChar).join(", ")}`
-    : "", "warn");
+  const missing = [
+    ...new Set(cells.map((c) => c.ch).filter((ch) => !/\s/u.test(ch) && !have.has(ch))),
+  ];
+  report(
+    ui.report,
+    missing.length
+      ? `Not in the source font atlas (the 2,350 KS X 1001 syllables), left blank in red: ${missing.map(describeChar).join(", ")}`
+      : "",
+    "warn",
+  );
 
   const ctx = clearCells(ui.output, cells, missing);
   const sourceCtx = clearCells(ui.source, cells, missing);
-  for (const c of cells) if (have.has(c.ch)) sourceCtx.putImageData(imageData(tintPaper(glyphOf(source!, c.ch), GIVEN_PAPER)), c.col * CELL, c.row * CELL);
+  for (const c of cells)
+    if (have.has(c.ch))
+      sourceCtx.putImageData(
+        imageData(tintPaper(glyphOf(source!, c.ch), GIVEN_PAPER)),
+        c.col * CELL,
+        c.row * CELL,
+      );
 
   ui.timing.textContent = "encoding the style…";
   const style = await currentStyle();
   const syllables = [...new Set(cells.map((c) => c.ch).filter((ch) => have.has(ch)))];
   const glyphs: RunResult["glyphs"] = [];
   let ms = 0;
-  const result = (cancelled: boolean): RunResult => ({ text, source: sourceKind(), references: style.references, blend: style.blend, code: style.code, glyphs, missing, msPerGlyph: glyphs.length ? ms / glyphs.length : 0, cancelled });
+  const result = (cancelled: boolean): RunResult => ({
+    text,
+    source: sourceKind(),
+    references: style.references,
+    blend: style.blend,
+    code: style.code,
+    glyphs,
+    missing,
+    msPerGlyph: glyphs.length ? ms / glyphs.length : 0,
+    cancelled,
+  });
   for (const ch of syllables) {
     if (id !== runId) return result(true); // a newer generation started: stop drawing over it
     const content = glyphOf(source!, ch);
@@ -302,7 +368,10 @@ async function generate(): Promise<RunResult> {
 /** Runs a generation from the UI: errors become a message on the page, not an exception. */
 function generateFromUi(): Promise<RunResult | null> {
   return generate().catch((e) => {
-    report(ui.report, e instanceof UserError ? e.message : `generation failed: ${(e as Error).message}`);
+    report(
+      ui.report,
+      e instanceof UserError ? e.message : `generation failed: ${(e as Error).message}`,
+    );
     if (!(e instanceof UserError)) console.error(e);
     return null;
   });
@@ -322,14 +391,21 @@ async function showFontRefs(): Promise<void> {
 async function readUploads(files: FileList): Promise<void> {
   const list = [...files];
   if (list.length === 0) return;
-  if (list.length > MAX_REFS) { report(ui.report, `choose at most ${MAX_REFS} images (got ${list.length})`); return; }
+  if (list.length > MAX_REFS) {
+    report(ui.report, `choose at most ${MAX_REFS} images (got ${list.length})`);
+    return;
+  }
   try {
-    uploaded = await Promise.all(list.map(async (f) => {
-      const bitmap = await createImageBitmap(f).catch(() => { throw new UserError(`${f.name} is not an image this browser can read`); });
-      const glyph = toGlyph(bitmap, bitmap.width, bitmap.height);
-      bitmap.close();
-      return glyph;
-    }));
+    uploaded = await Promise.all(
+      list.map(async (f) => {
+        const bitmap = await createImageBitmap(f).catch(() => {
+          throw new UserError(`${f.name} is not an image this browser can read`);
+        });
+        const glyph = toGlyph(bitmap, bitmap.width, bitmap.height);
+        bitmap.close();
+        return glyph;
+      }),
+    );
     uploadVersion++;
     showStrip(ui.uploadRefs, uploaded);
     report(ui.report, "");
@@ -342,14 +418,23 @@ async function readUploads(files: FileList): Promise<void> {
 function setupPad(): void {
   const pad = ui.pad;
   const ctx = pad.getContext("2d", { willReadFrequently: true })!;
-  const clear = () => { ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, pad.width, pad.height); };
+  const clear = () => {
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, pad.width, pad.height);
+  };
   clear();
   let last: { x: number; y: number } | null = null;
   const at = (e: PointerEvent) => {
     const r = pad.getBoundingClientRect();
-    return { x: ((e.clientX - r.left) * pad.width) / r.width, y: ((e.clientY - r.top) * pad.height) / r.height };
+    return {
+      x: ((e.clientX - r.left) * pad.width) / r.width,
+      y: ((e.clientY - r.top) * pad.height) / r.height,
+    };
   };
-  pad.addEventListener("pointerdown", (e) => { last = at(e); pad.setPointerCapture(e.pointerId); });
+  pad.addEventListener("pointerdown", (e) => {
+    last = at(e);
+    pad.setPointerCapture(e.pointerId);
+  });
   pad.addEventListener("pointermove", (e) => {
     if (!last) return;
     const p = at(e);
@@ -362,19 +447,29 @@ function setupPad(): void {
     ctx.stroke();
     last = p;
   });
-  const stop = () => { last = null; };
+  const stop = () => {
+    last = null;
+  };
   pad.addEventListener("pointerup", stop);
   pad.addEventListener("pointercancel", stop);
   $("pad-clear").addEventListener("click", clear);
   $("pad-add").addEventListener("click", () => {
-    if (drawn.length >= MAX_REFS) { report(ui.report, `at most ${MAX_REFS} drawn glyphs`); return; }
+    if (drawn.length >= MAX_REFS) {
+      report(ui.report, `at most ${MAX_REFS} drawn glyphs`);
+      return;
+    }
     drawn.push(toGlyph(pad, pad.width, pad.height));
     drawnVersion++;
     showStrip(ui.drawRefs, drawn);
     clear();
     setSource("draw");
   });
-  $("pad-reset").addEventListener("click", () => { drawn.length = 0; drawnVersion++; showStrip(ui.drawRefs, drawn); clear(); });
+  $("pad-reset").addEventListener("click", () => {
+    drawn.length = 0;
+    drawnVersion++;
+    showStrip(ui.drawRefs, drawn);
+    clear();
+  });
 }
 
 function importCode(text: string): boolean {
@@ -400,15 +495,21 @@ function setupStyleControls(): void {
   ui.font.addEventListener("change", () => void showFontRefs());
   ui.k.addEventListener("input", () => void showFontRefs());
   ui.upload.addEventListener("change", () => void readUploads(ui.upload.files!));
-  ui.blendFont.addEventListener("change", () => { ui.blend.disabled = !ui.blendFont.value; });
-  ui.blend.addEventListener("input", () => { ui.blendValue.textContent = Number(ui.blend.value).toFixed(2); });
+  ui.blendFont.addEventListener("change", () => {
+    ui.blend.disabled = !ui.blendFont.value;
+  });
+  ui.blend.addEventListener("input", () => {
+    ui.blendValue.textContent = Number(ui.blend.value).toFixed(2);
+  });
   // Each generation is a second or so per glyph on a CPU adapter: regenerate when the slider is let go.
   ui.blend.addEventListener("change", () => void generateFromUi());
   $("export").addEventListener("click", async () => {
     try {
       const { code } = await currentStyle();
       ui.code.value = classCodeToJSON(code);
-      ui.download.href = URL.createObjectURL(new Blob([ui.code.value], { type: "application/json" }));
+      ui.download.href = URL.createObjectURL(
+        new Blob([ui.code.value], { type: "application/json" }),
+      );
       ui.download.hidden = false;
       report(ui.codeMessage, `exported ${code.length} numbers`, "ok");
     } catch (e) {
@@ -428,7 +529,9 @@ function setupStyleControls(): void {
 // ------------------------------------------------------------------ start-up
 
 function describeAdapter(device: GPUDevice, conv: string): string {
-  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo & { isFallbackAdapter?: boolean } }).adapterInfo;
+  const info = (
+    device as GPUDevice & { adapterInfo?: GPUAdapterInfo & { isFallbackAdapter?: boolean } }
+  ).adapterInfo;
   const parts = info ? [info.vendor, info.architecture, info.description].filter((s) => s) : [];
   return `Adapter: ${parts.join(" · ") || "(no information)"}${info?.isFallbackAdapter ? " (fallback adapter)" : ""} · convolution kernel: ${conv}`;
 }
@@ -436,7 +539,9 @@ function describeAdapter(device: GPUDevice, conv: string): string {
 async function start(): Promise<void> {
   setupStyleControls();
   if (!("gpu" in navigator) || !navigator.gpu) {
-    throw new UserError("WebGPU is not available in this browser, so the model cannot run here. Try a recent Chrome, Edge or Firefox with WebGPU enabled.");
+    throw new UserError(
+      "WebGPU is not available in this browser, so the model cannot run here. Try a recent Chrome, Edge or Firefox with WebGPU enabled.",
+    );
   }
   let device: GPUDevice;
   try {
@@ -457,26 +562,40 @@ async function start(): Promise<void> {
   ui.status.className = "status ok";
   ui.generate.disabled = false;
   ui.generate.addEventListener("click", () => void generateFromUi());
-  ui.text.addEventListener("keydown", (e) => { if (e.key === "Enter") void generateFromUi(); });
+  ui.text.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") void generateFromUi();
+  });
 }
 
 const ready = start();
 ready.catch((e) => {
-  ui.status.textContent = e instanceof UserError ? e.message : `The demo could not start: ${(e as Error).message}`;
+  ui.status.textContent =
+    e instanceof UserError ? e.message : `The demo could not start: ${(e as Error).message}`;
   ui.status.className = "status error";
   if (!(e instanceof UserError)) console.error(e);
 });
 
 /** Plain arrays so that results cross puppeteer's JSON boundary. */
-const plain = (img: ImageRGBA) => ({ width: img.width, height: img.height, data: Array.from(img.data) });
+const plain = (img: ImageRGBA) => ({
+  width: img.width,
+  height: img.height,
+  data: Array.from(img.data),
+});
 
 declare global {
-  interface Window { funitDemo: unknown }
+  interface Window {
+    funitDemo: unknown;
+  }
 }
 window.funitDemo = {
   /** Settles once start-up is over: {ok: true, …} with the model loaded, or {ok: false, message} as shown on the page. */
   ready: ready.then(
-    () => ({ ok: true, conv: funit!.convKernel, latentDim: funit!.hyper.latent_dim, adapter: ui.adapter.textContent }),
+    () => ({
+      ok: true,
+      conv: funit!.convKernel,
+      latentDim: funit!.hyper.latent_dim,
+      adapter: ui.adapter.textContent,
+    }),
     () => ({ ok: false, message: ui.status.textContent }),
   ),
   /** Same as pressing Generate; resolves to the run with every pixel in and out as plain arrays. */
@@ -486,7 +605,11 @@ window.funitDemo = {
       ...run,
       code: Array.from(run.code),
       references: run.references.map(plain),
-      glyphs: run.glyphs.map((g) => ({ ch: g.ch, content: plain(g.content), output: plain(g.output) })),
+      glyphs: run.glyphs.map((g) => ({
+        ch: g.ch,
+        content: plain(g.content),
+        output: plain(g.output),
+      })),
     };
   },
   /** The source-atlas glyph of a syllable, as the page decoded it. */

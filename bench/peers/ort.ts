@@ -13,7 +13,10 @@ import { pathToFileURL } from "node:url";
 import type { Tensor } from "../../src/tensor";
 import { installPeerGPU, peerAdapters, type Peer } from "./peer";
 
-export async function createOrtPeer(model: Uint8Array, opts: { wasmDir?: string } = {}): Promise<Peer> {
+export async function createOrtPeer(
+  model: Uint8Array,
+  opts: { wasmDir?: string } = {},
+): Promise<Peer> {
   installPeerGPU();
   const first = peerAdapters.length;
   const ort = await import("onnxruntime-web/webgpu");
@@ -25,7 +28,10 @@ export async function createOrtPeer(model: Uint8Array, opts: { wasmDir?: string 
     logSeverityLevel: 3, // not the warning that shape ops are placed on the CPU, which ORT does by design
   });
   for (const name of ["content", "class_images"]) {
-    if (!session.inputNames.includes(name)) throw new Error(`ONNX model has inputs ${session.inputNames.join(", ")}; expected content and class_images`);
+    if (!session.inputNames.includes(name))
+      throw new Error(
+        `ONNX model has inputs ${session.inputNames.join(", ")}; expected content and class_images`,
+      );
   }
   const adapter = peerAdapters[first];
   const feed = (t: Tensor) => new ort.Tensor("float32", t.data, t.shape);

@@ -29,18 +29,31 @@ export interface Peer {
 
 export function summariseAdapter(info: GPUAdapterInfo | undefined): AdapterSummary | undefined {
   if (!info) return undefined;
-  return { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description };
+  return {
+    vendor: info.vendor,
+    architecture: info.architecture,
+    device: info.device,
+    description: info.description,
+  };
 }
 
 /** Adapters handed out through the peers' navigator.gpu, in order of request. */
 export const peerAdapters: AdapterSummary[] = [];
 
 /** Copies a view of shared memory (a WASM heap) into a plain buffer; other views pass through. */
-function unshared(data: BufferSource | SharedArrayBuffer, dataOffset?: number, size?: number): [BufferSource, number | undefined, number | undefined] {
+function unshared(
+  data: BufferSource | SharedArrayBuffer,
+  dataOffset?: number,
+  size?: number,
+): [BufferSource, number | undefined, number | undefined] {
   const buffer = ArrayBuffer.isView(data) ? data.buffer : data;
-  if (typeof SharedArrayBuffer === "undefined" || !(buffer instanceof SharedArrayBuffer)) return [data as BufferSource, dataOffset, size];
+  if (typeof SharedArrayBuffer === "undefined" || !(buffer instanceof SharedArrayBuffer))
+    return [data as BufferSource, dataOffset, size];
   // writeBuffer counts dataOffset and size in elements of a typed array, in bytes otherwise.
-  const bpe = ArrayBuffer.isView(data) && "BYTES_PER_ELEMENT" in data ? (data as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT : 1;
+  const bpe =
+    ArrayBuffer.isView(data) && "BYTES_PER_ELEMENT" in data
+      ? (data as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT
+      : 1;
   const start = (ArrayBuffer.isView(data) ? data.byteOffset : 0) + (dataOffset ?? 0) * bpe;
   const total = ArrayBuffer.isView(data) ? data.byteLength : buffer.byteLength;
   const bytes = size !== undefined ? size * bpe : total - (dataOffset ?? 0) * bpe;
@@ -50,8 +63,13 @@ function unshared(data: BufferSource | SharedArrayBuffer, dataOffset?: number, s
 function patchQueue(device: GPUDevice): GPUDevice {
   const queue = device.queue;
   const write = queue.writeBuffer.bind(queue);
-  queue.writeBuffer = ((buffer: GPUBuffer, offset: number, data: BufferSource, dataOffset?: number, size?: number) =>
-    write(buffer, offset, ...unshared(data, dataOffset, size))) as GPUQueue["writeBuffer"];
+  queue.writeBuffer = ((
+    buffer: GPUBuffer,
+    offset: number,
+    data: BufferSource,
+    dataOffset?: number,
+    size?: number,
+  ) => write(buffer, offset, ...unshared(data, dataOffset, size))) as GPUQueue["writeBuffer"];
   return device;
 }
 
@@ -79,10 +97,14 @@ export function installPeerGPU(): void {
       if (!adapter) return adapter;
       const summary = summariseAdapter(adapter.info);
       if (summary) peerAdapters.push(summary);
-      return withOverrides(adapter, { requestDevice: async (d?: GPUDeviceDescriptor) => patchQueue(await adapter.requestDevice(d)) });
+      return withOverrides(adapter, {
+        requestDevice: async (d?: GPUDeviceDescriptor) =>
+          patchQueue(await adapter.requestDevice(d)),
+      });
     },
   });
   const nav = (globalThis as { navigator?: object }).navigator;
   if (nav) Object.defineProperty(nav, "gpu", { value: peerGpu, configurable: true });
-  else Object.defineProperty(globalThis, "navigator", { value: { gpu: peerGpu }, configurable: true });
+  else
+    Object.defineProperty(globalThis, "navigator", { value: { gpu: peerGpu }, configurable: true });
 }

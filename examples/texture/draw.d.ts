@@ -9,8 +9,21 @@ export interface GlyphDrawOptions {
 }
 
 export interface GlyphRenderer {
-  draw(encoder: GPUCommandEncoder, glyphs: GPUTexture, target: GPUTexture, options?: GlyphDrawOptions): void;
+  draw(
+    encoder: GPUCommandEncoder,
+    glyphs: GPUTexture,
+    target: GPUTexture,
+    options?: GlyphDrawOptions,
+  ): void;
 }
 
-export function createGlyphRenderer(device: GPUDevice, format: GPUTextureFormat): Promise<GlyphRenderer>;
-export function drawGlyphLayers(device: GPUDevice, glyphs: GPUTexture, target: GPUTexture, options?: GlyphDrawOptions): Promise<void>;
+export function createGlyphRenderer(
+  device: GPUDevice,
+  format: GPUTextureFormat,
+): Promise<GlyphRenderer>;
+export function drawGlyphLayers(
+  device: GPUDevice,
+  glyphs: GPUTexture,
+  target: GPUTexture,
+  options?: GlyphDrawOptions,
+): Promise<void>;

@@ -69,8 +69,15 @@ export function createGlyphRenderer(device, format) {
       primitive: { topology: "triangle-strip" },
     })
     .then((pipeline) => {
-      const sampler = device.createSampler({ label: "glyph-quads:nearest", magFilter: "nearest", minFilter: "nearest" });
-      return { draw: (encoder, glyphs, target, options) => drawInto(device, pipeline, sampler, encoder, glyphs, target, options) };
+      const sampler = device.createSampler({
+        label: "glyph-quads:nearest",
+        magFilter: "nearest",
+        minFilter: "nearest",
+      });
+      return {
+        draw: (encoder, glyphs, target, options) =>
+          drawInto(device, pipeline, sampler, encoder, glyphs, target, options),
+      };
     });
   perDevice.set(format, renderer);
   return renderer;
@@ -85,9 +92,22 @@ function drawInto(device, pipeline, sampler, encoder, glyphs, target, options = 
   const background = options.background ?? [...paper, 1];
   // Params: ink (16 bytes), paper (16), cell (8), canvas (8), columns (4), padded to 64.
   const params = new ArrayBuffer(64);
-  new Float32Array(params, 0, 12).set([...ink, 1, ...paper, 1, glyphs.width * scale, glyphs.height * scale, target.width, target.height]);
+  new Float32Array(params, 0, 12).set([
+    ...ink,
+    1,
+    ...paper,
+    1,
+    glyphs.width * scale,
+    glyphs.height * scale,
+    target.width,
+    target.height,
+  ]);
   new Uint32Array(params, 48, 1)[0] = columns;
-  const uniforms = device.createBuffer({ label: "glyph-quads:params", size: params.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  const uniforms = device.createBuffer({
+    label: "glyph-quads:params",
+    size: params.byteLength,
+    usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+  });
   device.queue.writeBuffer(uniforms, 0, params);
   const bindGroup = device.createBindGroup({
     label: "glyph-quads",
@@ -101,7 +121,9 @@ function drawInto(device, pipeline, sampler, encoder, glyphs, target, options = 
   });
   const pass = encoder.beginRenderPass({
     label: "glyph-quads",
-    colorAttachments: [{ view: target.createView(), loadOp: "clear", storeOp: "store", clearValue: background }],
+    colorAttachments: [
+      { view: target.createView(), loadOp: "clear", storeOp: "store", clearValue: background },
+    ],
   });
   pass.setPipeline(pipeline);
   pass.setBindGroup(0, bindGroup);

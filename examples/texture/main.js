@@ -13,7 +13,16 @@ const CELL = 64;
 const TEXT = "퓨샷폰트생성";
 /** Among the last 100 syllables of each held-out atlas, which were never used in training. */
 const REFERENCES = "쿤쿳퀄퀴큄";
-const FONTS = ["NanumBrush", "Bandal", "NanumBarunpenR", "NanumPen", "NanumSquareRoundB", "NotoSerifCJK-SemiBold", "UnShinmun", "hline"];
+const FONTS = [
+  "NanumBrush",
+  "Bandal",
+  "NanumBarunpenR",
+  "NanumPen",
+  "NanumSquareRoundB",
+  "NotoSerifCJK-SemiBold",
+  "UnShinmun",
+  "hline",
+];
 /** How the layers are drawn: 2 canvas pixels per glyph pixel, dark blue ink on warm paper. */
 const DRAW = { scale: 2, ink: [0.08, 0.12, 0.35], paper: [1, 0.97, 0.9] };
 
@@ -30,7 +39,10 @@ async function fetchOk(path) {
 /** An atlas of 64×64 cells: `glyph(ch)` cuts a syllable's cell out as an RGBA image. */
 async function loadAtlas(imagePath, charsPath, perRow) {
   const chars = [...(await (await fetchOk(charsPath)).text())].filter((ch) => !/\s/u.test(ch));
-  const bitmap = await createImageBitmap(await (await fetchOk(imagePath)).blob(), { colorSpaceConversion: "none", premultiplyAlpha: "none" });
+  const bitmap = await createImageBitmap(await (await fetchOk(imagePath)).blob(), {
+    colorSpaceConversion: "none",
+    premultiplyAlpha: "none",
+  });
   const ctx = new OffscreenCanvas(CELL, CELL).getContext("2d", { willReadFrequently: true });
   return {
     glyph(ch) {
@@ -38,7 +50,17 @@ async function loadAtlas(imagePath, charsPath, perRow) {
       if (i < 0) throw new Error(`${imagePath} has no glyph for '${ch}'`);
       ctx.fillStyle = "#fff"; // transparency goes onto white, as the engine's other inputs do
       ctx.fillRect(0, 0, CELL, CELL);
-      ctx.drawImage(bitmap, (i % perRow) * CELL, Math.floor(i / perRow) * CELL, CELL, CELL, 0, 0, CELL, CELL);
+      ctx.drawImage(
+        bitmap,
+        (i % perRow) * CELL,
+        Math.floor(i / perRow) * CELL,
+        CELL,
+        CELL,
+        0,
+        0,
+        CELL,
+        CELL,
+      );
       return { width: CELL, height: CELL, data: ctx.getImageData(0, 0, CELL, CELL).data };
     },
   };
@@ -46,9 +68,15 @@ async function loadAtlas(imagePath, charsPath, perRow) {
 
 async function main() {
   const device = await requestFunitDevice(navigator.gpu);
-  const weights = new Uint8Array(await (await fetchOk("weights/hangul64-f16.safetensors")).arrayBuffer());
+  const weights = new Uint8Array(
+    await (await fetchOk("weights/hangul64-f16.safetensors")).arrayBuffer(),
+  );
   const funit = await Funit.create(device, weights, { label: "texture-example" });
-  const source = await loadAtlas("assets/glyphs/source-NotoSansCJKkr-Regular-2350.png", "assets/glyphs/ks-x-1001.txt", 50);
+  const source = await loadAtlas(
+    "assets/glyphs/source-NotoSansCJKkr-Regular-2350.png",
+    "assets/glyphs/ks-x-1001.txt",
+    50,
+  );
   const contents = [...TEXT].map((ch) => source.glyph(ch));
 
   const format = navigator.gpu.getPreferredCanvasFormat();
@@ -58,7 +86,11 @@ async function main() {
 
   /** The class code of a held-out font: the mean over its 5 reference glyphs. */
   const styleOf = async (font) => {
-    const atlas = await loadAtlas(`assets/glyphs/unseen-${font}-600.png`, "assets/glyphs/chars-600.txt", 25);
+    const atlas = await loadAtlas(
+      `assets/glyphs/unseen-${font}-600.png`,
+      "assets/glyphs/chars-600.txt",
+      25,
+    );
     return funit.encodeClass([...REFERENCES].map((ch) => atlas.glyph(ch)));
   };
 

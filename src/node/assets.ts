@@ -7,9 +7,16 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { GLYPH_CELL, makeAtlas, parseCharList, SOURCE_ATLAS, unseenAtlasFiles, type AtlasFiles, type GlyphAtlas } from "../glyphs";
+import {
+  GLYPH_CELL,
+  makeAtlas,
+  parseCharList,
+  SOURCE_ATLAS,
+  unseenAtlasFiles,
+  type AtlasFiles,
+  type GlyphAtlas,
+} from "../glyphs";
 import { decodeImage, readInputFile } from "./images";
-
 
 let cachedRoot: string | undefined;
 
@@ -21,13 +28,17 @@ export function packageRoot(): string {
     const manifest = join(dir, "package.json");
     if (existsSync(manifest)) {
       try {
-        if (JSON.parse(readFileSync(manifest, "utf8")).name === "funit-webgpu") return (cachedRoot = dir);
+        if (JSON.parse(readFileSync(manifest, "utf8")).name === "funit-webgpu")
+          return (cachedRoot = dir);
       } catch {
         // an unreadable package.json of some other package: keep walking up
       }
     }
     const parent = dirname(dir);
-    if (parent === dir) throw new Error("cannot find the funit-webgpu package root above " + fileURLToPath(import.meta.url));
+    if (parent === dir)
+      throw new Error(
+        "cannot find the funit-webgpu package root above " + fileURLToPath(import.meta.url),
+      );
     dir = parent;
   }
 }
@@ -39,7 +50,10 @@ export function glyphsDir(): string {
 const readAsset = (path: string) => readInputFile(path, "glyph asset");
 
 async function loadAtlas({ image, chars, perRow, label }: AtlasFiles): Promise<GlyphAtlas> {
-  const [imageBytes, charBytes] = await Promise.all([readAsset(join(glyphsDir(), image)), readAsset(join(glyphsDir(), chars))]);
+  const [imageBytes, charBytes] = await Promise.all([
+    readAsset(join(glyphsDir(), image)),
+    readAsset(join(glyphsDir(), chars)),
+  ]);
   const list = parseCharList(new TextDecoder().decode(charBytes), chars);
   return makeAtlas(decodeImage(imageBytes, image), list, GLYPH_CELL, perRow, label);
 }

@@ -10,12 +10,10 @@ import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
-import { ModelFormatError } from "../hyper";
-import { SafetensorsError } from "../safetensors";
-import { CheckpointError } from "../torch/errors";
 import { convertToSafetensors, type ConvertResult } from "../torch/convert";
 import type { GeneratorChoice } from "../torch/checkpoint";
 import type { RandomAccessReader } from "../torch/reader";
+import { CheckpointError, ModelFormatError, SafetensorsError } from "../errors";
 
 export interface ConvertCheckpointOptions {
   generator?: GeneratorChoice;
@@ -32,7 +30,12 @@ export async function fileReader(handle: FileHandle): Promise<RandomAccessReader
       const out = new Uint8Array(Math.max(0, Math.min(length, size - offset)));
       let filled = 0;
       while (filled < out.byteLength) {
-        const { bytesRead } = await handle.read(out, filled, out.byteLength - filled, offset + filled);
+        const { bytesRead } = await handle.read(
+          out,
+          filled,
+          out.byteLength - filled,
+          offset + filled,
+        );
         if (bytesRead === 0) return out.subarray(0, filled);
         filled += bytesRead;
       }
@@ -49,19 +52,30 @@ async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
 }
 
 /** Converts a torch checkpoint file into a safetensors file; OUT appears only if conversion succeeded. */
-export async function convertCheckpoint(inPath: string, outPath: string, opts: ConvertCheckpointOptions = {}): Promise<ConvertResult> {
+export async function convertCheckpoint(
+  inPath: string,
+  outPath: string,
+  opts: ConvertCheckpointOptions = {},
+): Promise<ConvertResult> {
   const input = await open(inPath, "r");
-  const tempPath = join(dirname(outPath), `.${basename(outPath)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  const tempPath = join(
+    dirname(outPath),
+    `.${basename(outPath)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`,
+  );
   let output: FileHandle | undefined;
   try {
     output = await open(tempPath, "wx");
     const out = output;
-    const result = await convertToSafetensors(await fileReader(input), (bytes) => writeAll(out, bytes), {
-      generator: opts.generator,
-      dtype: opts.dtype,
-      source: basename(inPath),
-      onProgress: opts.onProgress,
-    });
+    const result = await convertToSafetensors(
+      await fileReader(input),
+      (bytes) => writeAll(out, bytes),
+      {
+        generator: opts.generator,
+        dtype: opts.dtype,
+        source: basename(inPath),
+        onProgress: opts.onProgress,
+      },
+    );
     await output.close();
     output = undefined;
     await rename(tempPath, outPath);
@@ -75,7 +89,8 @@ export async function convertCheckpoint(inPath: string, outPath: string, opts: C
   }
 }
 
-const USAGE = "usage: funit convert IN.pt OUT.safetensors [--generator gen_test|gen] [--dtype f32|f16]";
+const USAGE =
+  "usage: funit convert IN.pt OUT.safetensors [--generator gen_test|gen] [--dtype f32|f16]";
 
 function megabytes(bytes: number): string {
   return (bytes / 1e6).toFixed(1);
@@ -92,15 +107,24 @@ export async function runConvertCommand(argv: string[]): Promise<number> {
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { generator: { type: "string", default: "gen_test" }, dtype: { type: "string", default: "f32" }, help: { type: "boolean", short: "h" } },
+      options: {
+        generator: { type: "string", default: "gen_test" },
+        dtype: { type: "string", default: "f32" },
+        help: { type: "boolean", short: "h" },
+      },
     });
     if (values.help) {
-      process.stdout.write(`${USAGE}\nConverts an NVlabs FUNIT PyTorch checkpoint (zip or legacy format) to safetensors.\n`);
+      process.stdout.write(
+        `${USAGE}\nConverts an NVlabs FUNIT PyTorch checkpoint (zip or legacy format) to safetensors.\n`,
+      );
       return 0;
     }
-    if (positionals.length !== 2) throw new Error(`expected IN.pt and OUT.safetensors, got ${positionals.length} paths`);
-    if (values.generator !== "gen_test" && values.generator !== "gen") throw new Error(`--generator must be gen_test or gen, not '${values.generator}'`);
-    if (values.dtype !== "f32" && values.dtype !== "f16") throw new Error(`--dtype must be f32 or f16, not '${values.dtype}'`);
+    if (positionals.length !== 2)
+      throw new Error(`expected IN.pt and OUT.safetensors, got ${positionals.length} paths`);
+    if (values.generator !== "gen_test" && values.generator !== "gen")
+      throw new Error(`--generator must be gen_test or gen, not '${values.generator}'`);
+    if (values.dtype !== "f32" && values.dtype !== "f16")
+      throw new Error(`--dtype must be f32 or f16, not '${values.dtype}'`);
     [inPath, outPath] = positionals as [string, string];
     generator = values.generator;
     dtype = values.dtype;
@@ -110,25 +134,44 @@ export async function runConvertCommand(argv: string[]): Promise<number> {
   }
 
   const bar = process.stderr.isTTY
-    ? new cliProgress.SingleBar({ stream: process.stderr, format: "converting |{bar}| {percentage}% {done}/{all} MB", hideCursor: true }, cliProgress.Presets.shades_classic)
+    ? new cliProgress.SingleBar(
+        {
+          stream: process.stderr,
+          format: "converting |{bar}| {percentage}% {done}/{all} MB",
+          hideCursor: true,
+        },
+        cliProgress.Presets.shades_classic,
+      )
     : undefined;
   let started = false;
   try {
     const result = await convertCheckpoint(inPath, outPath, {
       generator,
       dtype,
-      onProgress: bar && ((done, total) => {
-        if (!started) { bar.start(total, 0, { done: "0.0", all: megabytes(total) }); started = true; }
-        bar.update(done, { done: megabytes(done), all: megabytes(total) });
-      }),
+      onProgress:
+        bar &&
+        ((done, total) => {
+          if (!started) {
+            bar.start(total, 0, { done: "0.0", all: megabytes(total) });
+            started = true;
+          }
+          bar.update(done, { done: megabytes(done), all: megabytes(total) });
+        }),
     });
     bar?.stop();
-    const hyper = Object.entries(result.hyper).map(([k, v]) => `${k}=${v}`).join(" ");
-    process.stdout.write(`wrote ${outPath}: ${result.tensors} tensors, ${dtype}, ${megabytes(result.bytes)} MB from '${result.generator}' of ${basename(inPath)} (${result.format} format; ${hyper})\n`);
+    const hyper = Object.entries(result.hyper)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(" ");
+    process.stdout.write(
+      `wrote ${outPath}: ${result.tensors} tensors, ${dtype}, ${megabytes(result.bytes)} MB from '${result.generator}' of ${basename(inPath)} (${result.format} format; ${hyper})\n`,
+    );
     return 0;
   } catch (e) {
     bar?.stop();
-    const known = e instanceof CheckpointError || e instanceof ModelFormatError || e instanceof SafetensorsError;
+    const known =
+      e instanceof CheckpointError ||
+      e instanceof ModelFormatError ||
+      e instanceof SafetensorsError;
     const fsError = typeof (e as NodeJS.ErrnoException)?.code === "string";
     if (known || fsError) {
       process.stderr.write(`funit convert: ${basename(inPath)}: ${(e as Error).message}\n`);

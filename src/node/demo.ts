@@ -8,11 +8,23 @@
  */
 import { mkdir } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
-import { composeGrid, demoReferences, describeChar, GIVEN_PAPER, GLYPH_CELL, glyphOf, missingChars, tintPaper, UNSEEN_FONTS, type GlyphAtlas } from "../glyphs";
-import { InputError, type ImageRGBA } from "../tensor";
+import {
+  composeGrid,
+  demoReferences,
+  describeChar,
+  GIVEN_PAPER,
+  GLYPH_CELL,
+  glyphOf,
+  missingChars,
+  tintPaper,
+  UNSEEN_FONTS,
+  type GlyphAtlas,
+} from "../glyphs";
+import { type ImageRGBA } from "../tensor";
 import { loadSourceAtlas, loadUnseenAtlas, packageRoot } from "./assets";
 import { encodePng, writeFileAtomic } from "./images";
 import { checkContentSize, loadWeights, openEngine } from "./session";
+import { InputError } from "../errors";
 
 /** Weights the demo uses unless --weights says otherwise, relative to the package root. */
 export const DEFAULT_DEMO_WEIGHTS = "weights/hangul64-f16.safetensors";
@@ -20,7 +32,6 @@ export const DEFAULT_DEMO_TEXT = "퓨샷 폰트 생성";
 export const DEFAULT_DEMO_OUT = join("out", "demo.png");
 
 const K = 5;
-
 
 export interface DemoOptions {
   text?: string;
@@ -44,10 +55,13 @@ function phraseCells(text: string): (string | null)[] {
 }
 
 function checkPhrase(text: string, source: GlyphAtlas): void {
-  if (!phraseCells(text).some((c) => c !== null)) throw new InputError("demo: the text has no syllables to draw");
+  if (!phraseCells(text).some((c) => c !== null))
+    throw new InputError("demo: the text has no syllables to draw");
   const missing = missingChars(source, text);
   if (missing.length) {
-    throw new InputError(`demo: not in the source font atlas (the 2,350 KS X 1001 syllables): ${missing.map(describeChar).join(", ")}`);
+    throw new InputError(
+      `demo: not in the source font atlas (the 2,350 KS X 1001 syllables): ${missing.map(describeChar).join(", ")}`,
+    );
   }
 }
 
@@ -64,10 +78,12 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const contents = syllables.map((ch) => glyphOf(source, ch));
   const weights = await loadWeights(weightsPath);
   checkContentSize(contents[0]!, weights.hyper, `glyph cell (${GLYPH_CELL}x${GLYPH_CELL})`);
-  const fonts = await Promise.all(UNSEEN_FONTS.map(async (font) => {
-    const atlas = await loadUnseenAtlas(font);
-    return demoReferences(atlas, K);
-  }));
+  const fonts = await Promise.all(
+    UNSEEN_FONTS.map(async (font) => {
+      const atlas = await loadUnseenAtlas(font);
+      return demoReferences(atlas, K);
+    }),
+  );
   if (opts.out === undefined) await mkdir(resolve("out"), { recursive: true });
 
   const engine = await openEngine(weights);
@@ -84,19 +100,32 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     engine.close();
   }
 
-  const place = (glyphs: ImageRGBA[]) => cells.map((c) => (c === null ? null : glyphs[syllables.indexOf(c)]!));
+  const place = (glyphs: ImageRGBA[]) =>
+    cells.map((c) => (c === null ? null : glyphs[syllables.indexOf(c)]!));
   const blank: null[] = Array<null>(K + 1).fill(null);
   const rows: (ImageRGBA | null)[][] = [
     [...blank, ...place(contents.map((g) => tintPaper(g, GIVEN_PAPER)))],
-    ...fonts.map((refs, f) => [...refs.map((g) => tintPaper(g, GIVEN_PAPER)), null, ...place(generated[f]!)]),
+    ...fonts.map((refs, f) => [
+      ...refs.map((g) => tintPaper(g, GIVEN_PAPER)),
+      null,
+      ...place(generated[f]!),
+    ]),
   ];
   const picture = composeGrid(rows, GLYPH_CELL, GLYPH_CELL);
   await writeFileAtomic(outPath, encodePng(picture));
 
   const glyphCount = fonts.length * syllables.length;
-  const result: DemoResult = { path: outPath, width: picture.width, height: picture.height, glyphs: glyphCount, msPerGlyph: inferenceMs / glyphCount };
+  const result: DemoResult = {
+    path: outPath,
+    width: picture.width,
+    height: picture.height,
+    glyphs: glyphCount,
+    msPerGlyph: inferenceMs / glyphCount,
+  };
   const shown = isAbsolute(outPath) ? outPath : resolve(outPath);
   console.log(shown);
-  console.log(`${fonts.length} fonts × ${syllables.length} syllable${syllables.length === 1 ? "" : "s"} (K = ${K} references each): ${glyphCount} glyphs in ${inferenceMs.toFixed(0)} ms, ${result.msPerGlyph.toFixed(2)} ms per glyph (class encoding included)`);
+  console.log(
+    `${fonts.length} fonts × ${syllables.length} syllable${syllables.length === 1 ? "" : "s"} (K = ${K} references each): ${glyphCount} glyphs in ${inferenceMs.toFixed(0)} ms, ${result.msPerGlyph.toFixed(2)} ms per glyph (class encoding included)`,
+  );
   return result;
 }

@@ -11,7 +11,8 @@ import { readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import jpeg from "jpeg-js";
 import { PNG } from "pngjs";
-import { InputError, type ImageRGBA } from "../tensor";
+import { type ImageRGBA } from "../tensor";
+import { InputError } from "../errors";
 
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const JPEG_MAGIC = [0xff, 0xd8, 0xff];
@@ -38,22 +39,39 @@ export function sniffImageFormat(bytes: Uint8Array): ImageFormat | null {
  */
 export function decodeImage(bytes: Uint8Array, what: string): ImageRGBA {
   const format = sniffImageFormat(bytes);
-  if (format === null) throw new InputError(`${what}: not a PNG or JPEG file (unrecognised leading bytes)`);
+  if (format === null)
+    throw new InputError(`${what}: not a PNG or JPEG file (unrecognised leading bytes)`);
   let image: ImageRGBA;
   try {
     if (format === "png") {
       const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-      image = { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
+      image = {
+        width: png.width,
+        height: png.height,
+        data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength),
+      };
     } else {
       // tolerantDecoding off: a truncated JPEG must be an error, not an image with grey blocks.
-      const decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, tolerantDecoding: false, maxResolutionInMP: MAX_PIXELS / 1e6 });
+      const decoded = jpeg.decode(bytes, {
+        useTArray: true,
+        formatAsRGBA: true,
+        tolerantDecoding: false,
+        maxResolutionInMP: MAX_PIXELS / 1e6,
+      });
       image = { width: decoded.width, height: decoded.height, data: decoded.data };
     }
   } catch (e) {
-    throw new InputError(`${what}: corrupt or truncated ${format.toUpperCase()} data (${(e as Error).message})`);
+    throw new InputError(
+      `${what}: corrupt or truncated ${format.toUpperCase()} data (${(e as Error).message})`,
+    );
   }
-  if (!(image.width > 0 && image.height > 0) || image.data.length !== image.width * image.height * 4) {
-    throw new InputError(`${what}: ${format.toUpperCase()} decoded to an unusable ${image.width}x${image.height} image`);
+  if (
+    !(image.width > 0 && image.height > 0) ||
+    image.data.length !== image.width * image.height * 4
+  ) {
+    throw new InputError(
+      `${what}: ${format.toUpperCase()} decoded to an unusable ${image.width}x${image.height} image`,
+    );
   }
   return image;
 }
@@ -76,10 +94,15 @@ export async function readImageFile(path: string): Promise<ImageRGBA> {
 export function describeFsError(e: unknown): string {
   const code = (e as NodeJS.ErrnoException).code;
   switch (code) {
-    case "ENOENT": return "no such file";
-    case "EISDIR": return "is a directory";
-    case "EACCES": case "EPERM": return "permission denied";
-    default: return (e as Error).message;
+    case "ENOENT":
+      return "no such file";
+    case "EISDIR":
+      return "is a directory";
+    case "EACCES":
+    case "EPERM":
+      return "permission denied";
+    default:
+      return (e as Error).message;
   }
 }
 
@@ -92,7 +115,8 @@ export function flattenOnWhite(img: ImageRGBA): ImageRGBA {
   const out = new Uint8Array(img.data.length);
   for (let p = 0; p < img.data.length; p += 4) {
     const a = img.data[p + 3]!;
-    for (let c = 0; c < 3; c++) out[p + c] = Math.round((img.data[p + c]! * a + 255 * (255 - a)) / 255);
+    for (let c = 0; c < 3; c++)
+      out[p + c] = Math.round((img.data[p + c]! * a + 255 * (255 - a)) / 255);
     out[p + 3] = 255;
   }
   return { width: img.width, height: img.height, data: out };
@@ -138,7 +162,9 @@ function bilinearCoefficients(inSize: number, outSize: number): Coefficients {
     }
     for (let t = 0; t < n; t++) {
       const w = total !== 0 ? real[t]! / total : real[t]!;
-      weights[o * taps + t] = Math.trunc(w < 0 ? -0.5 + w * (1 << PRECISION_BITS) : 0.5 + w * (1 << PRECISION_BITS));
+      weights[o * taps + t] = Math.trunc(
+        w < 0 ? -0.5 + w * (1 << PRECISION_BITS) : 0.5 + w * (1 << PRECISION_BITS),
+      );
     }
     start[o] = lo;
     count[o] = n;
@@ -153,13 +179,17 @@ function clip8(acc: number): number {
 
 /** One separable pass, along x (horizontal) or along y, over all 4 channels; rounds to 8 bits as PIL does. */
 function resamplePass(src: ImageRGBA, outW: number, outH: number, horizontal: boolean): ImageRGBA {
-  const co = horizontal ? bilinearCoefficients(src.width, outW) : bilinearCoefficients(src.height, outH);
+  const co = horizontal
+    ? bilinearCoefficients(src.width, outW)
+    : bilinearCoefficients(src.height, outH);
   const out = new Uint8Array(outW * outH * 4);
   const half = 1 << (PRECISION_BITS - 1);
   for (let y = 0; y < outH; y++) {
     for (let x = 0; x < outW; x++) {
       const o = horizontal ? x : y;
-      const lo = co.start[o]!, n = co.count[o]!, base = o * co.taps;
+      const lo = co.start[o]!,
+        n = co.count[o]!,
+        base = o * co.taps;
       for (let c = 0; c < 4; c++) {
         let acc = half;
         for (let t = 0; t < n; t++) {
@@ -196,12 +226,19 @@ export function encodePng(img: ImageRGBA): Uint8Array {
   for (let p = 3; p < img.data.length && opaque; p += 4) opaque = img.data[p] === 255;
   const png = new PNG({ width: img.width, height: img.height });
   png.data = Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength);
-  const buffer = PNG.sync.write(png, { colorType: opaque ? 2 : 6, inputColorType: 6, inputHasAlpha: true });
+  const buffer = PNG.sync.write(png, {
+    colorType: opaque ? 2 : 6,
+    inputColorType: 6,
+    inputHasAlpha: true,
+  });
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
 function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  return join(
+    dirname(path),
+    `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`,
+  );
 }
 
 async function removeQuietly(path: string): Promise<void> {
@@ -221,7 +258,9 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
  * first; only when all succeeded are they renamed into place. If a rename fails, the files already
  * renamed are removed again, so an error leaves no output at all.
  */
-export async function writeFilesAtomic(files: { path: string; bytes: Uint8Array }[]): Promise<void> {
+export async function writeFilesAtomic(
+  files: { path: string; bytes: Uint8Array }[],
+): Promise<void> {
   const temps = files.map((f) => tempPathFor(f.path));
   const renamed: string[] = [];
   try {
@@ -229,7 +268,10 @@ export async function writeFilesAtomic(files: { path: string; bytes: Uint8Array 
       try {
         await writeFile(temps[i]!, files[i]!.bytes, { flag: "wx" });
       } catch (e) {
-        const why = (e as NodeJS.ErrnoException).code === "ENOENT" ? `directory ${dirname(files[i]!.path)} does not exist` : describeFsError(e);
+        const why =
+          (e as NodeJS.ErrnoException).code === "ENOENT"
+            ? `directory ${dirname(files[i]!.path)} does not exist`
+            : describeFsError(e);
         throw new InputError(`cannot write ${files[i]!.path}: ${why}`);
       }
     }

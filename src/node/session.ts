@@ -5,10 +5,11 @@
  */
 import { Funit } from "../engine";
 import type { FunitHyper } from "../hyper";
-import { InputError, type ImageRGBA } from "../tensor";
+import { type ImageRGBA } from "../tensor";
 import { readGeneratorWeights, type GeneratorWeights } from "../weights";
 import { getNodeDevice } from "./gpu";
 import { readInputFile } from "./images";
+import { InputError } from "../errors";
 
 export interface LoadedWeights {
   path: string;
@@ -51,6 +52,8 @@ export async function openEngine(weights: LoadedWeights): Promise<{ funit: Funit
 export function checkContentSize(img: ImageRGBA, hyper: FunitHyper, what: string): void {
   const m = 2 ** hyper.n_downs_content;
   if (img.width % m !== 0 || img.height % m !== 0) {
-    throw new InputError(`${what} is ${img.width}x${img.height}: this model needs height and width to be multiples of ${m} (2^n_downs_content, n_downs_content = ${hyper.n_downs_content}); pass --size S to resize`);
+    throw new InputError(
+      `${what} is ${img.width}x${img.height}: this model needs height and width to be multiples of ${m} (2^n_downs_content, n_downs_content = ${hyper.n_downs_content}); pass --size S to resize`,
+    );
   }
 }

@@ -8,7 +8,7 @@
  * runs (Plan.bindTextures), since it is not known when the plan is compiled.
  */
 import { encodeParams, getKernel, kernelInfo, type KernelName, type Overrides } from "./kernels";
-import { InputError } from "../tensor";
+import { InputError } from "../errors";
 
 export interface TensorDesc {
   id: number;
@@ -74,16 +74,18 @@ export class Graph {
   /** A tensor; f16 ones take half the bytes (buffer sizes, bindings and copies follow `elements`). */
   tensor(label: string, shape: number[], dtype: "f32" | "f16" = "f32"): TensorDesc {
     const values = shape.reduce((a, b) => a * b, 1);
-    const t: TensorDesc = dtype === "f16"
-      ? { id: this.tensors.length, label, shape, elements: Math.ceil(values / 2), dtype }
-      : { id: this.tensors.length, label, shape, elements: values };
+    const t: TensorDesc =
+      dtype === "f16"
+        ? { id: this.tensors.length, label, shape, elements: Math.ceil(values / 2), dtype }
+        : { id: this.tensors.length, label, shape, elements: values };
     this.tensors.push(t);
     return t;
   }
 
   op(op: OpDesc): void {
     for (const [name, res] of Object.entries(op.bindings)) {
-      if (!(res instanceof Object) || (!("id" in res) && !isGpuBuffer(res) && !isTextureSlot(res))) throw new Error(`${op.label}: binding ${name} is not a tensor, buffer or texture slot`);
+      if (!(res instanceof Object) || (!("id" in res) && !isGpuBuffer(res) && !isTextureSlot(res)))
+        throw new Error(`${op.label}: binding ${name} is not a tensor, buffer or texture slot`);
     }
     this.ops.push(op);
   }
@@ -145,7 +147,10 @@ export interface Live {
  * the last (inputs from the start, outputs to the end); a slot is reused only by a tensor whose
  * first use comes after the previous tenant's last use.
  */
-export function assignBuffers(graph: Graph, live: Live): { slotOf: Map<number, number>; slotSizes: number[] } {
+export function assignBuffers(
+  graph: Graph,
+  live: Live,
+): { slotOf: Map<number, number>; slotSizes: number[] } {
   const first = new Map<number, number>();
   const last = new Map<number, number>();
   graph.ops.forEach((op, i) => {
@@ -156,8 +161,14 @@ export function assignBuffers(graph: Graph, live: Live): { slotOf: Map<number, n
     }
   });
   const end = graph.ops.length;
-  for (const id of live.inputs) { first.set(id, 0); if (!last.has(id)) last.set(id, 0); }
-  for (const id of live.outputs) { if (!first.has(id)) first.set(id, 0); last.set(id, end); }
+  for (const id of live.inputs) {
+    first.set(id, 0);
+    if (!last.has(id)) last.set(id, 0);
+  }
+  for (const id of live.outputs) {
+    if (!first.has(id)) first.set(id, 0);
+    last.set(id, end);
+  }
   const slotOf = new Map<number, number>();
   const slotSizes: number[] = [];
   const freeAfter: number[] = []; // op index after which a slot is free
@@ -169,11 +180,23 @@ export function assignBuffers(graph: Graph, live: Live): { slotOf: Map<number, n
     for (let s = 0; s < slotSizes.length; s++) {
       if (freeAfter[s]! >= start) continue;
       // best fit: the smallest slot that is big enough, else the largest one (it will grow)
-      if (best < 0) { best = s; continue; }
-      const fits = slotSizes[s]! >= t.elements, bestFits = slotSizes[best]! >= t.elements;
-      if ((fits && (!bestFits || slotSizes[s]! < slotSizes[best]!)) || (!fits && !bestFits && slotSizes[s]! > slotSizes[best]!)) best = s;
+      if (best < 0) {
+        best = s;
+        continue;
+      }
+      const fits = slotSizes[s]! >= t.elements,
+        bestFits = slotSizes[best]! >= t.elements;
+      if (
+        (fits && (!bestFits || slotSizes[s]! < slotSizes[best]!)) ||
+        (!fits && !bestFits && slotSizes[s]! > slotSizes[best]!)
+      )
+        best = s;
     }
-    if (best < 0) { best = slotSizes.length; slotSizes.push(0); freeAfter.push(-1); }
+    if (best < 0) {
+      best = slotSizes.length;
+      slotSizes.push(0);
+      freeAfter.push(-1);
+    }
     slotSizes[best] = Math.max(slotSizes[best]!, t.elements);
     freeAfter[best] = last.get(id)!;
     slotOf.set(id, best);
@@ -181,11 +204,19 @@ export function assignBuffers(graph: Graph, live: Live): { slotOf: Map<number, n
   return { slotOf, slotSizes };
 }
 
-export async function compile(device: GPUDevice, graph: Graph, live: Live, label: string, dummy: GPUBuffer): Promise<Plan> {
+export async function compile(
+  device: GPUDevice,
+  graph: Graph,
+  live: Live,
+  label: string,
+  dummy: GPUBuffer,
+): Promise<Plan> {
   const maxGroups = device.limits.maxComputeWorkgroupsPerDimension;
   for (const op of graph.ops) {
     if (op.workgroups.some((n) => n > maxGroups)) {
-      throw new InputError(`${label}: ${op.label} needs ${op.workgroups.join("×")} workgroups, more than this device allows per dimension (${maxGroups}); use a smaller batch or image`);
+      throw new InputError(
+        `${label}: ${op.label} needs ${op.workgroups.join("×")} workgroups, more than this device allows per dimension (${maxGroups}); use a smaller batch or image`,
+      );
     }
   }
   const { slotOf, slotSizes } = assignBuffers(graph, live);
@@ -193,45 +224,90 @@ export async function compile(device: GPUDevice, graph: Graph, live: Live, label
   const sizes = slotSizes.map((elements) => Math.max(16, elements * 4));
   const largest = Math.max(0, ...sizes);
   if (largest > maxBinding) {
-    throw new InputError(`${label}: an activation needs ${largest} bytes, more than this device's maxStorageBufferBindingSize (${maxBinding}); use a smaller batch or image`);
+    throw new InputError(
+      `${label}: an activation needs ${largest} bytes, more than this device's maxStorageBufferBindingSize (${maxBinding}); use a smaller batch or image`,
+    );
   }
   // Every check is done: from here on, nothing is refused half-way with buffers already made.
-  const kernels = await Promise.all(graph.ops.map((op) => getKernel(device, op.kernel, op.overrides)));
+  const kernels = await Promise.all(
+    graph.ops.map((op) => getKernel(device, op.kernel, op.overrides)),
+  );
   const buffers = sizes.map((size, i) =>
-    device.createBuffer({ label: `${label}:activations#${i}`, size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST }));
+    device.createBuffer({
+      label: `${label}:activations#${i}`,
+      size,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    }),
+  );
   const bufferOf = new Map<number, GPUBuffer>();
   for (const [id, slot] of slotOf) bufferOf.set(id, buffers[slot]!);
 
   const uniformBytes = new Uint8Array(Math.max(UNIFORM_ALIGN, graph.ops.length * UNIFORM_ALIGN));
-  const uniforms = device.createBuffer({ label: `${label}:params`, size: uniformBytes.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  const uniforms = device.createBuffer({
+    label: `${label}:params`,
+    size: uniformBytes.byteLength,
+    usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+  });
   const textureSlots = new Set<string>();
   /** Per dispatch that writes a texture slot: how to make its bind group for a view, and those made. */
-  const rebinders: { dispatch: Dispatch; slot: string; make: (views: Record<string, GPUTextureView>) => GPUBindGroup; made: WeakMap<GPUTextureView, GPUBindGroup> }[] = [];
+  const rebinders: {
+    dispatch: Dispatch;
+    slot: string;
+    make: (views: Record<string, GPUTextureView>) => GPUBindGroup;
+    made: WeakMap<GPUTextureView, GPUBindGroup>;
+  }[] = [];
   const dispatches = graph.ops.map((op, i): Dispatch => {
     const kernel = kernels[i]!;
     const info = kernelInfo(op.kernel);
     const params = encodeParams(info, op.params);
     uniformBytes.set(new Uint8Array(params), i * UNIFORM_ALIGN);
     const slots: string[] = [];
-    const entries = (views: Record<string, GPUTextureView>): GPUBindGroupEntry[] => info.bindings.map((b) => {
-      if (b.kind === "uniform") return { binding: b.binding, resource: { buffer: uniforms, offset: i * UNIFORM_ALIGN, size: params.byteLength } };
-      const res = op.bindings[b.name];
-      if (b.kind === "storage-texture") {
-        if (!res || !isTextureSlot(res)) throw new Error(`${op.label}: storage texture '${b.name}' must be bound to a texture slot`);
-        return { binding: b.binding, resource: views[res.slot]! };
-      }
-      if (!res) return { binding: b.binding, resource: { buffer: dummy } }; // a binding this specialisation never reads
-      if (isTextureSlot(res)) throw new Error(`${op.label}: binding '${b.name}' is a buffer, not a texture`);
-      if (isTensor(res)) return { binding: b.binding, resource: { buffer: bufferOf.get(res.id)!, offset: 0, size: res.elements * 4 } };
-      return { binding: b.binding, resource: { buffer: res } };
-    });
+    const entries = (views: Record<string, GPUTextureView>): GPUBindGroupEntry[] =>
+      info.bindings.map((b) => {
+        if (b.kind === "uniform")
+          return {
+            binding: b.binding,
+            resource: { buffer: uniforms, offset: i * UNIFORM_ALIGN, size: params.byteLength },
+          };
+        const res = op.bindings[b.name];
+        if (b.kind === "storage-texture") {
+          if (!res || !isTextureSlot(res))
+            throw new Error(
+              `${op.label}: storage texture '${b.name}' must be bound to a texture slot`,
+            );
+          return { binding: b.binding, resource: views[res.slot]! };
+        }
+        if (!res) return { binding: b.binding, resource: { buffer: dummy } }; // a binding this specialisation never reads
+        if (isTextureSlot(res))
+          throw new Error(`${op.label}: binding '${b.name}' is a buffer, not a texture`);
+        if (isTensor(res))
+          return {
+            binding: b.binding,
+            resource: { buffer: bufferOf.get(res.id)!, offset: 0, size: res.elements * 4 },
+          };
+        return { binding: b.binding, resource: { buffer: res } };
+      });
     for (const [name, res] of Object.entries(op.bindings)) {
-      if (!info.bindings.some((b) => b.name === name)) throw new Error(`${op.label}: kernel ${op.kernel} has no binding '${name}'`);
+      if (!info.bindings.some((b) => b.name === name))
+        throw new Error(`${op.label}: kernel ${op.kernel} has no binding '${name}'`);
       if (isTextureSlot(res)) slots.push(res.slot);
     }
     if (slots.length > 1) throw new Error(`${op.label}: an op writes one texture slot at most`);
-    const make = (views: Record<string, GPUTextureView>) => device.createBindGroup({ label: `${label}:${op.label}`, layout: kernel.layout, entries: entries(views) });
-    const dispatch: Dispatch = { label: op.label, kernel: op.kernel, overrides: op.overrides, params: op.params, pipeline: kernel.pipeline, bindGroup: slots.length ? null : make({}), workgroups: op.workgroups };
+    const make = (views: Record<string, GPUTextureView>) =>
+      device.createBindGroup({
+        label: `${label}:${op.label}`,
+        layout: kernel.layout,
+        entries: entries(views),
+      });
+    const dispatch: Dispatch = {
+      label: op.label,
+      kernel: op.kernel,
+      overrides: op.overrides,
+      params: op.params,
+      pipeline: kernel.pipeline,
+      bindGroup: slots.length ? null : make({}),
+      workgroups: op.workgroups,
+    };
     if (slots.length) {
       textureSlots.add(slots[0]!);
       rebinders.push({ dispatch, slot: slots[0]!, make, made: new WeakMap() });
@@ -241,22 +317,39 @@ export async function compile(device: GPUDevice, graph: Graph, live: Live, label
   device.queue.writeBuffer(uniforms, 0, uniformBytes);
   const activationBytes = buffers.reduce((a, b) => a + b.size, 0);
   return {
-    dispatches, bufferOf, buffers, uniforms, activationBytes, textureSlots,
+    dispatches,
+    bufferOf,
+    buffers,
+    uniforms,
+    activationBytes,
+    textureSlots,
     bindTextures(views) {
-      for (const slot of textureSlots) if (!views[slot]) throw new Error(`${label}: no view given for texture slot '${slot}'`);
+      for (const slot of textureSlots)
+        if (!views[slot]) throw new Error(`${label}: no view given for texture slot '${slot}'`);
       for (const r of rebinders) {
         const view = views[r.slot]!;
         let group = r.made.get(view);
-        if (!group) { group = r.make(views); r.made.set(view, group); }
+        if (!group) {
+          group = r.make(views);
+          r.made.set(view, group);
+        }
         r.dispatch.bindGroup = group;
       }
     },
-    destroy() { for (const b of buffers) b.destroy(); uniforms.destroy(); },
+    destroy() {
+      for (const b of buffers) b.destroy();
+      uniforms.destroy();
+    },
   };
 }
 
 /** Records every dispatch of a plan into one compute pass. */
-export function encodePlan(encoder: GPUCommandEncoder, plan: Plan, label: string, timestampWrites?: GPUComputePassTimestampWrites): void {
+export function encodePlan(
+  encoder: GPUCommandEncoder,
+  plan: Plan,
+  label: string,
+  timestampWrites?: GPUComputePassTimestampWrites,
+): void {
   assertBound(plan, label);
   const pass = encoder.beginComputePass(timestampWrites ? { label, timestampWrites } : { label });
   for (const d of plan.dispatches) {
@@ -271,10 +364,21 @@ export function encodePlan(encoder: GPUCommandEncoder, plan: Plan, label: string
  * Records every dispatch in a compute pass of its own with begin/end timestamps (queries 2i, 2i+1
  * of `querySet`), for per-kernel GPU times. Slower than encodePlan; used only for profiling.
  */
-export function encodePlanTimed(encoder: GPUCommandEncoder, plan: Plan, querySet: GPUQuerySet): void {
+export function encodePlanTimed(
+  encoder: GPUCommandEncoder,
+  plan: Plan,
+  querySet: GPUQuerySet,
+): void {
   assertBound(plan, "profile");
   plan.dispatches.forEach((d, i) => {
-    const pass = encoder.beginComputePass({ label: d.label, timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+    const pass = encoder.beginComputePass({
+      label: d.label,
+      timestampWrites: {
+        querySet,
+        beginningOfPassWriteIndex: 2 * i,
+        endOfPassWriteIndex: 2 * i + 1,
+      },
+    });
     pass.setPipeline(d.pipeline);
     pass.setBindGroup(0, d.bindGroup);
     pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
@@ -285,5 +389,8 @@ export function encodePlanTimed(encoder: GPUCommandEncoder, plan: Plan, querySet
 /** Refuses to record a plan whose texture slots were never bound (there is nothing to write to). */
 function assertBound(plan: Plan, label: string): void {
   const unbound = plan.dispatches.find((d) => !d.bindGroup);
-  if (unbound) throw new Error(`${label}: ${unbound.label} writes a texture slot that is not bound; call plan.bindTextures first`);
+  if (unbound)
+    throw new Error(
+      `${label}: ${unbound.label} writes a texture slot that is not bound; call plan.bindTextures first`,
+    );
 }

@@ -45,7 +45,9 @@ const KERNELS = {
 export type KernelName = keyof typeof KERNELS;
 
 /** Each kernel's WGSL source. */
-export const KERNEL_SOURCES = Object.fromEntries(Object.entries(KERNELS).map(([name, k]) => [name, k.default])) as Record<KernelName, string>;
+export const KERNEL_SOURCES = Object.fromEntries(
+  Object.entries(KERNELS).map(([name, k]) => [name, k.default]),
+) as Record<KernelName, string>;
 
 export interface KernelInfo {
   name: KernelName;
@@ -67,7 +69,11 @@ export function kernelInfo(name: KernelName): KernelInfo {
     name,
     source,
     bindings: r.bindings,
-    params: { binding: r.params.binding, size: r.params.size, fields: new Map(r.params.fields.map((f) => [f.name, f])) },
+    params: {
+      binding: r.params.binding,
+      size: r.params.size,
+      fields: new Map(r.params.fields.map((f) => [f.name, f])),
+    },
     overrides: new Set(r.overrides),
   };
   infos.set(name, info);
@@ -91,7 +97,8 @@ export function encodeParams(info: KernelInfo, values: Record<string, number>): 
     if (f.type === "f32") view.setFloat32(f.offset, v, true);
     else if (f.type === "i32") view.setInt32(f.offset, v, true);
     else {
-      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`kernel ${info.name}: params field '${key}' = ${v} is not a u32`);
+      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff)
+        throw new Error(`kernel ${info.name}: params field '${key}' = ${v} is not a u32`);
       view.setUint32(f.offset, v, true);
     }
   }
@@ -126,12 +133,18 @@ function cacheFor(device: GPUDevice): DeviceCache {
 
 /** A readable, stable cache key: kernel name plus its sorted override values. */
 export function kernelKey(name: KernelName, overrides: Overrides): string {
-  const parts = Object.keys(overrides).sort().map((k) => `${k}=${overrides[k]}`);
+  const parts = Object.keys(overrides)
+    .sort()
+    .map((k) => `${k}=${overrides[k]}`);
   return parts.length ? `${name}(${parts.join(",")})` : name;
 }
 
 /** Returns the cached pipeline for (device, kernel, overrides), creating it asynchronously once. */
-export function getKernel(device: GPUDevice, name: KernelName, overrides: Overrides = {}): Promise<Kernel> {
+export function getKernel(
+  device: GPUDevice,
+  name: KernelName,
+  overrides: Overrides = {},
+): Promise<Kernel> {
   const cache = cacheFor(device);
   const key = kernelKey(name, overrides);
   let p = cache.pipelines.get(key);
@@ -151,18 +164,27 @@ export function getKernel(device: GPUDevice, name: KernelName, overrides: Overri
       label: `funit:${name}:bindings`,
       entries: info.bindings.map((b): GPUBindGroupLayoutEntry =>
         b.kind === "storage-texture"
-          ? { binding: b.binding, visibility: GPUShaderStage.COMPUTE, storageTexture: b.storageTexture! }
-          : { binding: b.binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: b.kind } }),
+          ? {
+              binding: b.binding,
+              visibility: GPUShaderStage.COMPUTE,
+              storageTexture: b.storageTexture!,
+            }
+          : { binding: b.binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: b.kind } },
+      ),
     });
     cache.layouts.set(name, layout);
   }
   const constants: Record<string, number> = {};
-  for (const [k, v] of Object.entries(overrides)) constants[k] = typeof v === "boolean" ? Number(v) : v;
+  for (const [k, v] of Object.entries(overrides))
+    constants[k] = typeof v === "boolean" ? Number(v) : v;
   const bindLayout = layout;
   p = device
     .createComputePipelineAsync({
       label: `funit:${key}`,
-      layout: device.createPipelineLayout({ label: `funit:${name}:layout`, bindGroupLayouts: [bindLayout] }),
+      layout: device.createPipelineLayout({
+        label: `funit:${name}:layout`,
+        bindGroupLayouts: [bindLayout],
+      }),
       compute: { module, entryPoint: "main", constants },
     })
     .then((pipeline) => ({ info, pipeline, layout: bindLayout, key }));

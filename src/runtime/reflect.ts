@@ -39,23 +39,40 @@ export function reflectKernel(name: string, source: string): ReflectedKernel {
     if (!group) continue; // a sparse array: groups before a used one are holes
     for (const v of group) {
       if (!v) continue;
-      if (v.group !== 0) throw new Error(`kernel ${name}: binding ${v.name} is in group ${v.group}; kernels use group 0 only`);
+      if (v.group !== 0)
+        throw new Error(
+          `kernel ${name}: binding ${v.name} is in group ${v.group}; kernels use group 0 only`,
+        );
       if (v.resourceType === 0 /* Uniform */) {
         if (params) throw new Error(`kernel ${name}: more than one uniform binding`);
         const fields: ParamField[] = [];
         for (const m of v.members ?? []) {
           const t = m.type.name;
-          if (t !== "u32" && t !== "i32" && t !== "f32") throw new Error(`kernel ${name}: params field ${m.name} has type ${t}; only scalars are supported`);
+          if (t !== "u32" && t !== "i32" && t !== "f32")
+            throw new Error(
+              `kernel ${name}: params field ${m.name} has type ${t}; only scalars are supported`,
+            );
           fields.push({ name: m.name, offset: m.offset, type: t });
         }
         params = { binding: v.name, size: v.size, fields };
         bindings.push({ name: v.name, binding: v.binding, kind: "uniform" });
       } else if (v.resourceType === 1 /* Storage */) {
-        bindings.push({ name: v.name, binding: v.binding, kind: v.access === "read" ? "read-only-storage" : "storage" });
+        bindings.push({
+          name: v.name,
+          binding: v.binding,
+          kind: v.access === "read" ? "read-only-storage" : "storage",
+        });
       } else if (v.resourceType === 5 /* StorageTexture */) {
-        bindings.push({ name: v.name, binding: v.binding, kind: "storage-texture", storageTexture: storageTextureLayout(name, v.name, v.type) });
+        bindings.push({
+          name: v.name,
+          binding: v.binding,
+          kind: "storage-texture",
+          storageTexture: storageTextureLayout(name, v.name, v.type),
+        });
       } else {
-        throw new Error(`kernel ${name}: binding ${v.name} is neither a uniform, a storage buffer nor a storage texture`);
+        throw new Error(
+          `kernel ${name}: binding ${v.name} is neither a uniform, a storage buffer nor a storage texture`,
+        );
       }
     }
   }
@@ -64,13 +81,26 @@ export function reflectKernel(name: string, source: string): ReflectedKernel {
 }
 
 /** texture_storage_2d<F, A> / texture_storage_2d_array<F, A> as reflected → a bind group layout entry. */
-function storageTextureLayout(kernel: string, binding: string, type: { name: string; format?: { name: string } | null; access?: string | null }): GPUStorageTextureBindingLayout {
-  const dims: Record<string, GPUTextureViewDimension> = { texture_storage_2d: "2d", texture_storage_2d_array: "2d-array" };
-  const access: Record<string, GPUStorageTextureAccess> = { write: "write-only", read: "read-only", read_write: "read-write" };
+function storageTextureLayout(
+  kernel: string,
+  binding: string,
+  type: { name: string; format?: { name: string } | null; access?: string | null },
+): GPUStorageTextureBindingLayout {
+  const dims: Record<string, GPUTextureViewDimension> = {
+    texture_storage_2d: "2d",
+    texture_storage_2d_array: "2d-array",
+  };
+  const access: Record<string, GPUStorageTextureAccess> = {
+    write: "write-only",
+    read: "read-only",
+    read_write: "read-write",
+  };
   const viewDimension = dims[type.name];
   const format = type.format?.name;
   if (!viewDimension || !format || !access[type.access ?? ""]) {
-    throw new Error(`kernel ${kernel}: storage texture ${binding} of type ${type.name}<${format}, ${type.access}> is not supported`);
+    throw new Error(
+      `kernel ${kernel}: storage texture ${binding} of type ${type.name}<${format}, ${type.access}> is not supported`,
+    );
   }
   return { access: access[type.access!]!, format: format as GPUTextureFormat, viewDimension };
 }

@@ -6,8 +6,8 @@
  * Every offset and size is checked against the file before it is used, and whole-entry reads are
  * checked against the entry's CRC-32.
  */
-import { ZipError } from "./errors";
 import { readExactly, type RandomAccessReader } from "./reader";
+import { ZipError } from "../errors";
 
 export interface ZipEntry {
   name: string;
@@ -86,18 +86,44 @@ export class ZipArchive {
     const cached = this.dataOffsets.get(entry.name);
     if (cached !== undefined) return cached;
     if (entry.flags & 1) fail(`entry '${entry.name}' is encrypted`);
-    if (entry.method !== 0) fail(`entry '${entry.name}' is compressed (method ${entry.method}); torch checkpoints store entries uncompressed`);
-    if (entry.compressedSize !== entry.size) fail(`stored entry '${entry.name}' has compressed size ${entry.compressedSize} but size ${entry.size}`);
-    if (entry.localHeaderOffset + 30 > this.centralOffset) fail(`entry '${entry.name}': local header offset ${entry.localHeaderOffset} is past the entries`);
-    const head = dataView(await readExactly(this.reader, entry.localHeaderOffset, 30, `local header of '${entry.name}'`));
-    if (head.getUint32(0, true) !== LOCAL_SIGNATURE) fail(`entry '${entry.name}': no local header at offset ${entry.localHeaderOffset}`);
+    if (entry.method !== 0)
+      fail(
+        `entry '${entry.name}' is compressed (method ${entry.method}); torch checkpoints store entries uncompressed`,
+      );
+    if (entry.compressedSize !== entry.size)
+      fail(
+        `stored entry '${entry.name}' has compressed size ${entry.compressedSize} but size ${entry.size}`,
+      );
+    if (entry.localHeaderOffset + 30 > this.centralOffset)
+      fail(
+        `entry '${entry.name}': local header offset ${entry.localHeaderOffset} is past the entries`,
+      );
+    const head = dataView(
+      await readExactly(
+        this.reader,
+        entry.localHeaderOffset,
+        30,
+        `local header of '${entry.name}'`,
+      ),
+    );
+    if (head.getUint32(0, true) !== LOCAL_SIGNATURE)
+      fail(`entry '${entry.name}': no local header at offset ${entry.localHeaderOffset}`);
     const nameLength = head.getUint16(26, true);
     const extraLength = head.getUint16(28, true);
     const offset = entry.localHeaderOffset + 30 + nameLength + extraLength;
     if (offset + entry.size > this.centralOffset) {
-      fail(`entry '${entry.name}': ${entry.size} bytes at offset ${offset} run past the entries (end ${this.centralOffset}): truncated or corrupt`);
+      fail(
+        `entry '${entry.name}': ${entry.size} bytes at offset ${offset} run past the entries (end ${this.centralOffset}): truncated or corrupt`,
+      );
     }
-    const localName = names.decode(await readExactly(this.reader, entry.localHeaderOffset + 30, nameLength, `name of '${entry.name}'`));
+    const localName = names.decode(
+      await readExactly(
+        this.reader,
+        entry.localHeaderOffset + 30,
+        nameLength,
+        `name of '${entry.name}'`,
+      ),
+    );
     if (localName !== entry.name) fail(`entry '${entry.name}': local header names '${localName}'`);
     this.dataOffsets.set(entry.name, offset);
     return offset;
@@ -105,8 +131,16 @@ export class ZipArchive {
 
   /** Bytes [start, start + length) of an entry, without a CRC check (for parts of an entry). */
   async readRange(entry: ZipEntry, start: number, length: number): Promise<Uint8Array> {
-    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(length) || start < 0 || length < 0 || start + length > entry.size) {
-      fail(`entry '${entry.name}': bytes [${start}, ${start + length}) are outside its ${entry.size} bytes`);
+    if (
+      !Number.isSafeInteger(start) ||
+      !Number.isSafeInteger(length) ||
+      start < 0 ||
+      length < 0 ||
+      start + length > entry.size
+    ) {
+      fail(
+        `entry '${entry.name}': bytes [${start}, ${start + length}) are outside its ${entry.size} bytes`,
+      );
     }
     const offset = await this.dataOffset(entry);
     return readExactly(this.reader, offset + start, length, `entry '${entry.name}'`);
@@ -116,7 +150,8 @@ export class ZipArchive {
   async read(entry: ZipEntry): Promise<Uint8Array> {
     const bytes = await this.readRange(entry, 0, entry.size);
     const actual = crc32(bytes);
-    if (actual !== entry.crc32) fail(`entry '${entry.name}' is corrupt: CRC-32 ${hex(actual)}, expected ${hex(entry.crc32)}`);
+    if (actual !== entry.crc32)
+      fail(`entry '${entry.name}' is corrupt: CRC-32 ${hex(actual)}, expected ${hex(entry.crc32)}`);
     return bytes;
   }
 }
@@ -134,7 +169,13 @@ export async function openZip(reader: RandomAccessReader): Promise<ZipArchive> {
   const tv = dataView(tail);
   let eocd = -1;
   for (let i = tailLength - EOCD_SIZE; i >= 0; i--) {
-    if (tv.getUint32(i, true) === EOCD_SIGNATURE && i + EOCD_SIZE + tv.getUint16(i + 20, true) === tailLength) { eocd = i; break; }
+    if (
+      tv.getUint32(i, true) === EOCD_SIGNATURE &&
+      i + EOCD_SIZE + tv.getUint16(i + 20, true) === tailLength
+    ) {
+      eocd = i;
+      break;
+    }
   }
   if (eocd < 0) fail("no end-of-central-directory record: not a zip file, or truncated");
   const eocdOffset = tailStart + eocd;
@@ -148,9 +189,11 @@ export async function openZip(reader: RandomAccessReader): Promise<ZipArchive> {
   // ZIP64: a locator just before the end record points at a record with 64-bit counts and offsets.
   if (eocd >= 20 && tv.getUint32(eocd - 20, true) === ZIP64_LOCATOR_SIGNATURE) {
     const recordOffset = u64(tv, eocd - 12, "ZIP64 end record offset");
-    if (recordOffset + 56 > eocdOffset - 20) fail(`ZIP64 end record offset ${recordOffset} is past the end of the archive`);
+    if (recordOffset + 56 > eocdOffset - 20)
+      fail(`ZIP64 end record offset ${recordOffset} is past the end of the archive`);
     const rv = dataView(await readExactly(reader, recordOffset, 56, "ZIP64 end record"));
-    if (rv.getUint32(0, true) !== ZIP64_EOCD_SIGNATURE) fail(`no ZIP64 end record at offset ${recordOffset}`);
+    if (rv.getUint32(0, true) !== ZIP64_EOCD_SIGNATURE)
+      fail(`no ZIP64 end record at offset ${recordOffset}`);
     disk = rv.getUint32(16, true);
     centralDisk = rv.getUint32(20, true);
     count = u64(rv, 32, "ZIP64 entry count");
@@ -161,18 +204,23 @@ export async function openZip(reader: RandomAccessReader): Promise<ZipArchive> {
     fail("end record defers to a ZIP64 record that is missing: truncated or corrupt");
   }
   if (disk !== 0 || centralDisk !== 0) fail("multi-disk zip archives are not supported");
-  if (centralSize > MAX_CENTRAL_DIRECTORY) fail(`central directory of ${centralSize} bytes is larger than ${MAX_CENTRAL_DIRECTORY}`);
+  if (centralSize > MAX_CENTRAL_DIRECTORY)
+    fail(`central directory of ${centralSize} bytes is larger than ${MAX_CENTRAL_DIRECTORY}`);
   if (centralOffset + centralSize > entriesEnd) {
-    fail(`central directory [${centralOffset}, ${centralOffset + centralSize}) runs past its end record at ${entriesEnd}: truncated or corrupt`);
+    fail(
+      `central directory [${centralOffset}, ${centralOffset + centralSize}) runs past its end record at ${entriesEnd}: truncated or corrupt`,
+    );
   }
-  if (count * 46 > centralSize) fail(`${count} entries cannot fit a ${centralSize}-byte central directory`);
+  if (count * 46 > centralSize)
+    fail(`${count} entries cannot fit a ${centralSize}-byte central directory`);
 
   const central = await readExactly(reader, centralOffset, centralSize, "zip central directory");
   const cv = dataView(central);
   const entries = new Map<string, ZipEntry>();
   let at = 0;
   for (let i = 0; i < count; i++) {
-    if (at + 46 > centralSize || cv.getUint32(at, true) !== CENTRAL_SIGNATURE) fail(`central directory record ${i} is missing or corrupt (offset ${centralOffset + at})`);
+    if (at + 46 > centralSize || cv.getUint32(at, true) !== CENTRAL_SIGNATURE)
+      fail(`central directory record ${i} is missing or corrupt (offset ${centralOffset + at})`);
     const nameLength = cv.getUint16(at + 28, true);
     const extraLength = cv.getUint16(at + 30, true);
     const commentLength = cv.getUint16(at + 32, true);
@@ -188,9 +236,14 @@ export async function openZip(reader: RandomAccessReader): Promise<ZipArchive> {
       size: cv.getUint32(at + 24, true),
       localHeaderOffset: cv.getUint32(at + 42, true),
     };
-    readZip64Extra(entry, dataView(central.subarray(at + 46 + nameLength, at + 46 + nameLength + extraLength)));
+    readZip64Extra(
+      entry,
+      dataView(central.subarray(at + 46 + nameLength, at + 46 + nameLength + extraLength)),
+    );
     if (entry.localHeaderOffset + 30 + entry.compressedSize > centralOffset) {
-      fail(`entry '${name}' declares ${entry.compressedSize} bytes at offset ${entry.localHeaderOffset}, past the end of the entries (${centralOffset}): truncated or corrupt`);
+      fail(
+        `entry '${name}' declares ${entry.compressedSize} bytes at offset ${entry.localHeaderOffset}, past the end of the entries (${centralOffset}): truncated or corrupt`,
+      );
     }
     if (entries.has(name)) fail(`duplicate entry '${name}'`);
     entries.set(name, entry);
@@ -201,7 +254,9 @@ export async function openZip(reader: RandomAccessReader): Promise<ZipArchive> {
 
 /** Replaces 0xFFFFFFFF sizes and offset with the 64-bit values of the ZIP64 extra field, in its fixed order. */
 function readZip64Extra(entry: ZipEntry, extra: DataView): void {
-  const wanted = (["size", "compressedSize", "localHeaderOffset"] as const).filter((k) => entry[k] === 0xffffffff);
+  const wanted = (["size", "compressedSize", "localHeaderOffset"] as const).filter(
+    (k) => entry[k] === 0xffffffff,
+  );
   if (!wanted.length) return;
   for (let at = 0; at + 4 <= extra.byteLength;) {
     const id = extra.getUint16(at, true);
@@ -209,7 +264,9 @@ function readZip64Extra(entry: ZipEntry, extra: DataView): void {
     if (at + 4 + length > extra.byteLength) break;
     if (id === 0x0001) {
       if (wanted.length * 8 > length) fail(`entry '${entry.name}': ZIP64 extra field is too short`);
-      wanted.forEach((k, i) => { entry[k] = u64(extra, at + 4 + 8 * i, `entry '${entry.name}' ${k}`); });
+      wanted.forEach((k, i) => {
+        entry[k] = u64(extra, at + 4 + 8 * i, `entry '${entry.name}' ${k}`);
+      });
       return;
     }
     at += 4 + length;

@@ -35,7 +35,12 @@ function show(r: TestResult) {
 try {
   status.textContent = "running…";
   const hangul = Number(new URLSearchParams(location.search).get("hangul") ?? 2);
-  const { adapter, results } = await runRuntimeSuite(navigator.gpu, load, { hangulContent: hangul }, show);
+  const { adapter, results } = await runRuntimeSuite(
+    navigator.gpu,
+    load,
+    { hangulContent: hangul },
+    show,
+  );
   page.__adapter = { ...adapter, userAgent: navigator.userAgent };
   status.textContent = `${results.filter((r) => r.ok).length} of ${results.length} passed on ${JSON.stringify(page.__adapter)}`;
   page.__results = results;

@@ -5,7 +5,10 @@ import { floatTensors, type Tensor } from "../../src/tensor";
 
 export { maxAbsError as maxAbsDiff, maxRelError } from "../../src/tensor";
 
-export function readTensors(path: string): { tensors: Map<string, Tensor>; metadata: Record<string, string> } {
+export function readTensors(path: string): {
+  tensors: Map<string, Tensor>;
+  metadata: Record<string, string>;
+} {
   const f = parseSafetensors(new Uint8Array(readFileSync(path)));
   return { tensors: floatTensors(f), metadata: f.metadata };
 }

@@ -10,33 +10,54 @@ export function reflect(i: number, size: number): number {
 }
 
 export interface ConvCase {
-  n: number; cin: number; h: number; w: number; cout: number; k: number;
-  stride: number; pad: number; upsample: 1 | 2; act: "none" | "relu" | "tanh";
+  n: number;
+  cin: number;
+  h: number;
+  w: number;
+  cout: number;
+  k: number;
+  stride: number;
+  pad: number;
+  upsample: 1 | 2;
+  act: "none" | "relu" | "tanh";
 }
 
 /** x [n,cin,h,w], weight [cout,cin,k,k], bias [cout] → [n,cout,oh,ow]. */
 export function conv2dRef(c: ConvCase, x: Float32Array, weight: Float32Array, bias: Float32Array) {
-  const uh = c.h * c.upsample, uw = c.w * c.upsample;
+  const uh = c.h * c.upsample,
+    uw = c.w * c.upsample;
   const oh = Math.floor((uh + 2 * c.pad - c.k) / c.stride) + 1;
   const ow = Math.floor((uw + 2 * c.pad - c.k) / c.stride) + 1;
   const out = new Float32Array(c.n * c.cout * oh * ow);
   const at = (n: number, ci: number, y: number, xx: number) => {
-    const sy = Math.floor(reflect(y, uh) / c.upsample), sx = Math.floor(reflect(xx, uw) / c.upsample);
+    const sy = Math.floor(reflect(y, uh) / c.upsample),
+      sx = Math.floor(reflect(xx, uw) / c.upsample);
     return x[((n * c.cin + ci) * c.h + sy) * c.w + sx]!;
   };
-  for (let n = 0; n < c.n; n++) for (let o = 0; o < c.cout; o++) for (let y = 0; y < oh; y++) for (let xx = 0; xx < ow; xx++) {
-    let s = bias[o]!;
-    for (let ci = 0; ci < c.cin; ci++) for (let ky = 0; ky < c.k; ky++) for (let kx = 0; kx < c.k; kx++) {
-      s += weight[((o * c.cin + ci) * c.k + ky) * c.k + kx]! * at(n, ci, y * c.stride - c.pad + ky, xx * c.stride - c.pad + kx);
-    }
-    out[((n * c.cout + o) * oh + y) * ow + xx] = c.act === "relu" ? Math.max(s, 0) : c.act === "tanh" ? Math.tanh(s) : s;
-  }
+  for (let n = 0; n < c.n; n++)
+    for (let o = 0; o < c.cout; o++)
+      for (let y = 0; y < oh; y++)
+        for (let xx = 0; xx < ow; xx++) {
+          let s = bias[o]!;
+          for (let ci = 0; ci < c.cin; ci++)
+            for (let ky = 0; ky < c.k; ky++)
+              for (let kx = 0; kx < c.k; kx++) {
+                s +=
+                  weight[((o * c.cin + ci) * c.k + ky) * c.k + kx]! *
+                  at(n, ci, y * c.stride - c.pad + ky, xx * c.stride - c.pad + kx);
+              }
+          out[((n * c.cout + o) * oh + y) * ow + xx] =
+            c.act === "relu" ? Math.max(s, 0) : c.act === "tanh" ? Math.tanh(s) : s;
+        }
   return { out, oh, ow };
 }
 
 /** In-place-free instance norm: per (n, c) plane, biased variance, optional AdaIN/ReLU/residual. */
 export function instanceNormRef(
-  x: Float32Array, n: number, c: number, plane: number,
+  x: Float32Array,
+  n: number,
+  c: number,
+  plane: number,
   opts: { adain?: Float32Array; offset?: number; relu?: boolean; residual?: Float32Array },
 ): Float32Array {
   const out = new Float32Array(x.length);
@@ -60,24 +81,41 @@ export function instanceNormRef(
   return out;
 }
 
-export function linearRef(x: Float32Array, n: number, fin: number, weight: Float32Array, bias: Float32Array, fout: number, relu: boolean): Float32Array {
+export function linearRef(
+  x: Float32Array,
+  n: number,
+  fin: number,
+  weight: Float32Array,
+  bias: Float32Array,
+  fout: number,
+  relu: boolean,
+): Float32Array {
   const out = new Float32Array(n * fout);
-  for (let b = 0; b < n; b++) for (let o = 0; o < fout; o++) {
-    let s = bias[o]!;
-    for (let i = 0; i < fin; i++) s += x[b * fin + i]! * weight[o * fin + i]!;
-    out[b * fout + o] = relu ? Math.max(s, 0) : s;
-  }
+  for (let b = 0; b < n; b++)
+    for (let o = 0; o < fout; o++) {
+      let s = bias[o]!;
+      for (let i = 0; i < fin; i++) s += x[b * fin + i]! * weight[o * fin + i]!;
+      out[b * fout + o] = relu ? Math.max(s, 0) : s;
+    }
   return out;
 }
 
 /** [G·K, C, plane] → [G, C]: mean over each group's K images and their pixels. */
-export function meanPoolRef(x: Float32Array, groups: number, k: number, c: number, plane: number): Float32Array {
+export function meanPoolRef(
+  x: Float32Array,
+  groups: number,
+  k: number,
+  c: number,
+  plane: number,
+): Float32Array {
   const out = new Float32Array(groups * c);
-  for (let g = 0; g < groups; g++) for (let ch = 0; ch < c; ch++) {
-    let s = 0;
-    for (let i = 0; i < k; i++) for (let p = 0; p < plane; p++) s += x[((g * k + i) * c + ch) * plane + p]!;
-    out[g * c + ch] = s / (k * plane);
-  }
+  for (let g = 0; g < groups; g++)
+    for (let ch = 0; ch < c; ch++) {
+      let s = 0;
+      for (let i = 0; i < k; i++)
+        for (let p = 0; p < plane; p++) s += x[((g * k + i) * c + ch) * plane + p]!;
+      out[g * c + ch] = s / (k * plane);
+    }
   return out;
 }
 
@@ -102,17 +140,47 @@ export function randomArray(n: number, rand: () => number, scale = 1): Float32Ar
  * hyperparameters no PyTorch reference file covers. `w(name)` returns a state-dict tensor.
  */
 export function funitRef(
-  h: { nf: number; n_res_blks: number; n_mlp_blks: number; n_downs_content: number; n_downs_class: number; latent_dim: number; nf_mlp: number },
+  h: {
+    nf: number;
+    n_res_blks: number;
+    n_mlp_blks: number;
+    n_downs_content: number;
+    n_downs_class: number;
+    latent_dim: number;
+    nf_mlp: number;
+  },
   w: (name: string) => Float32Array,
   content: { n: number; hh: number; ww: number; data: Float32Array },
   cls: { k: number; hh: number; ww: number; data: Float32Array },
-): { classCode: Float32Array; adain: Float32Array; contentCode: Float32Array; output: Float32Array } {
+): {
+  classCode: Float32Array;
+  adain: Float32Array;
+  contentCode: Float32Array;
+  output: Float32Array;
+} {
   type T = { n: number; c: number; hh: number; ww: number; data: Float32Array };
-  const convT = (x: T, layer: string, cout: number, k: number, stride: number, pad: number, up: 1 | 2, act: ConvCase["act"]): T => {
-    const r = conv2dRef({ n: x.n, cin: x.c, h: x.hh, w: x.ww, cout, k, stride, pad, upsample: up, act }, x.data, w(`${layer}.weight`), w(`${layer}.bias`));
+  const convT = (
+    x: T,
+    layer: string,
+    cout: number,
+    k: number,
+    stride: number,
+    pad: number,
+    up: 1 | 2,
+    act: ConvCase["act"],
+  ): T => {
+    const r = conv2dRef(
+      { n: x.n, cin: x.c, h: x.hh, w: x.ww, cout, k, stride, pad, upsample: up, act },
+      x.data,
+      w(`${layer}.weight`),
+      w(`${layer}.bias`),
+    );
     return { n: x.n, c: cout, hh: r.oh, ww: r.ow, data: r.out };
   };
-  const inorm = (x: T, opts: Parameters<typeof instanceNormRef>[4]): T => ({ ...x, data: instanceNormRef(x.data, x.n, x.c, x.hh * x.ww, opts) });
+  const inorm = (x: T, opts: Parameters<typeof instanceNormRef>[4]): T => ({
+    ...x,
+    data: instanceNormRef(x.data, x.n, x.c, x.hh * x.ww, opts),
+  });
   // class encoder
   let x: T = { n: cls.k, c: 3, hh: cls.hh, ww: cls.ww, data: cls.data };
   x = convT(x, "enc_class_model.model.0.conv", h.nf, 7, 1, 3, 1, "relu");
@@ -123,12 +191,29 @@ export function funitRef(
     c = cout;
   }
   const pooled = meanPoolRef(x.data, 1, cls.k, c, x.hh * x.ww);
-  const classCode = linearRef(pooled, 1, c, w(`enc_class_model.model.${h.n_downs_class + 2}.weight`), w(`enc_class_model.model.${h.n_downs_class + 2}.bias`), h.latent_dim, false);
+  const classCode = linearRef(
+    pooled,
+    1,
+    c,
+    w(`enc_class_model.model.${h.n_downs_class + 2}.weight`),
+    w(`enc_class_model.model.${h.n_downs_class + 2}.bias`),
+    h.latent_dim,
+    false,
+  );
   // mlp
-  let m = classCode, mIn = h.latent_dim;
+  let m = classCode,
+    mIn = h.latent_dim;
   for (let i = 0; i < h.n_mlp_blks; i++) {
     const bias = w(`mlp.model.${i}.fc.bias`);
-    m = linearRef(m, 1, mIn, w(`mlp.model.${i}.fc.weight`), bias, bias.length, i < h.n_mlp_blks - 1);
+    m = linearRef(
+      m,
+      1,
+      mIn,
+      w(`mlp.model.${i}.fc.weight`),
+      bias,
+      bias.length,
+      i < h.n_mlp_blks - 1,
+    );
     mIn = bias.length;
   }
   const adain = m;
@@ -136,7 +221,10 @@ export function funitRef(
   x = { n: content.n, c: 3, hh: content.hh, ww: content.ww, data: content.data };
   x = inorm(convT(x, "enc_content.model.0.conv", h.nf, 7, 1, 3, 1, "none"), { relu: true });
   c = h.nf;
-  for (let i = 1; i <= h.n_downs_content; i++) { x = inorm(convT(x, `enc_content.model.${i}.conv`, 2 * c, 4, 2, 1, 1, "none"), { relu: true }); c *= 2; }
+  for (let i = 1; i <= h.n_downs_content; i++) {
+    x = inorm(convT(x, `enc_content.model.${i}.conv`, 2 * c, 4, 2, 1, 1, "none"), { relu: true });
+    c *= 2;
+  }
   for (let r = 0; r < h.n_res_blks; r++) {
     const p = `enc_content.model.${h.n_downs_content + 1}.model.${r}`;
     const y = inorm(convT(x, `${p}.model.0.conv`, c, 3, 1, 1, 1, "none"), { relu: true });
@@ -147,12 +235,32 @@ export function funitRef(
   let offset = 0;
   for (let r = 0; r < h.n_res_blks; r++) {
     const p = `dec.model.0.model.${r}`;
-    const y = inorm(convT(x, `${p}.model.0.conv`, c, 3, 1, 1, 1, "none"), { relu: true, adain, offset });
+    const y = inorm(convT(x, `${p}.model.0.conv`, c, 3, 1, 1, 1, "none"), {
+      relu: true,
+      adain,
+      offset,
+    });
     offset += 2 * c;
-    x = inorm(convT(y, `${p}.model.1.conv`, c, 3, 1, 1, 1, "none"), { residual: x.data, adain, offset });
+    x = inorm(convT(y, `${p}.model.1.conv`, c, 3, 1, 1, 1, "none"), {
+      residual: x.data,
+      adain,
+      offset,
+    });
     offset += 2 * c;
   }
-  for (let u = 0; u < h.n_downs_content; u++) { x = inorm(convT(x, `dec.model.${2 + 2 * u}.conv`, c / 2, 5, 1, 2, 2, "none"), { relu: true }); c /= 2; }
-  const output = convT(x, `dec.model.${1 + 2 * h.n_downs_content}.conv`, 3, 7, 1, 3, 1, "tanh").data;
+  for (let u = 0; u < h.n_downs_content; u++) {
+    x = inorm(convT(x, `dec.model.${2 + 2 * u}.conv`, c / 2, 5, 1, 2, 2, "none"), { relu: true });
+    c /= 2;
+  }
+  const output = convT(
+    x,
+    `dec.model.${1 + 2 * h.n_downs_content}.conv`,
+    3,
+    7,
+    1,
+    3,
+    1,
+    "tanh",
+  ).data;
   return { classCode, adain, contentCode, output };
 }

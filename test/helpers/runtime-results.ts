@@ -25,15 +25,30 @@ export interface RuntimeRun {
 }
 
 /** The names of the portable suite for an adapter with these capabilities. */
-export function expectedSuiteNames(adapter: RuntimeAdapter, opts: Parameters<typeof runtimeSuite>[1]): string[] {
-  const device = { features: new Set(adapter.features), adapterInfo: { subgroupMinSize: adapter.subgroupMinSize } } as unknown as GPUDevice;
+export function expectedSuiteNames(
+  adapter: RuntimeAdapter,
+  opts: Parameters<typeof runtimeSuite>[1],
+): string[] {
+  const device = {
+    features: new Set(adapter.features),
+    adapterInfo: { subgroupMinSize: adapter.subgroupMinSize },
+  } as unknown as GPUDevice;
   return runtimeSuite(device, opts).map((t) => t.name);
 }
 
-export function describeRuntimeResults(title: string, run: RuntimeRun, opts: Parameters<typeof runtimeSuite>[1]): void {
+export function describeRuntimeResults(
+  title: string,
+  run: RuntimeRun,
+  opts: Parameters<typeof runtimeSuite>[1],
+): void {
   if (run.results) {
-    const slowest = [...run.results].sort((a, b) => b.ms - a.ms).slice(0, 3).map((r) => `${r.name} ${r.ms} ms`);
-    console.log(`${title}: ${run.results.length} tests in ${(run.results.reduce((a, r) => a + r.ms, 0) / 1000).toFixed(1)} s on ${JSON.stringify(run.adapter)}; slowest: ${slowest.join("; ")}`);
+    const slowest = [...run.results]
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, 3)
+      .map((r) => `${r.name} ${r.ms} ms`);
+    console.log(
+      `${title}: ${run.results.length} tests in ${(run.results.reduce((a, r) => a + r.ms, 0) / 1000).toFixed(1)} s on ${JSON.stringify(run.adapter)}; slowest: ${slowest.join("; ")}`,
+    );
   }
   describe(title, () => {
     it("ran the whole portable suite without errors outside the tests", () => {

@@ -17,11 +17,20 @@ declare const Deno: {
 const repoRoot = new URL("../../", import.meta.url);
 
 try {
-  const { adapter, results } = await runRuntimeSuite(navigator.gpu, (path) => Deno.readFile(new URL(path, repoRoot)), {}, (r) =>
-    console.error(`${r.ok ? "ok  " : "FAIL"} ${r.name} (${r.ms} ms)${r.ok ? "" : `: ${r.message}`}`));
+  const { adapter, results } = await runRuntimeSuite(
+    navigator.gpu,
+    (path) => Deno.readFile(new URL(path, repoRoot)),
+    {},
+    (r) =>
+      console.error(
+        `${r.ok ? "ok  " : "FAIL"} ${r.name} (${r.ms} ms)${r.ok ? "" : `: ${r.message}`}`,
+      ),
+  );
   console.log(JSON.stringify({ adapter: { ...adapter, deno: Deno.version.deno }, results }));
   Deno.exit(results.every((r) => r.ok) ? 0 : 1);
 } catch (e) {
-  console.log(JSON.stringify({ fatal: e instanceof Error ? `${e.name}: ${e.message}` : String(e) }));
+  console.log(
+    JSON.stringify({ fatal: e instanceof Error ? `${e.name}: ${e.message}` : String(e) }),
+  );
   Deno.exit(1);
 }

@@ -42,7 +42,12 @@ export interface ReferenceCase {
   contentCount?: number;
 }
 
-export function referenceTest({ weights, expected, conv, contentCount }: ReferenceCase): PortableTest {
+export function referenceTest({
+  weights,
+  expected,
+  conv,
+  contentCount,
+}: ReferenceCase): PortableTest {
   const subset = contentCount ? ` (first ${contentCount} content images)` : "";
   return {
     name: `generator ${weights} [${conv ?? "auto"}]: every intermediate of ${expected}${subset} within ${ATOL}`,
@@ -51,7 +56,11 @@ export function referenceTest({ weights, expected, conv, contentCount }: Referen
       const [bytes, tensors] = await Promise.all([ctx.load(weights), loadTensors(ctx, expected)]);
       if (conv === "subgroup" && !subgroupConvSupported(device)) {
         // a device that cannot run it must refuse it clearly
-        await assertRejects(Funit.create(device, bytes, { conv }), /subgroups/, "Funit.create with conv: subgroup");
+        await assertRejects(
+          Funit.create(device, bytes, { conv }),
+          /subgroups/,
+          "Funit.create with conv: subgroup",
+        );
         return;
       }
       const engine = await Funit.create(device, bytes, conv ? { conv } : {});
@@ -60,7 +69,10 @@ export function referenceTest({ weights, expected, conv, contentCount }: Referen
         let content = need(tensors, "content", expected);
         const n = contentCount ?? content.shape[0]!;
         content = firstItems(content, n);
-        const got = await engine.runWithIntermediates(content, need(tensors, "class_images", expected));
+        const got = await engine.runWithIntermediates(
+          content,
+          need(tensors, "class_images", expected),
+        );
         for (const name of INTERMEDIATES) {
           let want = need(tensors, name, expected);
           if (name === "content_code" || name === "output") want = firstItems(want, n);
@@ -89,28 +101,46 @@ export const F16_TOL = { output: 5e-2, outputMean: 4e-3, codesRelMax: 1e-2 };
  * The whole generator with precision "f16" against PyTorch (F16_TOL). A device without
  * `shader-f16` must refuse "f16" clearly instead.
  */
-export function f16ReferenceTest({ weights, expected }: { weights: string; expected: string }): PortableTest {
+export function f16ReferenceTest({
+  weights,
+  expected,
+}: {
+  weights: string;
+  expected: string;
+}): PortableTest {
   return {
     name: `generator ${weights} [f16]: every intermediate of ${expected} within the f16 tolerances`,
     async run(ctx) {
       const { device } = ctx;
       const [bytes, tensors] = await Promise.all([ctx.load(weights), loadTensors(ctx, expected)]);
       if (!device.features.has("shader-f16")) {
-        await assertRejects(Funit.create(device, bytes, { precision: "f16" }), /shader-f16/, "Funit.create with precision: f16");
+        await assertRejects(
+          Funit.create(device, bytes, { precision: "f16" }),
+          /shader-f16/,
+          "Funit.create with precision: f16",
+        );
         return;
       }
       const engine = await Funit.create(device, bytes, { precision: "f16" });
       try {
         assertEqual(engine.precision, "f16", "engine.precision");
         assertEqual(engine.convKernel, "tiled", "engine.convKernel");
-        const got = await engine.runWithIntermediates(need(tensors, "content", expected), need(tensors, "class_images", expected));
+        const got = await engine.runWithIntermediates(
+          need(tensors, "content", expected),
+          need(tensors, "class_images", expected),
+        );
         for (const name of INTERMEDIATES) {
           const want = need(tensors, name, expected);
           assertEqual(got[name].shape, want.shape, `${name} shape`);
           if (name === "output") {
             assertClose(got[name].data, want.data, F16_TOL.output, name);
-            const mean = got[name].data.reduce((a, v, i) => a + Math.abs(v - want.data[i]!), 0) / want.data.length;
-            assert(mean <= F16_TOL.outputMean, `output mean abs error ${mean} > ${F16_TOL.outputMean}`);
+            const mean =
+              got[name].data.reduce((a, v, i) => a + Math.abs(v - want.data[i]!), 0) /
+              want.data.length;
+            assert(
+              mean <= F16_TOL.outputMean,
+              `output mean abs error ${mean} > ${F16_TOL.outputMean}`,
+            );
           } else {
             const scale = want.data.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
             assertClose(got[name].data, want.data, F16_TOL.codesRelMax * scale, name);
@@ -135,14 +165,29 @@ export function styleEquivalenceTest(weights: string, expected: string): Portabl
       try {
         const code = await engine.encodeClass(classImages);
         assertEqual(code.length, engine.hyper.latent_dim, "class code length");
-        assertClose(code, need(tensors, "class_code", expected).data, ATOL, "class code vs PyTorch");
+        assertClose(
+          code,
+          need(tensors, "class_code", expected).data,
+          ATOL,
+          "class code vs PyTorch",
+        );
         const fromCode = await engine.translateTensor(content, code);
         const fromImages = await engine.translateTensor(content, classImages);
-        assertClose(fromCode.data, fromImages.data, 1e-6, "output from the class code vs from the class images");
+        assertClose(
+          fromCode.data,
+          fromImages.data,
+          1e-6,
+          "output from the class code vs from the class images",
+        );
         const [n, c, h, w] = content.shape as [number, number, number, number];
         const last: Tensor = { shape: [1, c, h, w], data: content.data.slice((n - 1) * c * h * w) };
         const single = await engine.translateTensor(last, code);
-        assertClose(single.data, fromCode.data.slice((n - 1) * 3 * h * w), 1e-6, "last image alone vs in the batch");
+        assertClose(
+          single.data,
+          fromCode.data.slice((n - 1) * 3 * h * w),
+          1e-6,
+          "last image alone vs in the batch",
+        );
       } finally {
         engine.destroy();
       }
@@ -155,7 +200,8 @@ function packed(images: ImageRGBA[]): Float32Array {
   const plane = images[0]!.width * images[0]!.height;
   const out = new Float32Array(images.length * 3 * plane);
   images.forEach((img, n) => {
-    for (let p = 0; p < plane; p++) for (let c = 0; c < 3; c++) out[(n * 3 + c) * plane + p] = img.data[p * 4 + c]! / 127.5 - 1;
+    for (let p = 0; p < plane; p++)
+      for (let c = 0; c < 3; c++) out[(n * 3 + c) * plane + p] = img.data[p * 4 + c]! / 127.5 - 1;
   });
   return out;
 }
@@ -173,13 +219,19 @@ export function rgbaTest(weights: string, expected: string): PortableTest {
       try {
         const images = await engine.translate(contentImages, classImages);
         // the same 8-bit inputs through the float path, rounded on the CPU
-        const reference = tensorToImages(await engine.translateTensor(
-          { shape: content.shape, data: packed(contentImages) },
-          { shape: classTensor.shape, data: packed(classImages) },
-        ));
+        const reference = tensorToImages(
+          await engine.translateTensor(
+            { shape: content.shape, data: packed(contentImages) },
+            { shape: classTensor.shape, data: packed(classImages) },
+          ),
+        );
         assertEqual(images.length, reference.length, "number of images");
         images.forEach((img, i) => {
-          assertEqual([img.width, img.height], [reference[i]!.width, reference[i]!.height], `image ${i} size`);
+          assertEqual(
+            [img.width, img.height],
+            [reference[i]!.width, reference[i]!.height],
+            `image ${i} size`,
+          );
           // a value on a rounding boundary may land either side
           assertClose(img.data, reference[i]!.data, 1, `image ${i} RGBA vs rounded float output`);
         });
@@ -201,7 +253,11 @@ export function profileTest(weights: string, expected: string): PortableTest {
       const engine = await Funit.create(device, bytes);
       try {
         if (!device.features.has("timestamp-query")) {
-          await assertRejects(engine.profile(content, classImages), /timestamp-query/, "profile without timestamp-query");
+          await assertRejects(
+            engine.profile(content, classImages),
+            /timestamp-query/,
+            "profile without timestamp-query",
+          );
           return;
         }
         const rows = await engine.profile(content, classImages);
@@ -209,16 +265,35 @@ export function profileTest(weights: string, expected: string): PortableTest {
         // class encoder: 1 + n_downs_class convs, pool, 1×1; MLP: n_mlp_blks; content: 1 + n_downs_content
         // convs with norms, 2 convs and 2 norms per residual block; decoder: 2 convs and 2 norms per
         // residual block, n_downs_content up-convs with norms, the output conv
-        const expectedRows = (1 + h.n_downs_class) + 2 + h.n_mlp_blks + 2 * (1 + h.n_downs_content) + 4 * h.n_res_blks + 4 * h.n_res_blks + 2 * h.n_downs_content + 1;
+        const expectedRows =
+          1 +
+          h.n_downs_class +
+          2 +
+          h.n_mlp_blks +
+          2 * (1 + h.n_downs_content) +
+          4 * h.n_res_blks +
+          4 * h.n_res_blks +
+          2 * h.n_downs_content +
+          1;
         const outputConv = `dec.model.${1 + 2 * h.n_downs_content}.conv`;
-        assert(rows.some((r) => r.label.split(" ")[0] === outputConv), `profile rows lack ${outputConv}: ${rows.map((r) => r.label).join(", ")}`);
+        assert(
+          rows.some((r) => r.label.split(" ")[0] === outputConv),
+          `profile rows lack ${outputConv}: ${rows.map((r) => r.label).join(", ")}`,
+        );
         assertEqual(rows.length, expectedRows, "profile rows");
         for (const r of rows) assert(r.ms >= 0, `${r.label}: ${r.ms} ms`);
         // each row says what it ran: the output conv is a 7×7 convolution to 3 channels of the content's size
         const out = rows.find((r) => r.label.split(" ")[0] === outputConv)!;
         assert(out.kernel.startsWith("conv2d"), `${outputConv} ran ${out.kernel}`);
-        assertEqual([out.overrides.KSIZE, out.params.cout, out.params.out_h, out.params.out_w], [7, 3, content.shape[2], content.shape[3]], `${outputConv} overrides and params`);
-        assert(rows.reduce((a, r) => a + r.ms, 0) > 0, "profile: the dispatches took no time at all");
+        assertEqual(
+          [out.overrides.KSIZE, out.params.cout, out.params.out_h, out.params.out_w],
+          [7, 3, content.shape[2], content.shape[3]],
+          `${outputConv} overrides and params`,
+        );
+        assert(
+          rows.reduce((a, r) => a + r.ms, 0) > 0,
+          "profile: the dispatches took no time at all",
+        );
       } finally {
         engine.destroy();
       }

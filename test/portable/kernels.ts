@@ -7,10 +7,26 @@
  * Runtime-neutral: the same bodies run in Node (test/kernels.test.ts), Chromium and Deno.
  */
 import { Graph, type TensorDesc } from "../../src/runtime/graph";
-import { conv, instanceNorm, linear, meanPool, packImages, unpackImages, uploadLayer } from "../../src/model";
+import {
+  conv,
+  instanceNorm,
+  linear,
+  meanPool,
+  packImages,
+  unpackImages,
+  uploadLayer,
+} from "../../src/model";
 import { subgroupConvSupported, type ConvKernel } from "../../src/device";
 import { runGraph } from "../helpers/run-graph";
-import { conv2dRef, instanceNormRef, linearRef, meanPoolRef, randomArray, rng, type ConvCase } from "../helpers/reference";
+import {
+  conv2dRef,
+  instanceNormRef,
+  linearRef,
+  meanPoolRef,
+  randomArray,
+  rng,
+  type ConvCase,
+} from "../helpers/reference";
 import { assert, assertClose, assertEqual } from "./assert";
 import type { PortableTest } from "./runner";
 
@@ -35,8 +51,15 @@ for (let i = 0; i < 6; i++) {
   const upsample = k === 5 && pick() < 0.7 ? 2 : 1;
   const min = pad + 1;
   CONV_CASES.push({
-    n: 1 + Math.floor(pick() * 3), cin: 1 + Math.floor(pick() * 40), cout: 1 + Math.floor(pick() * 90),
-    h: min + Math.floor(pick() * 12), w: min + Math.floor(pick() * 12), k, stride, pad, upsample,
+    n: 1 + Math.floor(pick() * 3),
+    cin: 1 + Math.floor(pick() * 40),
+    cout: 1 + Math.floor(pick() * 90),
+    h: min + Math.floor(pick() * 12),
+    w: min + Math.floor(pick() * 12),
+    k,
+    stride,
+    pad,
+    upsample,
     act: (["none", "relu", "tanh"] as const)[Math.floor(pick() * 3)]!,
   });
 }
@@ -52,14 +75,31 @@ export function convTest(c: ConvCase, kernel: ConvKernel): PortableTest {
     async run({ device }) {
       const rand = rng(c.n * 1000 + c.cin * 31 + c.cout);
       const x = randomArray(c.n * c.cin * c.h * c.w, rand);
-      const weight = randomArray(c.cout * c.cin * c.k * c.k, rand, 1 / Math.sqrt(c.cin * c.k * c.k));
+      const weight = randomArray(
+        c.cout * c.cin * c.k * c.k,
+        rand,
+        1 / Math.sqrt(c.cin * c.k * c.k),
+      );
       const bias = randomArray(c.cout, rand, 0.5);
       const want = conv2dRef(c, x, weight, bias);
-      const layer = uploadLayer(device, "test", "conv", [c.cout, c.cin, c.k, c.k], weight, bias, "test");
+      const layer = uploadLayer(
+        device,
+        "test",
+        "conv",
+        [c.cout, c.cin, c.k, c.k],
+        weight,
+        bias,
+        "test",
+      );
       try {
         const g = new Graph({ conv: kernel, normThreads: 256 });
         const input = g.tensor("x", [c.n, c.cin, c.h, c.w]);
-        const out = conv(g, input, layer, { stride: c.stride, pad: c.pad, upsample: c.upsample, act: c.act });
+        const out = conv(g, input, layer, {
+          stride: c.stride,
+          pad: c.pad,
+          upsample: c.upsample,
+          act: c.act,
+        });
         assertEqual(out.shape, [c.n, c.cout, want.oh, want.ow], "conv2d output shape");
         const [bytes] = await runGraph(device, g, [[input, x]], [out]);
         assertClose(new Float32Array(bytes!), want.out, TOL, "conv2d", "rel");
@@ -89,12 +129,21 @@ function instanceNormTest(c: (typeof NORM_CASES)[number], threads: number): Port
       const offset = 6;
       const adain = randomArray(offset + 2 * c.c + 4, rand, 2);
       const residual = randomArray(x.length, rand);
-      const want = instanceNormRef(x, c.n, c.c, plane, { adain: c.adain ? adain : undefined, offset, relu: c.relu, residual: c.residual ? residual : undefined });
+      const want = instanceNormRef(x, c.n, c.c, plane, {
+        adain: c.adain ? adain : undefined,
+        offset,
+        relu: c.relu,
+        residual: c.residual ? residual : undefined,
+      });
       const g = new Graph({ conv: "tiled", normThreads: threads });
       const t = g.tensor("x", [c.n, c.c, c.h, c.w]);
       const a = g.tensor("adain", [1, adain.length]);
       const r = g.tensor("residual", [c.n, c.c, c.h, c.w]);
-      instanceNorm(g, t, "test", { relu: c.relu, adain: c.adain ? { params: a, offset } : undefined, residual: c.residual ? r : undefined });
+      instanceNorm(g, t, "test", {
+        relu: c.relu,
+        adain: c.adain ? { params: a, offset } : undefined,
+        residual: c.residual ? r : undefined,
+      });
       const inputs: [TensorDesc, Float32Array][] = [[t, x]];
       if (c.adain) inputs.push([a, adain]);
       if (c.residual) inputs.push([r, residual]);
@@ -104,7 +153,17 @@ function instanceNormTest(c: (typeof NORM_CASES)[number], threads: number): Port
   };
 }
 
-function linearTest({ n, fin, fout, relu }: { n: number; fin: number; fout: number; relu: boolean }): PortableTest {
+function linearTest({
+  n,
+  fin,
+  fout,
+  relu,
+}: {
+  n: number;
+  fin: number;
+  fout: number;
+  relu: boolean;
+}): PortableTest {
   return {
     name: `linear: n${n} ${fin} → ${fout} relu=${relu}`,
     async run({ device }) {
@@ -128,7 +187,19 @@ function linearTest({ n, fin, fout, relu }: { n: number; fin: number; fout: numb
   };
 }
 
-function meanPoolTest({ groups, k, c, h, w }: { groups: number; k: number; c: number; h: number; w: number }): PortableTest {
+function meanPoolTest({
+  groups,
+  k,
+  c,
+  h,
+  w,
+}: {
+  groups: number;
+  k: number;
+  c: number;
+  h: number;
+  w: number;
+}): PortableTest {
   return {
     name: `mean_pool (global average pool + mean over K): groups ${groups} K=${k} c${c} ${h}×${w}`,
     async run({ device }) {
@@ -152,28 +223,49 @@ const packTest: PortableTest = {
     const pixels = Uint32Array.from({ length: n * h * w }, () => Math.floor(rand() * 2 ** 32));
     const bytes = new Uint8Array(pixels.buffer);
     // tensor values chosen away from rounding boundaries (x.5), some outside [-1, 1]
-    const values = Float32Array.from({ length: n * 3 * h * w }, () => (Math.floor(rand() * 300) - 20 + 0.25) / 127.5 - 1);
+    const values = Float32Array.from(
+      { length: n * 3 * h * w },
+      () => (Math.floor(rand() * 300) - 20 + 0.25) / 127.5 - 1,
+    );
     const g = new Graph();
     const raw = g.tensor("rgba", [n, h, w]);
     const t = packImages(g, raw, "test");
     const f = g.tensor("f", [n, 3, h, w]);
     const out = unpackImages(g, f, "test");
-    const [packed, unpacked] = await runGraph(device, g, [[raw, pixels], [f, values]], [t, out]);
+    const [packed, unpacked] = await runGraph(
+      device,
+      g,
+      [
+        [raw, pixels],
+        [f, values],
+      ],
+      [t, out],
+    );
     const plane = h * w;
     const wantPacked = new Float32Array(n * 3 * plane);
     const wantBytes = new Uint8Array(n * plane * 4);
-    for (let i = 0; i < n; i++) for (let p = 0; p < plane; p++) {
-      for (let c = 0; c < 3; c++) {
-        wantPacked[(i * 3 + c) * plane + p] = bytes[(i * plane + p) * 4 + c]! / 127.5 - 1;
-        wantBytes[(i * plane + p) * 4 + c] = Math.min(255, Math.max(0, Math.round((values[(i * 3 + c) * plane + p]! + 1) * 127.5)));
+    for (let i = 0; i < n; i++)
+      for (let p = 0; p < plane; p++) {
+        for (let c = 0; c < 3; c++) {
+          wantPacked[(i * 3 + c) * plane + p] = bytes[(i * plane + p) * 4 + c]! / 127.5 - 1;
+          wantBytes[(i * plane + p) * 4 + c] = Math.min(
+            255,
+            Math.max(0, Math.round((values[(i * 3 + c) * plane + p]! + 1) * 127.5)),
+          );
+        }
+        wantBytes[(i * plane + p) * 4 + 3] = 255;
       }
-      wantBytes[(i * plane + p) * 4 + 3] = 255;
-    }
     assertClose(new Float32Array(packed!), wantPacked, 1e-6, "image_pack");
     const gotBytes = new Uint8Array(unpacked!);
-    assert(gotBytes.length === wantBytes.length, `image_unpack: ${gotBytes.length} bytes, want ${wantBytes.length}`);
+    assert(
+      gotBytes.length === wantBytes.length,
+      `image_unpack: ${gotBytes.length} bytes, want ${wantBytes.length}`,
+    );
     const wrong = wantBytes.findIndex((v, i) => gotBytes[i] !== v);
-    assert(wrong < 0, `image_unpack: byte ${wrong} is ${gotBytes[wrong]}, want ${wantBytes[wrong]} (exact)`);
+    assert(
+      wrong < 0,
+      `image_unpack: byte ${wrong} is ${gotBytes[wrong]}, want ${wantBytes[wrong]} (exact)`,
+    );
   },
 };
 

@@ -30,7 +30,9 @@ export async function withErrorScopes<T>(device: GPUDevice, body: () => Promise<
   device.pushErrorScope("validation");
   device.pushErrorScope("out-of-memory");
   device.pushErrorScope("internal");
-  let result: T | undefined, failure: unknown, failed = false;
+  let result: T | undefined,
+    failure: unknown,
+    failed = false;
   try {
     result = await body();
   } catch (e) {
@@ -38,11 +40,18 @@ export async function withErrorScopes<T>(device: GPUDevice, body: () => Promise<
     failed = true;
   }
   // popped innermost first: internal, out-of-memory, validation
-  const scoped = (await Promise.all([device.popErrorScope(), device.popErrorScope(), device.popErrorScope()])).filter((e) => e);
+  const scoped = (
+    await Promise.all([device.popErrorScope(), device.popErrorScope(), device.popErrorScope()])
+  ).filter((e) => e);
   device.removeEventListener("uncapturederror", onError);
-  const gpuErrors = [...scoped.map((e) => e!.message), ...uncaptured.map((m) => `uncaptured: ${m}`)];
+  const gpuErrors = [
+    ...scoped.map((e) => e!.message),
+    ...uncaptured.map((m) => `uncaptured: ${m}`),
+  ];
   if (gpuErrors.length) {
-    const also = failed ? ` (and the test failed: ${failure instanceof Error ? failure.message : String(failure)})` : "";
+    const also = failed
+      ? ` (and the test failed: ${failure instanceof Error ? failure.message : String(failure)})`
+      : "";
     throw new Error(`WebGPU errors: ${gpuErrors.join(" | ")}${also}`);
   }
   if (failed) throw failure;
@@ -54,11 +63,16 @@ export function runPortableTest(test: PortableTest, ctx: TestContext): Promise<v
 }
 
 /** Runs tests one after another (they share one device), never stopping at a failure. */
-export async function runAll(tests: PortableTest[], ctx: TestContext, onResult?: (r: TestResult) => void): Promise<TestResult[]> {
+export async function runAll(
+  tests: PortableTest[],
+  ctx: TestContext,
+  onResult?: (r: TestResult) => void,
+): Promise<TestResult[]> {
   const results: TestResult[] = [];
   for (const test of tests) {
     const start = performance.now();
-    let ok = true, message = "";
+    let ok = true,
+      message = "";
     try {
       await runPortableTest(test, ctx);
     } catch (e) {
@@ -74,7 +88,8 @@ export async function runAll(tests: PortableTest[], ctx: TestContext, onResult?:
 
 /** Names that appear more than once; a runtime suite must give each test a distinct name. */
 export function duplicateNames(tests: { name: string }[]): string[] {
-  const seen = new Set<string>(), dup = new Set<string>();
+  const seen = new Set<string>(),
+    dup = new Set<string>();
   for (const t of tests) (seen.has(t.name) ? dup : seen).add(t.name);
   return [...dup];
 }

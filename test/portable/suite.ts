@@ -11,14 +11,29 @@
  */
 import { requestFunitDevice, type ConvKernel } from "../../src/device";
 import { convKernelsFor, kernelTests } from "./kernels";
-import { f16ReferenceTest, profileTest, referenceTest, rgbaTest, styleEquivalenceTest } from "./generator";
+import {
+  f16ReferenceTest,
+  profileTest,
+  referenceTest,
+  rgbaTest,
+  styleEquivalenceTest,
+} from "./generator";
 import { runAll, type PortableTest, type TestContext, type TestResult } from "./runner";
 
-export const TINY_A = { weights: "test/fixtures/tiny-a/gen_test.safetensors", expected: "test/fixtures/tiny-a/expected.safetensors" };
-export const HANGUL_CASE = { weights: "test/fixtures/hangul64/gen_test.safetensors", expected: "test/fixtures/hangul64/UnShinmun.safetensors" };
+export const TINY_A = {
+  weights: "test/fixtures/tiny-a/gen_test.safetensors",
+  expected: "test/fixtures/tiny-a/expected.safetensors",
+};
+export const HANGUL_CASE = {
+  weights: "test/fixtures/hangul64/gen_test.safetensors",
+  expected: "test/fixtures/hangul64/UnShinmun.safetensors",
+};
 export const ALL_CONV_KERNELS: readonly ConvKernel[] = ["tiled", "direct", "subgroup"];
 
-export function runtimeSuite(device: GPUDevice, opts: { hangulContent?: number } = {}): PortableTest[] {
+export function runtimeSuite(
+  device: GPUDevice,
+  opts: { hangulContent?: number } = {},
+): PortableTest[] {
   return [
     ...kernelTests(convKernelsFor(device)),
     referenceTest(TINY_A),
@@ -28,7 +43,10 @@ export function runtimeSuite(device: GPUDevice, opts: { hangulContent?: number }
     ]),
     // f16 where the device has shader-f16 (Deno's lavapipe), else the refusal (Chromium's SwiftShader)
     f16ReferenceTest(TINY_A),
-    f16ReferenceTest({ weights: "weights/hangul64-f16.safetensors", expected: HANGUL_CASE.expected }),
+    f16ReferenceTest({
+      weights: "weights/hangul64-f16.safetensors",
+      expected: HANGUL_CASE.expected,
+    }),
     styleEquivalenceTest(TINY_A.weights, TINY_A.expected),
     rgbaTest(TINY_A.weights, TINY_A.expected),
     profileTest(TINY_A.weights, TINY_A.expected),
@@ -37,7 +55,13 @@ export function runtimeSuite(device: GPUDevice, opts: { hangulContent?: number }
 
 export interface SuiteRun {
   /** What the Node side needs to rebuild the suite's names, plus what identifies the adapter. */
-  adapter: { features: string[]; subgroupMinSize?: number; vendor?: string; architecture?: string; description?: string };
+  adapter: {
+    features: string[];
+    subgroupMinSize?: number;
+    vendor?: string;
+    architecture?: string;
+    description?: string;
+  };
   results: TestResult[];
 }
 
@@ -46,17 +70,31 @@ export interface SuiteRun {
  * Device loss or an error outside every test's scopes adds a failed result of its own.
  */
 export async function runRuntimeSuite(
-  gpu: GPU | undefined, load: TestContext["load"], opts: { hangulContent?: number } = {}, onResult?: (r: TestResult) => void,
+  gpu: GPU | undefined,
+  load: TestContext["load"],
+  opts: { hangulContent?: number } = {},
+  onResult?: (r: TestResult) => void,
 ): Promise<SuiteRun> {
   const uncaught: string[] = [];
   const device = await requestFunitDevice(gpu, { onError: (m) => uncaught.push(m) });
-  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo & { subgroupMinSize?: number } }).adapterInfo;
+  const info = (
+    device as GPUDevice & { adapterInfo?: GPUAdapterInfo & { subgroupMinSize?: number } }
+  ).adapterInfo;
   const adapter = {
-    vendor: info?.vendor, architecture: info?.architecture, description: info?.description,
-    subgroupMinSize: info?.subgroupMinSize, features: [...device.features].sort(),
+    vendor: info?.vendor,
+    architecture: info?.architecture,
+    description: info?.description,
+    subgroupMinSize: info?.subgroupMinSize,
+    features: [...device.features].sort(),
   };
   const results = await runAll(runtimeSuite(device, opts), { device, load }, onResult);
-  if (uncaught.length) results.push({ name: "no uncaptured device errors", ok: false, message: uncaught.join(" | "), ms: 0 });
+  if (uncaught.length)
+    results.push({
+      name: "no uncaptured device errors",
+      ok: false,
+      message: uncaught.join(" | "),
+      ms: 0,
+    });
   device.destroy();
   return { adapter, results };
 }
