@@ -151,6 +151,17 @@ export const SOURCE_ATLAS: AtlasFiles = {
   label: "source font atlas (Noto Sans CJK KR Regular)",
 };
 
+/**
+ * All 11,172 modern Hangul syllables (U+AC00–U+D7A3, code-point order, 100 cells a row) in the same
+ * source font, rendered like SOURCE_ATLAS: its KS X 1001 cells are pixel-identical to those.
+ */
+export const ALL_HANGUL_ATLAS: AtlasFiles = {
+  image: "source-NotoSansCJKkr-Regular-11172.png",
+  chars: "hangul-11172.txt",
+  perRow: 100,
+  label: "all-syllables source font atlas (Noto Sans CJK KR Regular)",
+};
+
 /** The 8 fonts held out of training, as named in assets/glyphs/unseen-<Font>-600.png. */
 export const UNSEEN_FONTS = [
   "Bandal",

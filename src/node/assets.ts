@@ -12,6 +12,7 @@ import {
   makeAtlas,
   parseCharList,
   SOURCE_ATLAS,
+  ALL_HANGUL_ATLAS,
   unseenAtlasFiles,
   type AtlasFiles,
   type GlyphAtlas,
@@ -66,4 +67,9 @@ export function loadSourceAtlas(): Promise<GlyphAtlas> {
 /** 600 syllables of one held-out font; the last 100 were never seen in training. */
 export function loadUnseenAtlas(font: string): Promise<GlyphAtlas> {
   return loadAtlas(unseenAtlasFiles(font));
+}
+
+/** All 11,172 modern Hangul syllables in the source font (the KS X 1001 cells equal loadSourceAtlas's). */
+export function loadAllHangulAtlas(): Promise<GlyphAtlas> {
+  return loadAtlas(ALL_HANGUL_ATLAS);
 }
