@@ -1,0 +1,89 @@
+/**
+ * Pictures in and out of the page: the glyph atlases fetched over http and decoded with the
+ * browser's own createImageBitmap (exactly as stored: no colour management, no premultiplication),
+ * a held-out font's reference glyphs (atlases cached in the page's state), and a user's picture
+ * (an upload or the drawing pad) turned into a model input the way the atlases were made.
+ */
+import type { ImageRGBA } from "../src/index";
+import {
+  demoReferences,
+  GLYPH_CELL as CELL,
+  makeAtlas,
+  parseCharList,
+  unseenAtlasFiles,
+  type AtlasFiles,
+  type GlyphAtlas,
+} from "../src/glyphs";
+import type { DemoState } from "./state";
+
+const GLYPHS = "../assets/glyphs/";
+
+/** Decodes an image file or response body to RGBA, exactly as stored (no colour management). */
+async function decodeBlob(blob: Blob): Promise<ImageRGBA> {
+  const bitmap = await createImageBitmap(blob, {
+    colorSpaceConversion: "none",
+    premultiplyAlpha: "none",
+  });
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const ctx = canvas.getContext("2d", { willReadFrequently: true })!;
+  ctx.drawImage(bitmap, 0, 0);
+  bitmap.close();
+  const { data, width, height } = ctx.getImageData(0, 0, canvas.width, canvas.height);
+  return { width, height, data };
+}
+
+/**
+ * A user's glyph picture as a model input: scaled to 64×64 (the canvas's smoothing), composited
+ * onto white (transparent backgrounds are common for glyphs) and turned grey, like the atlases.
+ */
+export function toGlyph(source: CanvasImageSource, width: number, height: number): ImageRGBA {
+  const canvas = new OffscreenCanvas(CELL, CELL);
+  const ctx = canvas.getContext("2d", { willReadFrequently: true })!;
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, CELL, CELL);
+  ctx.imageSmoothingQuality = "high";
+  ctx.drawImage(source, 0, 0, width, height, 0, 0, CELL, CELL);
+  const { data } = ctx.getImageData(0, 0, CELL, CELL);
+  for (let p = 0; p < data.length; p += 4) {
+    const grey = Math.round(0.299 * data[p]! + 0.587 * data[p + 1]! + 0.114 * data[p + 2]!);
+    data[p] = data[p + 1] = data[p + 2] = grey;
+    data[p + 3] = 255;
+  }
+  return { width: CELL, height: CELL, data };
+}
+
+export async function fetchOk(url: string): Promise<Response> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`cannot load ${url}: HTTP ${res.status}`);
+  return res;
+}
+
+export async function loadAtlas({ image, chars, perRow, label }: AtlasFiles): Promise<GlyphAtlas> {
+  const [img, text] = await Promise.all([
+    fetchOk(GLYPHS + image)
+      .then((r) => r.blob())
+      .then(decodeBlob),
+    fetchOk(GLYPHS + chars).then((r) => r.text()),
+  ]);
+  return makeAtlas(img, parseCharList(text, chars), CELL, perRow, label);
+}
+
+/** A held-out font's atlas, fetched once (a failed fetch is forgotten, so it can be retried). */
+export function unseenAtlas(state: DemoState, font: string): Promise<GlyphAtlas> {
+  let p = state.fontAtlases.get(font);
+  if (!p) {
+    p = loadAtlas(unseenAtlasFiles(font));
+    p.catch(() => state.fontAtlases.delete(font));
+    state.fontAtlases.set(font, p);
+  }
+  return p;
+}
+
+export async function fontReferences(
+  state: DemoState,
+  font: string,
+  k: number,
+): Promise<ImageRGBA[]> {
+  const atlas = await unseenAtlas(state, font);
+  return demoReferences(atlas, k); // as the CLI demo: K = 5 takes the PyTorch reference files' syllables
+}
