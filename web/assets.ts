@@ -85,5 +85,6 @@ export async function fontReferences(
   k: number,
 ): Promise<ImageRGBA[]> {
   const atlas = await unseenAtlas(state, font);
-  return demoReferences(atlas, k); // as the CLI demo: K = 5 takes the PyTorch reference files' syllables
+  // As the CLI demo: K = 5 takes the PyTorch reference files' syllables.
+  return demoReferences(atlas, k);
 }

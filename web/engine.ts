@@ -52,5 +52,6 @@ function describeAdapter(device: GPUDevice, conv: string): string {
   ).adapterInfo;
   const parts = info ? [info.vendor, info.architecture, info.description].filter((s) => s) : [];
   const fallback = info?.isFallbackAdapter ? " (fallback adapter)" : "";
-  return `Adapter: ${parts.join(" · ") || "(no information)"}${fallback} · convolution kernel: ${conv}`;
+  const adapter = parts.join(" · ") || "(no information)";
+  return `Adapter: ${adapter}${fallback} · convolution kernel: ${conv}`;
 }

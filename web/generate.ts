@@ -42,7 +42,7 @@ function layout(text: string): Cell[] {
   return cells;
 }
 
-/** Sizes a canvas for the cells, paints it white, and marks the missing characters' cells in red. */
+/** Sizes a canvas for the cells, paints it white, and marks missing characters' cells in red. */
 function clearCells(
   canvas: HTMLCanvasElement,
   cells: Cell[],

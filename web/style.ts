@@ -65,7 +65,7 @@ function encode({ state }: Demo, key: string, refs: ImageRGBA[]): Promise<Float3
   return p;
 }
 
-/** The class code to generate with: the selected style, blended with a second font if one is chosen. */
+/** The class code to generate with: the selected style, blended with a second font if chosen. */
 export async function currentStyle(demo: Demo): Promise<Style> {
   const { ui, state } = demo;
   const kind = sourceKind();

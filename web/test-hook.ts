@@ -39,7 +39,7 @@ export function installTestHook(demo: Demo, started: Promise<void>): void {
       }),
       () => ({ ok: false, message: ui.status.textContent }),
     ),
-    /** Same as pressing Generate; resolves to the run with every pixel in and out as plain arrays. */
+    /** As pressing Generate; resolves to the run with every pixel in and out as plain arrays. */
     async generate() {
       const run = await generate(demo);
       return {

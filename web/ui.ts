@@ -1,9 +1,9 @@
 /**
  * The page's shared elements and the small DOM helpers every module uses: `findUi` looks up, once,
- * the elements that more than one module reads or writes (a panel's private elements stay in its own
- * module); `report` shows a message in one of the page's report lines; `showStrip` shows glyphs as a
- * row of small canvases. `UserError` marks a failure the user can fix (a missing upload, no WebGPU):
- * it is shown as it is, where any other error is prefixed and also logged to the console.
+ * the elements that more than one module reads or writes (a panel's private elements stay in its
+ * own module); `report` shows a message in one of the page's report lines; `showStrip` shows
+ * glyphs as a row of small canvases. `UserError` marks a failure the user can fix (a missing
+ * upload, no WebGPU): it is shown as it is, where any other error is prefixed and also logged.
  */
 import type { ImageRGBA } from "../src/index";
 

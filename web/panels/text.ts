@@ -1,6 +1,6 @@
 /**
- * The text panel: once the model is loaded, the Generate button (and Enter in the text field) writes
- * the typed text in the current style (web/generate.ts).
+ * The text panel: once the model is loaded, the Generate button (and Enter in the text field)
+ * writes the typed text in the current style (web/generate.ts).
  */
 import { generateFromUi } from "../generate";
 import type { Panel } from "../state";
