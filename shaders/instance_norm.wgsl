@@ -1,71 +1,7 @@
-// Instance normalisation, in place, with optional AdaIN affine, ReLU and residual add:
-//   y = (x - mean) / sqrt(var + eps) [· weight + bias] [→ ReLU] [+ residual]
-// per (sample, channel) over its H×W plane, with the biased variance (as PyTorch).
-//
-// Thread-to-data mapping: one workgroup of WG threads per (sample, channel) plane (workgroup_id.x
-// = n · channels + c). Each thread strides over the plane; two tree reductions in workgroup memory
-// give the mean, then the variance of (x - mean) (two passes: no catastrophic cancellation), and a
-// last strided pass writes the result. AdaIN parameters follow FUNIT's layout: for a layer of C
-// channels at `adain_offset` in the MLP output, bias = p[offset + c], weight = p[offset + C + c];
-// one parameter row is shared by the whole batch (one class code per translation).
+// Instance normalisation (or AdaIN) in place on f32 activations, with optional ReLU and residual
+// add; the algorithm and its thread-to-data mapping (one workgroup per (sample, channel) plane) are
+// in include/instance_norm.wgsl.
 
-struct NormParams {
-  channels: u32,
-  plane: u32,          // H × W
-  adain_offset: u32,
-  eps: f32,
-}
+alias T = f32;
 
-override WG: u32 = 256u;
-override AFFINE: bool = false;
-override RELU: bool = false;
-override RESIDUAL: bool = false;
-
-@group(0) @binding(0) var<uniform> params: NormParams;
-@group(0) @binding(1) var<storage, read_write> data: array<f32>;
-@group(0) @binding(2) var<storage, read> adain: array<f32>;
-@group(0) @binding(3) var<storage, read> residual: array<f32>;
-
-var<workgroup> partial: array<f32, WG>;
-
-fn workgroup_sum(v: f32, t: u32) -> f32 {
-  partial[t] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (t < s) { partial[t] += partial[t + s]; }
-    workgroupBarrier();
-  }
-  let total = partial[0];
-  workgroupBarrier();   // everyone has read partial[0] before it is reused
-  return total;
-}
-
-@compute @workgroup_size(WG, 1, 1)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
-  let plane_id = wg.x;
-  let c = plane_id % params.channels;
-  let base = plane_id * params.plane;
-  let count = f32(params.plane);
-
-  var s = 0.0;
-  for (var i = t; i < params.plane; i += WG) { s += data[base + i]; }
-  let mean = workgroup_sum(s, t) / count;
-  var s2 = 0.0;
-  for (var i = t; i < params.plane; i += WG) { let d = data[base + i] - mean; s2 += d * d; }
-  let inv_std = inverseSqrt(workgroup_sum(s2, t) / count + params.eps);
-
-  var scale = inv_std;
-  var shift = -mean * inv_std;
-  if (AFFINE) {
-    let b = adain[params.adain_offset + c];
-    let w = adain[params.adain_offset + params.channels + c];
-    scale *= w;
-    shift = shift * w + b;
-  }
-  for (var i = t; i < params.plane; i += WG) {
-    var y = data[base + i] * scale + shift;
-    if (RELU) { y = max(y, 0.0); }
-    if (RESIDUAL) { y += residual[base + i]; }
-    data[base + i] = y;
-  }
-}
+//#include "include/instance_norm.wgsl"

@@ -1,12 +1,13 @@
 /**
- * The kernel registry: each WGSL file in shaders/ is one kernel. Importing a `.wgsl` file gives
- * its source and its reflection (bindings, params layout, overrides), made with wgsl_reflect when
- * the file is bundled (src/runtime/reflect.ts, scripts/wgsl-loader.mjs), so nothing here
- * hand-copies an offset and the parser stays out of the library. Pipelines are specialised with
+ * The kernel registry: each WGSL entry file in shaders/ is one kernel (shaders/include/ holds the
+ * bodies they share). Importing a `.wgsl` file gives its expanded source and its reflection
+ * (bindings, params layout, overrides), made with wgsl_reflect when the file is bundled
+ * (src/runtime/reflect.ts, scripts/wgsl-loader.mjs), so nothing here hand-copies an offset and the
+ * parser stays out of the library. Pipelines are specialised with
  * override constants, created with createComputePipelineAsync and cached per device under a
  * descriptive key.
  */
-import * as conv2d from "../../shaders/conv2d.wgsl";
+import * as conv2d_tiled from "../../shaders/conv2d_tiled.wgsl";
 import * as conv2d_direct from "../../shaders/conv2d_direct.wgsl";
 import * as conv2d_subgroup from "../../shaders/conv2d_subgroup.wgsl";
 import * as instance_norm from "../../shaders/instance_norm.wgsl";
@@ -14,7 +15,7 @@ import * as linear from "../../shaders/linear.wgsl";
 import * as mean_pool from "../../shaders/mean_pool.wgsl";
 import * as image_pack from "../../shaders/image_pack.wgsl";
 import * as image_unpack from "../../shaders/image_unpack.wgsl";
-import * as conv2d_f16 from "../../shaders/conv2d_f16.wgsl";
+import * as conv2d_tiled_f16 from "../../shaders/conv2d_tiled_f16.wgsl";
 import * as instance_norm_f16 from "../../shaders/instance_norm_f16.wgsl";
 import * as mean_pool_f16 from "../../shaders/mean_pool_f16.wgsl";
 import * as to_f16 from "../../shaders/to_f16.wgsl";
@@ -25,7 +26,7 @@ import type { BindingInfo, ParamField } from "./reflect";
 export type { BindingInfo } from "./reflect";
 
 const KERNELS = {
-  conv2d,
+  conv2d_tiled,
   conv2d_direct,
   conv2d_subgroup,
   instance_norm,
@@ -33,8 +34,9 @@ const KERNELS = {
   mean_pool,
   image_pack,
   image_unpack,
-  // The f16 path (shader-f16): twins of the f32 kernels above, and the conversions at its edges.
-  conv2d_f16,
+  // The f16 path (shader-f16): the f32 kernels above on f16 storage (the same bodies in
+  // shaders/include/), and the conversions at its edges.
+  conv2d_tiled_f16,
   instance_norm_f16,
   mean_pool_f16,
   to_f16,
@@ -139,12 +141,30 @@ export function kernelKey(name: KernelName, overrides: Overrides): string {
   return parts.length ? `${name}(${parts.join(",")})` : name;
 }
 
+/**
+ * Refuses override combinations a kernel's WGSL cannot serve, before any GPU work. The row-tiled
+ * convolutions' PHASES path (shaders/include/conv_direct.wgsl) is the decoder's ×2-upsampled 5×5
+ * stride-1 convolution: its phase filters are 3×3 over stored pixels and its frame reads the 5×5
+ * weights from past them, so any other shape would write wrong pixels.
+ */
+export function checkOverrides(name: KernelName, overrides: Overrides): void {
+  if ((name === "conv2d_direct" || name === "conv2d_subgroup") && overrides.PHASES === true) {
+    const { KSIZE, STRIDE, UPSAMPLE } = overrides;
+    if (KSIZE !== 5 || STRIDE !== 1 || UPSAMPLE !== 2)
+      throw new Error(
+        `kernel ${name}: PHASES needs KSIZE 5, STRIDE 1 and UPSAMPLE 2 (given ${KSIZE}, ` +
+          `${STRIDE}, ${UPSAMPLE})`,
+      );
+  }
+}
+
 /** Returns the cached pipeline for (device, kernel, overrides), creating it asynchronously once. */
 export function getKernel(
   device: GPUDevice,
   name: KernelName,
   overrides: Overrides = {},
 ): Promise<Kernel> {
+  checkOverrides(name, overrides);
   const cache = cacheFor(device);
   const key = kernelKey(name, overrides);
   let p = cache.pipelines.get(key);

@@ -1,80 +1,62 @@
+// The tiled convolution's algorithm, for conv2d_tiled.wgsl (f32) and conv2d_tiled_f16.wgsl (f16).
+// The entry file declares `alias T` (the storage type of activations and weights) and F32_MATH
+// (whether the products are formed in f32), then includes this file.
+//
 // 2-D convolution as an implicit GEMM, for GPUs: output[cout, pixel] = sum_k weight[k, cout] ·
 // patch[k, pixel], with k = (cin, ky, kx) and pixel = (n, oy, ox) over the whole batch, so deep
 // layers with few pixels per image still fill the tiles. Reflect padding and an optional nearest ×2
 // upsampling of the input are folded into the patch loads (no padded or upsampled copy is ever
-// written); bias and the activation are applied on the way out. conv2d_f16.wgsl is this kernel's
-// f16 twin; keep the two in step.
+// written); bias and the activation are applied in f32 on the way out, and the result is rounded
+// to T once.
 //
 // Thread-to-data mapping (register tiling): a workgroup of WG_PX × WG_CO threads owns a tile of
 // TILE_PX = 4·WG_PX pixels × TILE_CO = 4·WG_CO output channels, and thread (tx, ty) accumulates a
 // 4 × 4 block in registers: channels tile_co0 + 4·ty + {0..3} (contiguous, so its weights are one
 // vec4) × pixels tile_px0 + tx + {0, 1, 2, 3}·WG_PX (strided, so that neighbouring threads load and
 // store neighbouring pixels). Per step of TILE_K reduction rows the workgroup stages the weights
-// and the im2col patch in workgroup memory as vec4s, in exactly the order the threads read them:
+// and the im2col patch in workgroup memory as vec4<T>s, in exactly the order the threads read them:
 // the inner loop is two vec4 loads and four vec4 FMAs per row (16 FMAs). Staging: each thread
 // fills whole vec4 slots: 4 consecutive output channels of one weight row (one aligned vec4 load
 // from the weights, contiguous across threads, when cout is a multiple of 4) or the 4 pixels of
 // one patch slot for one row (gathered: their reflected offsets computed once per workgroup, the
 // (cin, ky, kx) split once per row).
 //
+// Arithmetic: with F32_MATH the products are formed and summed in f32. Otherwise (f16 only) the
+// products of one TILE_K step are summed in T (packed f16 FMAs: twice the rate of f32 on GPUs with
+// native f16), and each step's partial sums are added into the f32 accumulators, so rounding error
+// grows with TILE_K (≤ 32 terms), not with cin·k·k (up to thousands).
+//
 // The tile shape (WG_PX, WG_CO) and TILE_K are override constants chosen per adapter and layer by
 // chooseConvTile (src/model.ts): threads ≤ maxComputeInvocationsPerWorkgroup, workgroup memory
-// TILE_K·(WG_PX + WG_CO)·16 bytes ≤ maxComputeWorkgroupStorageSize.
+// TILE_K·(WG_PX + WG_CO)·4·sizeof(T) bytes ≤ maxComputeWorkgroupStorageSize.
 //
-// Weights are stored transposed, [cin·k·k][cout], so a row of a channel tile is contiguous.
+// Weights are stored transposed, [cin·k·k][cout], as T, so a row of a channel tile is contiguous.
 
-struct ConvParams {
-  batch: u32,
-  cin: u32,
-  in_h: u32,      // stored input height (before the ×UPSAMPLE nearest upsampling)
-  in_w: u32,
-  cout: u32,
-  out_h: u32,
-  out_w: u32,
-  pad: u32,
-}
+//#include "conv_common.wgsl"
 
-override KSIZE: u32 = 3u;
-override STRIDE: u32 = 1u;
-override UPSAMPLE: u32 = 1u;   // 1, or 2 for a nearest ×2 upsampling before the convolution
-override ACT: u32 = 0u;        // 0 none, 1 ReLU, 2 tanh
 override WG_PX: u32 = 16u;     // threads along pixels (4 pixels each)
 override WG_CO: u32 = 16u;     // threads along output channels (4 channels each)
 override TILE_K: u32 = 16u;    // reduction rows staged per step
 
-@group(0) @binding(0) var<uniform> params: ConvParams;
-@group(0) @binding(1) var<storage, read> input: array<f32>;
-@group(0) @binding(2) var<storage, read> weight: array<vec4<f32>>;   // [cin·k·k][cout] as vec4s (buffer padded to 16 bytes)
+@group(0) @binding(1) var<storage, read> input: array<T>;
+@group(0) @binding(2) var<storage, read> weight: array<vec4<T>>;   // [cin·k·k][cout] as vec4s (buffer padded to 16 bytes)
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> output: array<f32>;
+@group(0) @binding(4) var<storage, read_write> output: array<T>;
 
 // tile_w[kk·WG_CO + ty] = weights of channels 4·ty…4·ty+3; tile_x[kk·WG_PX + tx] = pixels tx + j·WG_PX.
-var<workgroup> tile_w: array<vec4<f32>, TILE_K * WG_CO>;
-var<workgroup> tile_x: array<vec4<f32>, TILE_K * WG_PX>;
-
-fn reflect_index(i: i32, size: i32) -> i32 {
-  var r = i;
-  if (r < 0) { r = -r; }
-  if (r >= size) { r = 2 * size - 2 - r; }
-  return r;
-}
+var<workgroup> tile_w: array<vec4<T>, TILE_K * WG_CO>;
+var<workgroup> tile_x: array<vec4<T>, TILE_K * WG_PX>;
 
 // Weights of channels co…co+3 in row k (zero past cout). When cout is a multiple of 4 the four
-// are one aligned vec4: a single 16-byte load, contiguous across the threads of a
-// row. Otherwise (the RGB output layer) they are read one component at a time.
-fn weights4(k: u32, co: u32) -> vec4<f32> {
+// are one aligned vec4: a single load, contiguous across the threads of a row. Otherwise (the RGB
+// output layer) they are read one component at a time.
+fn weights4(k: u32, co: u32) -> vec4<T> {
   let at = k * params.cout + co;
   if (params.cout % 4u == 0u && co < params.cout) { return weight[at / 4u]; }
-  var v = vec4<f32>(0.0);
+  var v = vec4<T>(0.0);
   for (var i = 0u; i < 4u; i++) {
     if (co + i < params.cout) { v[i] = weight[(at + i) / 4u][(at + i) % 4u]; }
   }
-  return v;
-}
-
-fn activate(v: f32) -> f32 {
-  if (ACT == 1u) { return max(v, 0.0); }
-  if (ACT == 2u) { return tanh(v); }
   return v;
 }
 
@@ -123,13 +105,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   for (var k0 = 0u; k0 < k_total; k0 += TILE_K) {
     for (var kk = ws_row0; kk < TILE_K; kk += WG_PX) {
       let k = k0 + kk;
-      var v = vec4<f32>(0.0);
+      var v = vec4<T>(0.0);
       if (k < k_total) { v = weights4(k, ws_co); }
       tile_w[kk * WG_CO + ws_slot] = v;
     }
     for (var kk = xs_row0; kk < TILE_K; kk += WG_CO) {
       let k = k0 + kk;
-      var v = vec4<f32>(0.0);
+      var v = vec4<T>(0.0);
       if (k < k_total) {
         // Reflect padding and nearest upsampling live in this index arithmetic.
         let ci = k / (KSIZE * KSIZE);
@@ -148,13 +130,32 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       tile_x[kk * WG_PX + xs_slot] = v;
     }
     workgroupBarrier();
-    for (var kk = 0u; kk < TILE_K; kk++) {
-      let xs = tile_x[kk * WG_PX + lid.x];
-      let ws = tile_w[kk * WG_CO + lid.y];
-      acc0 += ws.x * xs;
-      acc1 += ws.y * xs;
-      acc2 += ws.z * xs;
-      acc3 += ws.w * xs;
+    if (F32_MATH) {
+      for (var kk = 0u; kk < TILE_K; kk++) {
+        let xs = vec4<f32>(tile_x[kk * WG_PX + lid.x]);
+        let ws = vec4<f32>(tile_w[kk * WG_CO + lid.y]);
+        acc0 += ws.x * xs;
+        acc1 += ws.y * xs;
+        acc2 += ws.z * xs;
+        acc3 += ws.w * xs;
+      }
+    } else {
+      var part0 = vec4<T>(0.0);
+      var part1 = vec4<T>(0.0);
+      var part2 = vec4<T>(0.0);
+      var part3 = vec4<T>(0.0);
+      for (var kk = 0u; kk < TILE_K; kk++) {
+        let xs = tile_x[kk * WG_PX + lid.x];
+        let ws = tile_w[kk * WG_CO + lid.y];
+        part0 += ws.x * xs;
+        part1 += ws.y * xs;
+        part2 += ws.z * xs;
+        part3 += ws.w * xs;
+      }
+      acc0 += vec4<f32>(part0);
+      acc1 += vec4<f32>(part1);
+      acc2 += vec4<f32>(part2);
+      acc3 += vec4<f32>(part3);
     }
     workgroupBarrier();
   }
@@ -175,6 +176,6 @@ fn store_row(co: u32, p0: u32, acc: vec4<f32>, n_pix: u32, plane_out: u32) {
     if (p >= n_pix) { return; }
     let n = p / plane_out;
     let q = p - n * plane_out;
-    output[(n * params.cout + co) * plane_out + q] = activate(acc[j] + bias[co]);
+    output[(n * params.cout + co) * plane_out + q] = T(activate(acc[j] + bias[co]));
   }
 }

@@ -1,0 +1,257 @@
+// The row-tiled convolution for CPU adapters, for conv2d_direct.wgsl and conv2d_subgroup.wgsl.
+// The entry file gives `load_weights(k, c0, lane)` (a weight row for COB channels) and the entry
+// point, which calls convolve(); everything else is here.
+//
+// Register tiling: a lane owns PX output pixels along x for COB output channels (PX · COB
+// accumulators), each loaded weight feeds PX multiply-adds and each input value feeds COB, and for
+// stride 1 the PX pixels' taps along x overlap: the lane keeps a sliding window of PX input values
+// and loads one new value per tap (KSIZE + PX − 1 loads per kernel row, not KSIZE · PX). There is
+// no workgroup memory and no barrier; every weight index is the same for the whole workgroup (it
+// depends only on loop counters and workgroup_id). Reflect padding, nearest ×2 upsampling, bias
+// and activation are fused, as in the tiled kernel.
+//
+// Thread-to-data mapping: invocation (global_invocation_id.x) = one run of PX consecutive output
+// pixels of one row of one image (the last run of a row may stick out past the edge: those pixels
+// are computed on clamped columns and not stored); workgroup_id.y = a block of COB output channels
+// (4, 8 or 16) shared by the workgroup. acc[4p + q] holds pixel p's channels c0 + 4q … c0 + 4q + 3.
+// The reduction runs ky outermost, then input channels, then kx (so that the window slides along x).
+//
+// PHASES (for the decoder's 5×5 convolutions of ×2 nearest-upsampled inputs: KSIZE 5, pad 2,
+// STRIDE 1, UPSAMPLE 2; src/runtime/kernels.ts refuses other shapes) splits the output into parts
+// that write disjoint pixels. Away from the reflect padding, output pixel (2m + b, 2n + a) sees
+// stored rows m − 1 … m + 1 and columns n − 1 … n + 1 only, and taps that read the same stored value
+// add their weights: a 3×3 filter per output phase (b, a), 9 multiply-adds instead of 25.
+//   workgroup_id.z = 2b + a < 4: the interior pixels of phase (b, a), so a workgroup shares one
+//     filter; a lane owns PX pixels 2n + a, n = n0 … n0 + PX − 1, of one row and slides a window
+//     over stored columns. Weights: the phase filters, [phase][cin·3·3][cout] (src/model.ts,
+//     up2PhaseWeights), bound in place of the 5×5 weights.
+//   workgroup_id.z = 4: the frame of width 2 where the padding reflects, with the 5×5 weights read
+//     from the same buffer past the phase filters (from row k_base): rows 0, 1, H − 2, H − 1 whole,
+//     then one run at each end of the rows in between (of whose pixels only the outer two are
+//     stored).
+// Workgroups past the end of their part return at once (the x extent is the larger part's).
+//
+// Weights are stored transposed, [cin·k·k][cout], as for the tiled kernel.
+
+//#include "conv_common.wgsl"
+
+override WG: u32 = 64u;
+override COB: u32 = 8u;        // output channels per workgroup row: 4, 8 or 16
+override PX: u32 = 4u;         // output pixels per lane along x: 1 … 4
+override PHASES: bool = false; // the decoder's upsampling convolution by phases (above)
+
+@group(0) @binding(1) var<storage, read> input: array<f32>;
+@group(0) @binding(2) var<storage, read> weight: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> output: array<f32>;
+
+// Indexed only with constants (after inlining), so the compiler keeps it in registers.
+var<private> acc: array<vec4<f32>, 16>;
+
+struct Weights { q0: vec4<f32>, q1: vec4<f32>, q2: vec4<f32>, q3: vec4<f32> }
+
+// The stored input column under position u of the upsampled, padded row (u = ox · STRIDE + kx);
+// clamped so that the columns of pixels past the row's end stay inside the row.
+fn source_col(u: u32) -> u32 {
+  let c = u32(reflect_index(i32(u) - i32(params.pad), i32(params.in_w * UPSAMPLE))) / UPSAMPLE;
+  return min(c, params.in_w - 1u);
+}
+
+// Pixel p's accumulators += x · the COB weights (p is a constant at every call).
+fn accumulate(p: u32, x: f32, w: Weights) {
+  acc[4u * p] += w.q0 * x;
+  if (COB > 4u) { acc[4u * p + 1u] += w.q1 * x; }
+  if (COB > 8u) { acc[4u * p + 2u] += w.q2 * x; acc[4u * p + 3u] += w.q3 * x; }
+}
+
+// One tap for all PX pixels: x0 … x3 are the pixels' input values.
+fn accumulate_run(x0: f32, x1: f32, x2: f32, x3: f32, w: Weights) {
+  accumulate(0u, x0, w);
+  if (PX > 1u) { accumulate(1u, x1, w); }
+  if (PX > 2u) { accumulate(2u, x2, w); }
+  if (PX > 3u) { accumulate(3u, x3, w); }
+}
+
+// The whole kernel for invocation gid of workgroup wg; `lane` is the subgroup lane for
+// conv2d_subgroup's load_weights (0 and unused in conv2d_direct).
+fn convolve(gid: vec3<u32>, wg: vec3<u32>, lane: u32) {
+  if (PHASES && wg.z < 4u) {
+    phases(gid.x, wg, lane);
+    return;
+  }
+  let runs_w = (params.out_w + PX - 1u) / PX;
+  var plane_runs = params.out_h * runs_w;
+  if (PHASES) { plane_runs = 4u * runs_w + 2u * (params.out_h - 4u); }
+  let n_runs = params.batch * plane_runs;
+  if (PHASES && wg.x * WG >= n_runs) { return; }
+  let r = min(gid.x, n_runs - 1u);
+  let img = r / plane_runs;
+  let q = r - img * plane_runs;
+  var oy = q / runs_w;
+  var ox0 = (q - oy * runs_w) * PX;
+  var side = false;             // a run at the end of a row between the frame's top and bottom rows
+  var k_base = 0u;              // first weight row (PHASES: the 5×5 weights follow the phase filters)
+  if (PHASES) {
+    if (oy >= 2u && oy < 4u) { oy += params.out_h - 4u; }     // the bottom two rows
+    if (q >= 4u * runs_w) {
+      let e = q - 4u * runs_w;
+      oy = 2u + e / 2u;
+      ox0 = select(0u, params.out_w - PX, e % 2u == 1u);
+      side = true;
+    }
+    k_base = 4u * params.cin * 9u;
+  }
+  let u0 = ox0 * STRIDE;        // upsampled, padded position of pixel 0's tap 0
+  let c0 = wg.y * COB;
+  let up_h = i32(params.in_h * UPSAMPLE);
+  let in_plane = params.in_h * params.in_w;
+  let img_base = img * params.cin * in_plane;
+  let taps = KSIZE * KSIZE;
+
+  for (var ky = 0u; ky < KSIZE; ky++) {
+    let iy = u32(reflect_index(i32(oy * STRIDE + ky) - i32(params.pad), up_h)) / UPSAMPLE;
+    let row_base = img_base + iy * params.in_w;
+    if (STRIDE == 1u) {
+      // pixel p at tap kx reads window position u0 + p + kx
+      let s0 = source_col(u0);
+      let s1 = source_col(u0 + 1u);
+      let s2 = source_col(u0 + 2u);
+      let s3 = source_col(u0 + 3u);
+      var at = row_base;
+      var k = k_base + ky * KSIZE;
+      for (var ci = 0u; ci < params.cin; ci++) {
+        var x0 = input[at + s0];
+        var x1 = 0.0;
+        var x2 = 0.0;
+        var x3 = 0.0;
+        if (PX > 1u) { x1 = input[at + s1]; }
+        if (PX > 2u) { x2 = input[at + s2]; }
+        if (PX > 3u) { x3 = input[at + s3]; }
+        for (var kx = 0u; kx + 1u < KSIZE; kx++) {
+          accumulate_run(x0, x1, x2, x3, load_weights(k + kx, c0, lane));
+          // slide the window one column: the newcomer is position u0 + kx + PX
+          let next = input[at + source_col(u0 + kx + PX)];
+          if (PX == 1u) { x0 = next; }
+          if (PX == 2u) { x0 = x1; x1 = next; }
+          if (PX == 3u) { x0 = x1; x1 = x2; x2 = next; }
+          if (PX == 4u) { x0 = x1; x1 = x2; x2 = x3; x3 = next; }
+        }
+        accumulate_run(x0, x1, x2, x3, load_weights(k + KSIZE - 1u, c0, lane));
+        at += in_plane;
+        k += taps;
+      }
+    } else {
+      // strided: the pixels' taps do not overlap; gather each one
+      for (var kx = 0u; kx < KSIZE; kx++) {
+        let s0 = source_col(u0 + kx);
+        let s1 = source_col(u0 + STRIDE + kx);
+        let s2 = source_col(u0 + 2u * STRIDE + kx);
+        let s3 = source_col(u0 + 3u * STRIDE + kx);
+        var at = row_base;
+        var k = k_base + ky * KSIZE + kx;
+        for (var ci = 0u; ci < params.cin; ci++) {
+          let w = load_weights(k, c0, lane);
+          accumulate(0u, input[at + s0], w);
+          if (PX > 1u) { accumulate(1u, input[at + s1], w); }
+          if (PX > 2u) { accumulate(2u, input[at + s2], w); }
+          if (PX > 3u) { accumulate(3u, input[at + s3], w); }
+          at += in_plane;
+          k += taps;
+        }
+      }
+    }
+  }
+  if (gid.x >= n_runs) { return; }
+  let out_row = img * params.cout * params.out_h * params.out_w + oy * params.out_w;
+  store_pixel(0u, out_row, frame_col(ox0, side), c0);
+  if (PX > 1u) { store_pixel(1u, out_row, frame_col(ox0 + 1u, side), c0); }
+  if (PX > 2u) { store_pixel(2u, out_row, frame_col(ox0 + 2u, side), c0); }
+  if (PX > 3u) { store_pixel(3u, out_row, frame_col(ox0 + 3u, side), c0); }
+}
+
+// The column to store at: a side run's pixels off the frame belong to the phases, so they are
+// pushed past the row (store_pixel skips them).
+fn frame_col(ox: u32, side: bool) -> u32 {
+  if (side && ox >= 2u && ox + 2u < params.out_w) { return params.out_w; }
+  return ox;
+}
+
+// PHASES, workgroup_id.z < 4: the interior of a ×2-upsampled 5×5 convolution by output phases.
+// Like main's stride-1 path on a 3×3 filter over the stored input, with no padding to reflect:
+// interior rows are 2m + b for m in 1 … in_h − 2, columns 2n + a for n in 1 … in_w − 2.
+fn phases(id: u32, wg: vec3<u32>, lane: u32) {
+  let b = wg.z / 2u;
+  let a = wg.z % 2u;
+  let rows = params.in_h - 2u;
+  let cols = params.in_w - 2u;
+  let runs_w = (cols + PX - 1u) / PX;
+  let plane_runs = rows * runs_w;
+  let n_runs = params.batch * plane_runs;
+  if (wg.x * WG >= n_runs) { return; }
+  let r = min(id, n_runs - 1u);
+  let img = r / plane_runs;
+  let q = r - img * plane_runs;
+  let m = 1u + q / runs_w;
+  let n0 = 1u + (q % runs_w) * PX;
+  let c0 = wg.y * COB;
+  let in_plane = params.in_h * params.in_w;
+  let last_col = params.in_w - 1u;
+  // stored columns of window positions 0 … PX + 1: n0 − 1 + j (clamped for runs past the edge)
+  let s0 = n0 - 1u;
+  let s1 = min(n0, last_col);
+  let s2 = min(n0 + 1u, last_col);
+  let s3 = min(n0 + 2u, last_col);
+  let filter_base = wg.z * params.cin * 9u;
+  for (var ty = 0u; ty < 3u; ty++) {
+    var at = img * params.cin * in_plane + (m - 1u + ty) * params.in_w;
+    var k = filter_base + ty * 3u;
+    for (var ci = 0u; ci < params.cin; ci++) {
+      var x0 = input[at + s0];
+      var x1 = 0.0;
+      var x2 = 0.0;
+      var x3 = 0.0;
+      if (PX > 1u) { x1 = input[at + s1]; }
+      if (PX > 2u) { x2 = input[at + s2]; }
+      if (PX > 3u) { x3 = input[at + s3]; }
+      for (var tx = 0u; tx < 2u; tx++) {
+        accumulate_run(x0, x1, x2, x3, load_weights(k + tx, c0, lane));
+        let next = input[at + min(s0 + tx + PX, last_col)];
+        if (PX == 1u) { x0 = next; }
+        if (PX == 2u) { x0 = x1; x1 = next; }
+        if (PX == 3u) { x0 = x1; x1 = x2; x2 = next; }
+        if (PX == 4u) { x0 = x1; x1 = x2; x2 = x3; x3 = next; }
+      }
+      accumulate_run(x0, x1, x2, x3, load_weights(k + 2u, c0, lane));
+      at += in_plane;
+      k += 9u;
+    }
+  }
+  if (id >= n_runs) { return; }
+  let out_row = img * params.cout * params.out_h * params.out_w + (2u * m + b) * params.out_w;
+  // columns of pixels past the interior (n > in_w − 2) are pushed past the row: store_pixel skips them
+  let past = params.out_w;
+  store_pixel(0u, out_row, select(past, 2u * n0 + a, n0 <= cols), c0);
+  if (PX > 1u) { store_pixel(1u, out_row, select(past, 2u * (n0 + 1u) + a, n0 + 1u <= cols), c0); }
+  if (PX > 2u) { store_pixel(2u, out_row, select(past, 2u * (n0 + 2u) + a, n0 + 2u <= cols), c0); }
+  if (PX > 3u) { store_pixel(3u, out_row, select(past, 2u * (n0 + 3u) + a, n0 + 3u <= cols), c0); }
+}
+
+// Bias, activation and store of pixel p's COB channels (those past the row or past cout are not stored).
+fn store_pixel(p: u32, out_row: u32, ox: u32, c0: u32) {
+  if (ox >= params.out_w) { return; }
+  let plane_out = params.out_h * params.out_w;
+  store4(out_row + ox, c0, acc[4u * p], plane_out);
+  if (COB > 4u) { store4(out_row + ox, c0 + 4u, acc[4u * p + 1u], plane_out); }
+  if (COB > 8u) {
+    store4(out_row + ox, c0 + 8u, acc[4u * p + 2u], plane_out);
+    store4(out_row + ox, c0 + 12u, acc[4u * p + 3u], plane_out);
+  }
+}
+
+fn store4(out_base: u32, c: u32, a: vec4<f32>, plane_out: u32) {
+  for (var i = 0u; i < 4u; i++) {
+    if (c + i < params.cout) {
+      output[out_base + (c + i) * plane_out] = activate(a[i] + bias[c + i]);
+    }
+  }
+}
