@@ -1,17 +1,20 @@
 /**
- * Vitest setup: .wgsl files import as their source text and reflection (scripts/wgsl-loader.mjs,
- * as in the esbuild bundles), and GPU tests run one file at a time since lavapipe already uses every core.
+ * Vitest setup: .wgsl files import as their expanded source text and reflection
+ * (scripts/wgsl-loader.mjs, as in the esbuild bundles; their includes are watched), and GPU
+ * tests run one file at a time since lavapipe already uses every core.
  */
 import { defineConfig } from "vitest/config";
 import { reflectKernel } from "./src/runtime/reflect";
-import { wgslModule } from "./scripts/wgsl-loader.mjs";
+import { expandWgsl, wgslModule } from "./scripts/wgsl-loader.mjs";
 
 export default defineConfig({
   plugins: [
     {
       name: "wgsl-text",
       load(id: string) {
-        return id.endsWith(".wgsl") ? wgslModule(id, reflectKernel) : null;
+        if (!id.endsWith(".wgsl")) return null;
+        for (const file of expandWgsl(id).files) this.addWatchFile(file);
+        return wgslModule(id, reflectKernel);
       },
     },
   ],

@@ -4,11 +4,14 @@
 // fails the build if it does, which is the check we want). WGSL shaders are inlined as text with
 // their reflection (scripts/wgsl-loader.mjs). Also the browser bundle, the demo page's, the numeric
 // test bundles for Chromium and Deno, the benches, and dist/gpu/bench.mjs for a GPU machine.
+// Every kernel's expanded WGSL (its includes in place) is written to dist/shaders/<kernel>.wgsl,
+// the exact text the GPU compiles, for reading and for shader tools; a WGSL error fails the build
+// naming the source file and line.
 import { build } from "esbuild";
-import { existsSync, statSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { wgslPlugin } from "./wgsl-loader.mjs";
+import { loadWgsl, wgslPlugin } from "./wgsl-loader.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 // WGSL files are reflected as they are bundled (scripts/wgsl-loader.mjs); the reflection code
@@ -25,6 +28,19 @@ await build({
   absWorkingDir: root,
 });
 const { reflectKernel } = await import(pathToFileURL(join(root, "dist/tools/reflect.mjs")).href);
+
+// Each entry file in shaders/ is a kernel (shaders/include/ holds the bodies they include).
+rmSync(join(root, "dist/shaders"), { recursive: true, force: true }); // no stale kernels
+mkdirSync(join(root, "dist/shaders"), { recursive: true });
+for (const file of readdirSync(join(root, "shaders")).filter((f) => f.endsWith(".wgsl"))) {
+  try {
+    const { text } = loadWgsl(join(root, "shaders", file), reflectKernel);
+    writeFileSync(join(root, "dist/shaders", file), text);
+  } catch (e) {
+    console.error(`build: ${e instanceof Error ? e.message : e}`);
+    process.exit(1);
+  }
+}
 const common = {
   bundle: true,
   format: "esm",
@@ -61,18 +77,14 @@ await build({
   packages: "external",
 });
 
-if (existsSync(join(root, "src/index.ts"))) {
-  await build({
-    ...common,
-    entryPoints: ["src/index.ts"],
-    outfile: "dist/index.js",
-    platform: "neutral",
-    target: "es2022",
-    mainFields: ["module", "main"],
-  });
-} else {
-  console.log("build: src/index.ts does not exist yet; skipping dist/index.js");
-}
+await build({
+  ...common,
+  entryPoints: ["src/index.ts"],
+  outfile: "dist/index.js",
+  platform: "neutral",
+  target: "es2022",
+  mainFields: ["module", "main"],
+});
 
 // The browser bundles. dist/browser/funit.js is the library for pages (platform "browser": a Node
 // built-in anywhere in its imports fails the build), minified, with its size printed on every

@@ -20,9 +20,10 @@ import { basename, dirname, relative, resolve } from "node:path";
 const INCLUDE = /^\s*\/\/#include\b(.*)$/;
 const INCLUDE_PATH = /^\s+"([^"]+)"\s*$/;
 
-/** A path for messages: relative to the working directory. */
+/** A path for messages: relative to the working directory when inside it. */
 function shown(file) {
-  return relative(process.cwd(), file) || file;
+  const r = relative(process.cwd(), file);
+  return r && !r.startsWith("..") ? r : file;
 }
 
 /** A file and line, for messages. */
@@ -36,8 +37,9 @@ function where(file, line) {
  */
 export function expandWgsl(file) {
   const entry = resolve(file);
-  const home = dirname(entry); // marker comments name files from here, so the text is the same
-  // wherever the build runs
+  // Marker comments name files from the entry's folder, so the text is the same wherever the
+  // build runs.
+  const home = dirname(entry);
   const out = [];
   const lines = [];
   const included = new Set();
@@ -48,7 +50,7 @@ export function expandWgsl(file) {
       throw new Error(`${from}: include cycle: ${chain.join(" → ")}`);
     }
     if (!existsSync(path)) {
-      throw new Error(`${from ?? shown(path)}: include not found: ${shown(path)}`);
+      throw new Error(`${from ? `${from}: include not found` : "not found"}: ${shown(path)}`);
     }
     included.add(path);
     stack.push(path);
@@ -93,7 +95,7 @@ function locate(error, expanded) {
   let line = Number(/Line: (\d+)/.exec(message)?.[1] ?? 0);
   const named = /(?:binding|storage texture|params field) (\w+)/.exec(message)?.[1];
   if (!line && named) {
-    const declares = new RegExp(`^\\s*(?:var(?:<[^>]*>)?\\s+)?${named}\\s*:`);
+    const declares = new RegExp(`(?:\\bvar(?:<[^>]*>)?\\s+|^\\s*)${named}\\s*:`);
     line = expanded.text.split("\n").findIndex((l) => declares.test(l)) + 1;
   }
   const at = expanded.lines[line - 1];
