@@ -1,32 +1,46 @@
 /**
  * The `funit` command: translate images with a FUNIT generator, verify the engine against a PyTorch
  * reference file, convert checkpoints, and render the few-shot Hangul font demo. Everything that can
- * be checked without a GPU (arguments, input files, image sizes against the model) is checked first,
- * so a mistake costs no device start-up; outputs are written atomically, so a failed run leaves no
- * file behind. Exit status: 0 ok, 1 a failed check (verify) or a runtime failure, 2 a usage or
- * input error. Errors print as `funit: <message>`; FUNIT_DEBUG=1 adds the stack trace.
+ * be checked without a GPU (arguments, input files, image sizes from their headers against the model
+ * and against src/limits.ts, the call against the adapter's limits) is checked before anything is
+ * decoded or a device is opened, so a mistake costs no device start-up; outputs are written
+ * atomically, so a failed run leaves no file behind. Every command parses its arguments with
+ * src/node/args.ts and throws typed errors; `exitCodeFor` is the one place that maps them to exit
+ * statuses. Errors print as `funit: <message>`; FUNIT_DEBUG=1 adds the stack trace.
  */
-import { stat } from "node:fs/promises";
-import { dirname, extname } from "node:path";
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import { extname } from "node:path";
 import { parseSafetensors } from "./safetensors";
 import { floatTensors, maxAbsError, type ImageRGBA, type Tensor } from "./tensor";
-import { runConvertCommand } from "./node/convert";
+import { convertCommand, CONVERT_USAGE } from "./node/convert";
 import { runDemo } from "./node/demo";
-import { checkContentSize, loadWeights, openEngine } from "./node/session";
+import { fontCommand } from "./node/font-command";
+import { parseCommand, positiveInteger, requireString } from "./node/args";
 import {
-  encodePng,
-  readInputFile,
-  flattenOnWhite,
-  readImageFile,
-  resizeBilinear,
-  writeFilesAtomic,
-} from "./node/images";
-import { InputError, UsageError } from "./errors";
+  checkTranslateCall,
+  loadInputImages,
+  loadWeights,
+  nodeDeviceLimits,
+  openEngine,
+} from "./node/session";
+import { checkOutputPath, encodePng, readInputFile, writeFilesAtomic } from "./node/images";
+import {
+  CheckpointError,
+  DeviceError,
+  InputError,
+  ModelFormatError,
+  SafetensorsError,
+  UsageError,
+} from "./errors";
+import { checkLimit } from "./limits";
 
+/** Success. */
 export const EXIT_OK = 0;
+/** verify found a tensor outside atol, or a failure that is not one of the typed errors (a bug). */
 export const EXIT_CHECK_FAILED = 1;
+/** Bad command line or input: InputError (UsageError), ModelFormatError, SafetensorsError, CheckpointError. */
 export const EXIT_USAGE = 2;
+/** The WebGPU device failed or is missing: DeviceError (no adapter, a missing feature, a loss). */
+export const EXIT_DEVICE = 3;
 
 const USAGE = `funit: FUNIT few-shot image-to-image translation on WebGPU
 
@@ -35,11 +49,14 @@ usage:
   funit verify    --weights W --expected E.safetensors [--atol 1e-4] [--json]
   funit convert   …            (see funit convert --help)
   funit demo      [TEXT] [--out FILE] [--weights W]
+  funit font      (--style-font NAME | --class G1.png …) --out F.otf [--woff2 F.woff2] [--chars ks|all|TEXT]
   funit help      [COMMAND]
 
-exit status: 0 ok, 1 failed check or runtime failure, 2 usage or input error`;
+exit status: 0 ok, 1 failed check (verify) or internal error, 2 usage or input error (a bad or
+too-large image, file or model; every refusal names its limit), 3 WebGPU device error`;
 
 const COMMAND_USAGE: Record<string, string> = {
+  convert: CONVERT_USAGE,
   translate: `usage: funit translate --weights W --content A.png [B.png …] --class S1.png [S2.png …] --out OUT [--size S]
 
 Translates each content image into the class (style) shown by the K ≥ 1 class images.
@@ -49,8 +66,8 @@ Translates each content image into the class (style) shown by the K ≥ 1 class 
   --out OUT     output PNG; with several content images, OUT-0.png, OUT-1.png, … in content
                 order (a trailing .png on OUT is kept once: out.png → out-0.png)
   --size S      resize every input to S×S first (PIL bilinear, antialiased, as the NVlabs test
-                script does); without it, content height and width must be multiples of
-                2^n_downs_content
+                script does); S ≤ 4096 and a multiple of 2^n_downs_content; without it, content
+                height and width must be multiples of 2^n_downs_content
 Grey, RGB and RGBA inputs all become RGB; transparency is composited onto white.`,
   verify: `usage: funit verify --weights W --expected E.safetensors [--atol 1e-4] [--json]
 
@@ -70,69 +87,6 @@ function usageFor(command: string): string {
   return COMMAND_USAGE[command] ?? USAGE;
 }
 
-// --- argument parsing --------------------------------------------------------------------------------
-
-type Options = NonNullable<ParseArgsConfig["options"]>;
-
-interface Parsed {
-  values: Record<string, string | boolean | string[] | undefined>;
-  positionals: string[];
-}
-
-/**
- * node:util parseArgs, plus lists in the `--content a.png b.png` style: a bare argument that follows
- * a list option (declared `multiple`) is one more value of it. Other bare arguments are positionals,
- * refused unless `maxPositionals` allows them.
- */
-function parseCommand(
-  command: string,
-  args: string[],
-  options: Options,
-  maxPositionals = 0,
-): Parsed {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      options: { ...options, help: { type: "boolean", short: "h" } },
-      allowPositionals: true,
-      strict: true,
-      tokens: true,
-    });
-  } catch (e) {
-    throw new UsageError(
-      `${command}: ${(e as Error).message.replace(/\. To specify a positional argument.*$/s, "")}`,
-    );
-  }
-  const values = { ...parsed.values } as Parsed["values"];
-  const positionals: string[] = [];
-  let list: string | undefined;
-  for (const token of parsed.tokens) {
-    if (token.kind === "option") list = options[token.name]?.multiple ? token.name : undefined;
-    else if (token.kind === "positional") {
-      if (list) (values[list] as string[]).push(token.value);
-      else positionals.push(token.value);
-    } else list = undefined; // "--" ends any list
-  }
-  if (!values.help && positionals.length > maxPositionals) {
-    throw new UsageError(`${command}: unexpected argument '${positionals[maxPositionals]}'`);
-  }
-  return { values, positionals };
-}
-
-function requireString(command: string, values: Parsed["values"], name: string): string {
-  const v = values[name];
-  if (typeof v !== "string" || v === "") throw new UsageError(`${command}: --${name} is required`);
-  return v;
-}
-
-function positiveInteger(command: string, name: string, text: string): number {
-  const n = Number(text);
-  if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(n) || n < 1)
-    throw new UsageError(`${command}: --${name} must be a positive integer, got '${text}'`);
-  return n;
-}
-
 // --- shared steps --------------------------------------------------------------------------------------
 
 /** Output paths: OUT itself for one image, else OUT-0.png, OUT-1.png, … (a trailing .png on OUT kept once). */
@@ -140,35 +94,6 @@ export function outputPaths(out: string, count: number): string[] {
   if (count === 1) return [out];
   const stem = extname(out).toLowerCase() === ".png" ? out.slice(0, -4) : out;
   return Array.from({ length: count }, (_, i) => `${stem}-${i}.png`);
-}
-
-/** Fails early when the output cannot be written: its directory must exist, and it must not be a directory itself. */
-async function checkOutputPath(path: string): Promise<void> {
-  const dir = dirname(path);
-  const dirStat = await stat(dir).catch(() => null);
-  if (!dirStat?.isDirectory())
-    throw new InputError(`cannot write ${path}: directory ${dir} does not exist`);
-  const outStat = await stat(path).catch(() => null);
-  if (outStat?.isDirectory()) throw new InputError(`cannot write ${path}: it is a directory`);
-}
-
-async function loadInputImages(paths: string[], size: number | undefined): Promise<ImageRGBA[]> {
-  const images = await Promise.all(paths.map(readImageFile));
-  return images.map((img) => {
-    const rgb = flattenOnWhite(img);
-    return size === undefined ? rgb : resizeBilinear(rgb, size, size);
-  });
-}
-
-function checkSameSize(images: ImageRGBA[], paths: string[], what: string): void {
-  const first = images[0]!;
-  images.forEach((img, i) => {
-    if (img.width !== first.width || img.height !== first.height) {
-      throw new InputError(
-        `${what} images must all be the same size: ${paths[0]} is ${first.width}x${first.height}, ${paths[i]} is ${img.width}x${img.height} (pass --size S to resize)`,
-      );
-    }
-  });
 }
 
 // --- commands ------------------------------------------------------------------------------------------
@@ -194,17 +119,15 @@ async function translateCommand(args: string[]): Promise<number> {
     values.size === undefined
       ? undefined
       : positiveInteger("translate", "size", values.size as string);
+  if (size !== undefined) checkLimit("maxSize", size, "--size");
 
   const outPaths = outputPaths(outPath, contentPaths.length);
-  await Promise.all(outPaths.map(checkOutputPath));
+  for (const p of outPaths) await checkOutputPath(p);
   const weights = await loadWeights(weightsPath);
-  const [contents, classImages] = await Promise.all([
-    loadInputImages(contentPaths, size),
-    loadInputImages(classPaths, size),
-  ]);
-  checkSameSize(contents, contentPaths, "content");
-  checkSameSize(classImages, classPaths, "class");
-  checkContentSize(contents[0]!, weights.hyper, `content image ${contentPaths[0]}`);
+  // Sizes from the headers, against the model, src/limits.ts and the adapter: nothing decoded yet.
+  await checkTranslateCall(weights.hyper, contentPaths, classPaths, size, nodeDeviceLimits);
+  const contents = await loadInputImages(contentPaths, size);
+  const classImages = await loadInputImages(classPaths, size);
 
   const engine = await openEngine(weights);
   let outputs: ImageRGBA[];
@@ -359,13 +282,22 @@ function printHelp(command?: string): number {
 
 // --- entry point ---------------------------------------------------------------------------------------
 
-/** Names of errors that mean "the input was wrong" (exit 2) rather than "something failed" (exit 1). */
-const INPUT_ERROR_NAMES = new Set([
-  "InputError",
-  "UsageError",
-  "ModelFormatError",
-  "SafetensorsError",
-]);
+/**
+ * The one mapping from errors to exit statuses. Input of any kind (the command line, an image, a
+ * weights or checkpoint file, a limit it exceeds) is 2; the device is 3; anything untyped is a bug
+ * in funit and exits 1, as a failed verify does.
+ */
+export function exitCodeFor(e: unknown): number {
+  if (
+    e instanceof InputError ||
+    e instanceof ModelFormatError ||
+    e instanceof SafetensorsError ||
+    e instanceof CheckpointError
+  )
+    return EXIT_USAGE;
+  if (e instanceof DeviceError) return EXIT_DEVICE;
+  return EXIT_CHECK_FAILED;
+}
 
 /** Runs one command line (without the node and script paths) and returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
@@ -377,9 +309,11 @@ export async function main(argv: string[]): Promise<number> {
       case "verify":
         return await verifyCommand(rest);
       case "convert":
-        return await runConvertCommand(rest);
+        return await convertCommand(rest);
       case "demo":
         return await demoCommand(rest);
+      case "font":
+        return await fontCommand(rest);
       case "help":
       case "--help":
       case "-h":
@@ -402,6 +336,8 @@ function reportError(e: unknown, command: string | undefined): number {
     console.error(
       `run 'funit help${command && command in COMMAND_USAGE ? ` ${command}` : ""}' for usage`,
     );
-  if (process.env.FUNIT_DEBUG === "1" && err.stack) console.error(err.stack);
-  return INPUT_ERROR_NAMES.has(err.name) ? EXIT_USAGE : EXIT_CHECK_FAILED;
+  const code = exitCodeFor(err);
+  if ((process.env.FUNIT_DEBUG === "1" || code === EXIT_CHECK_FAILED) && err.stack)
+    console.error(err.stack); // an untyped error is a bug: its stack is what a report needs
+  return code;
 }

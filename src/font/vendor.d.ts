@@ -1,0 +1,25 @@
+/**
+ * The few parts of opentype.js 2.x and wawoff2 that the font writer uses (neither ships types).
+ */
+declare module "opentype.js/dist/opentype.mjs" {
+  export class Path {
+    commands: object[];
+    moveTo(x: number, y: number): void;
+    lineTo(x: number, y: number): void;
+    bezierCurveTo(x1: number, y1: number, x2: number, y2: number, x: number, y: number): void;
+    close(): void;
+  }
+  export class Glyph {
+    constructor(options: { name: string; unicode?: number; advanceWidth: number; path: Path });
+  }
+  export class Font {
+    constructor(options: Record<string, unknown>);
+    names: Record<string, Record<string, Record<string, string>>>;
+    toArrayBuffer(): ArrayBuffer;
+  }
+}
+
+declare module "wawoff2" {
+  export function compress(buffer: Uint8Array): Promise<Uint8Array>;
+  export function decompress(buffer: Uint8Array): Promise<Uint8Array>;
+}
