@@ -1,0 +1,126 @@
+/**
+ * The bench's command line and case selection (bench/options.ts, bench/cases.ts), and the
+ * arithmetic count behind its GFLOP/s (bench/dispatches.ts): pure functions, no device. The bench
+ * itself is run by `npm run bench`, whose figures are never asserted here.
+ */
+import { describe, expect, it } from "vitest";
+import { benchModels } from "../bench/cases";
+import { convFlops, executedFlops, stageTimes, type ConvShape } from "../bench/dispatches";
+import { parseBenchArgs } from "../bench/options";
+
+describe("bench options", () => {
+  it("defaults: text report, every case, peers, the engine's own precision", () => {
+    expect(parseBenchArgs([])).toEqual({
+      json: false,
+      repeats: undefined,
+      cases: [],
+      peers: true,
+      wallStages: false,
+      ortDist: undefined,
+      precision: "auto",
+      writeAnimals: false,
+    });
+  });
+
+  it("reads every option", () => {
+    const opts = parseBenchArgs([
+      "--json",
+      "--repeats",
+      "3",
+      "--case",
+      "hangul64-k1-n1",
+      "--case",
+      "hangul64-k5-n8",
+      "--no-peers",
+      "--wall-stages",
+      "--precision",
+      "f16",
+      "--ort-dist",
+      "/tmp/ort",
+    ]);
+    expect(opts).toMatchObject({
+      json: true,
+      repeats: 3,
+      cases: ["hangul64-k1-n1", "hangul64-k5-n8"],
+      peers: false,
+      wallStages: true,
+      precision: "f16",
+      ortDist: "/tmp/ort",
+    });
+  });
+
+  it("refuses a bad precision, a bad repeat count and an unknown option", () => {
+    expect(() => parseBenchArgs(["--precision", "f64"])).toThrow(/--precision f64/);
+    for (const bad of ["0", "-2", "1.5", "many"])
+      expect(() => parseBenchArgs([`--repeats=${bad}`])).toThrow(`--repeats ${bad}`);
+    expect(() => parseBenchArgs(["--fast"])).toThrow(/--fast/);
+  });
+
+  it("selects cases by id, applies --repeats and names the known cases for an unknown one", () => {
+    const models = benchModels(
+      true,
+      parseBenchArgs(["--case", "hangul64-k1-n1", "--repeats", "2"]),
+    );
+    expect(models.map((m) => m.name)).toEqual(["hangul64"]);
+    expect(models[0]!.cases.map((c) => [c.id, c.repeats])).toEqual([["hangul64-k1-n1", 2]]);
+    expect(() => benchModels(true, parseBenchArgs(["--case", "nope"]))).toThrow(
+      /unknown --case nope; cases: hangul64-k5-n8, hangul64-k1-n1, animals128/,
+    );
+  });
+
+  it("skips the animals cases until their references are made, the slow one on a CPU adapter", () => {
+    const animals = (cpu: boolean, made: boolean, args: string[] = []) =>
+      Object.fromEntries(
+        benchModels(cpu, parseBenchArgs(args), made)
+          .flatMap((m) => m.cases)
+          .filter((c) => c.model === "animals128")
+          .map((c) => [c.id, c.skipped]),
+      );
+    const notMade = animals(false, false);
+    expect(notMade["animals128-k1-n1"]).toMatch(/run bench\/make-animals.sh/);
+    expect(notMade["animals128-k5-n16"]).toMatch(/run bench\/make-animals.sh/);
+    expect(animals(false, true)).toEqual({
+      "animals128-k1-n1": undefined,
+      "animals128-k5-n16": undefined,
+    });
+    expect(animals(true, true)["animals128-k5-n16"]).toMatch(/--case animals128-k5-n16/);
+    expect(animals(true, true, ["--case", "animals128-k5-n16"])).toEqual({
+      "animals128-k5-n16": undefined,
+    });
+  });
+});
+
+describe("bench arithmetic", () => {
+  const shape: ConvShape = {
+    batch: 2,
+    cin: 8,
+    cout: 4,
+    k: 5,
+    stride: 1,
+    upsample: 2,
+    outH: 16,
+    outW: 16,
+    phases: false,
+  };
+
+  it("counts a convolution as defined, and by phases as executed", () => {
+    expect(convFlops(shape)).toBe(2 * 2 * 4 * 16 * 16 * 8 * 25);
+    expect(executedFlops(shape)).toBe(convFlops(shape));
+    // By phases: 4·6·6 interior pixels of 16×16 take 9 taps, the other 112 all 25.
+    const phased = { ...shape, phases: true };
+    expect(executedFlops(phased)).toBe(2 * 2 * 4 * 8 * (144 * 9 + 112 * 25));
+  });
+
+  it("sums dispatch times per stage in generator order", () => {
+    const k = (label: string, stage: string, ms: number) => ({ label, stage, ms });
+    const stages = stageTimes([
+      k("dec.0", "decoder", 2),
+      k("enc_content.0", "content encoder", 1),
+      k("dec.1", "decoder", 3),
+    ]);
+    expect(Object.entries(stages)).toEqual([
+      ["content encoder", 1],
+      ["decoder", 5],
+    ]);
+  });
+});
