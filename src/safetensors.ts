@@ -5,6 +5,7 @@
  * bytes actually present before a view is handed out, and each failure names the offending tensor.
  */
 import { SafetensorsError } from "./errors";
+import { LIMITS, limitText } from "./limits";
 
 export type SafeDType =
   "F64" | "F32" | "F16" | "BF16" | "I64" | "I32" | "I16" | "I8" | "U8" | "BOOL";
@@ -23,7 +24,7 @@ const DTYPE_BYTES: Record<SafeDType, number> = {
 };
 
 /** Largest header we accept; real headers of the models here are a few KiB. */
-const MAX_HEADER_BYTES = 100 * 1024 * 1024;
+const MAX_HEADER_BYTES = LIMITS.maxSafetensorsHeaderBytes;
 
 export interface RawTensor {
   dtype: SafeDType;
@@ -47,7 +48,12 @@ export function parseSafetensors(file: Uint8Array): SafetensorsFile {
     fail(`file is ${file.byteLength} bytes, too short for a safetensors header`);
   const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
   const headerLen = view.getBigUint64(0, true);
-  if (headerLen > BigInt(Math.min(MAX_HEADER_BYTES, file.byteLength - 8))) {
+  if (headerLen > BigInt(MAX_HEADER_BYTES) && headerLen <= BigInt(file.byteLength - 8))
+    fail(
+      `header of ${headerLen} bytes: too large ` +
+        `(${limitText("maxSafetensorsHeaderBytes", MAX_HEADER_BYTES)})`,
+    );
+  if (headerLen > BigInt(file.byteLength - 8)) {
     fail(
       `header length ${headerLen} exceeds the file (${file.byteLength} bytes): truncated or not a safetensors file`,
     );

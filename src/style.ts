@@ -1,9 +1,9 @@
-import { InputError } from "./errors";
 /**
  * Class codes ("styles") are plain Float32Arrays of latent_dim numbers: the mean class-encoder
  * output over K example images. Because FUNIT averages codes over K, averages and linear blends of
  * codes are meaningful styles too; these helpers do that, and turn a code into text and back.
  */
+import { InputError } from "./errors";
 
 /** (1 − t)·a + t·b. */
 export function interpolateClassCodes(a: Float32Array, b: Float32Array, t: number): Float32Array {
@@ -37,8 +37,12 @@ export function classCodeFromJSON(text: string, latentDim?: number): Float32Arra
   } catch {
     throw new InputError("class code is not valid JSON");
   }
-  if (!Array.isArray(values) || !values.every((v) => typeof v === "number" && Number.isFinite(v))) {
-    throw new InputError("class code must be a JSON array of finite numbers");
+  // Finite as a float32, not only as a double: 1e39 is a finite double but Infinity in a Float32Array.
+  if (
+    !Array.isArray(values) ||
+    !values.every((v) => typeof v === "number" && Number.isFinite(Math.fround(v)))
+  ) {
+    throw new InputError("class code must be a JSON array of numbers finite as float32");
   }
   if (latentDim !== undefined && values.length !== latentDim)
     throw new InputError(`class code has ${values.length} numbers, the model needs ${latentDim}`);

@@ -22,7 +22,11 @@ import {
   tensorToFloat32,
   type SafetensorsFile,
 } from "../src/safetensors";
-import { convertCheckpoint, runConvertCommand } from "../src/node/convert";
+import { convertCheckpoint } from "../src/node/convert";
+import { main } from "../src/cli";
+
+/** `funit convert …` in process, through the CLI's one parser and exit-code mapping. */
+const runConvertCommand = (argv: string[]) => main(["convert", ...argv]);
 import { readStateDict } from "../src/torch/checkpoint";
 import { convertToSafetensors } from "../src/torch/convert";
 import { bytesReader } from "../src/torch/reader";
@@ -34,7 +38,7 @@ import {
   torchZip,
   type CheckpointValue,
   type TensorSpec,
-} from "./torch-writers";
+} from "./helpers/torch-writers";
 import { CheckpointError, ModelFormatError, PickleError, ZipError } from "../src/errors";
 
 const tmp = mkdtempSync(join(tmpdir(), "funit-convert-"));
@@ -517,6 +521,8 @@ describe("funit convert command", () => {
       err.push(String(s));
       return true;
     });
+    // The CLI reports errors with console.error (which vitest intercepts before process.stderr).
+    vi.spyOn(console, "error").mockImplementation((...a) => void err.push(`${a.join(" ")}\n`));
     return { out, err };
   }
 
@@ -545,20 +551,28 @@ describe("funit convert command", () => {
     [["a.pt", "b.safetensors", "--dtype", "f8"], /--dtype must be f32 or f16, not 'f8'/],
     [["a.pt", "b.safetensors", "--generator", "dis"], /--generator must be gen_test or gen/],
     [["a.pt", "b.safetensors", "--bogus"], /Unknown option '--bogus'/],
-  ])("exits 2 with usage for %j", async (argv, message) => {
+    [["a.pt", "b.safetensors", "c"], /unexpected argument 'c'/],
+  ])("exits 2 with a pointer to the help for %j", async (argv, message) => {
     const io = capture();
     expect(await runConvertCommand(argv as string[])).toBe(2);
     expect(io.err.join("")).toMatch(message);
-    expect(io.err.join("")).toContain("usage: funit convert IN.pt OUT.safetensors");
+    expect(io.err.join("")).toMatch(/^funit: convert: /);
+    expect(io.err.join("")).toContain("run 'funit help convert' for usage");
   });
 
-  it("exits 1 naming the problem for a missing or bad input, leaving no output", async () => {
+  it("prints its usage for --help, as the other commands do", async () => {
+    const io = capture();
+    expect(await runConvertCommand(["--help"])).toBe(0);
+    expect(io.out.join("")).toContain("usage: funit convert IN.pt OUT.safetensors");
+  });
+
+  it("exits 2 naming the problem for a missing or bad input, leaving no output", async () => {
     const dir = freshDir();
     let io = capture();
     expect(await runConvertCommand([join(dir, "missing.pt"), join(dir, "out.safetensors")])).toBe(
       2,
     );
-    expect(io.err.join("")).toMatch(/missing\.pt: ENOENT/);
+    expect(io.err.join("")).toMatch(/cannot read checkpoint .*missing\.pt: no such file/);
     vi.restoreAllMocks();
     writeFileSync(
       join(dir, "bad.pt"),
@@ -567,7 +581,7 @@ describe("funit convert command", () => {
     io = capture();
     expect(await runConvertCommand([join(dir, "bad.pt"), join(dir, "out.safetensors")])).toBe(2);
     expect(io.err.join("")).toMatch(
-      /^funit convert: bad\.pt: pickle byte \d+: global 'builtins\.exec' is not allowed/,
+      /^funit: .*bad\.pt: pickle byte \d+: global 'builtins\.exec' is not allowed/,
     );
     expect(existsSync(join(dir, "out.safetensors"))).toBe(false);
     expect(readdirSync(dir)).toEqual(["bad.pt"]);

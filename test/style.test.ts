@@ -30,4 +30,13 @@ describe("class codes", () => {
     expect(() => averageClassCodes([])).toThrow(InputError);
     expect(() => interpolateClassCodes(a, b.subarray(1), 0.5)).toThrow(/differ in length/);
   });
+  it("refuses numbers that are finite as doubles but overflow float32 (issue 10 item 10)", () => {
+    // 1e39 is a finite double and Infinity once stored in a Float32Array.
+    expect(Number.isFinite(1e39) && !Number.isFinite(Math.fround(1e39))).toBe(true);
+    expect(() => classCodeFromJSON("[0, 1e39]")).toThrow(/finite as float32/);
+    expect(() => classCodeFromJSON("[-1e39]")).toThrow(InputError);
+    // The largest float32 and values that round down to it stay accepted.
+    const max = 3.4028234663852886e38;
+    expect(classCodeFromJSON(`[${max}, -${max}]`)).toEqual(Float32Array.from([max, -max]));
+  });
 });

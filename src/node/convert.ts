@@ -1,19 +1,28 @@
 /**
  * `funit convert IN.pt OUT.safetensors [--generator gen_test|gen] [--dtype f32|f16]` for Node: wraps
- * the input file in a positioned-read reader (the checkpoint is never read whole), streams the
- * safetensors output into a temp file next to OUT, and renames it into place only when everything
- * was written, so a failed conversion never leaves a partial or stale output behind. A cli-progress
- * bar on stderr is shown only when stderr is a terminal, so logs and pipes stay clean.
+ * the input file in a positioned-read reader (the checkpoint is never read whole, and no read is
+ * longer than LIMITS.readChunkBytes), streams the safetensors output into a temp file next to OUT
+ * that is created only once the checkpoint has passed every check, and renames it into place only
+ * when everything was written, so a failed conversion never leaves a partial or stale output behind.
+ * A cli-progress bar on stderr is shown only when stderr is a terminal, so logs and pipes stay clean.
  */
 import { open, rename, rm, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
 import { convertToSafetensors, type ConvertResult } from "../torch/convert";
 import type { GeneratorChoice } from "../torch/checkpoint";
 import type { RandomAccessReader } from "../torch/reader";
-import { CheckpointError, ModelFormatError, SafetensorsError } from "../errors";
+import {
+  CheckpointError,
+  InputError,
+  ModelFormatError,
+  SafetensorsError,
+  UsageError,
+} from "../errors";
+import { LIMITS } from "../limits";
+import { oneOf, parseCommand } from "./args";
+import { checkOutputPath, checkOutputTarget, describeFsError } from "./images";
 
 export interface ConvertCheckpointOptions {
   generator?: GeneratorChoice;
@@ -21,7 +30,11 @@ export interface ConvertCheckpointOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** A RandomAccessReader over an open file; short reads are looped, reads past the end return fewer bytes. */
+/**
+ * A RandomAccessReader over an open file; short reads are looped, reads past the end return fewer
+ * bytes, and each read of the handle asks for at most LIMITS.readChunkBytes (Node aborts on a
+ * length past 2^31 - 1).
+ */
 export async function fileReader(handle: FileHandle): Promise<RandomAccessReader> {
   const { size } = await handle.stat();
   return {
@@ -33,7 +46,7 @@ export async function fileReader(handle: FileHandle): Promise<RandomAccessReader
         const { bytesRead } = await handle.read(
           out,
           filled,
-          out.byteLength - filled,
+          Math.min(out.byteLength - filled, LIMITS.readChunkBytes),
           offset + filled,
         );
         if (bytesRead === 0) return out.subarray(0, filled);
@@ -51,87 +64,106 @@ async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
   }
 }
 
-/** Converts a torch checkpoint file into a safetensors file; OUT appears only if conversion succeeded. */
+/** "cannot write OUT: reason" for a failure writing the output: names the output, never the temp file. */
+function outputError(outPath: string, e: unknown): InputError {
+  if (e instanceof InputError) return e;
+  return new InputError(`cannot write ${outPath}: ${describeFsError(e)}`, { cause: e });
+}
+
+/**
+ * Converts a torch checkpoint file into a safetensors file; OUT appears only if conversion
+ * succeeded. The temp file beside OUT is created at the first write, which comes only after every
+ * pickle, record and shape was checked, so a refused checkpoint never touches the output directory.
+ * Errors: the checkpoint's own (CheckpointError, ModelFormatError) with the input named by the
+ * caller; InputError "cannot read IN" / "cannot write OUT" for the files themselves.
+ */
 export async function convertCheckpoint(
   inPath: string,
   outPath: string,
   opts: ConvertCheckpointOptions = {},
 ): Promise<ConvertResult> {
-  const input = await open(inPath, "r");
+  await checkOutputPath(outPath);
+  const input = await open(inPath, "r").catch((e: unknown) => {
+    throw new InputError(`cannot read checkpoint ${inPath}: ${describeFsError(e)}`, { cause: e });
+  });
   const tempPath = join(
     dirname(outPath),
     `.${basename(outPath)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`,
   );
   let output: FileHandle | undefined;
+  let created = false;
+  const write = async (bytes: Uint8Array) => {
+    try {
+      if (!output) {
+        created = true;
+        output = await open(tempPath, "wx");
+      }
+      await writeAll(output, bytes);
+    } catch (e) {
+      throw outputError(outPath, e);
+    }
+  };
   try {
-    output = await open(tempPath, "wx");
-    const out = output;
-    const result = await convertToSafetensors(
-      await fileReader(input),
-      (bytes) => writeAll(out, bytes),
-      {
-        generator: opts.generator,
-        dtype: opts.dtype,
-        source: basename(inPath),
-        onProgress: opts.onProgress,
-      },
-    );
-    await output.close();
-    output = undefined;
-    await rename(tempPath, outPath);
+    const result = await convertToSafetensors(await fileReader(input), write, {
+      generator: opts.generator,
+      dtype: opts.dtype,
+      source: basename(inPath),
+      onProgress: opts.onProgress,
+    });
+    try {
+      await (output as FileHandle | undefined)?.close();
+      output = undefined;
+      await checkOutputTarget(outPath); // again: it may have appeared while converting
+      await rename(tempPath, outPath);
+    } catch (e) {
+      throw outputError(outPath, e);
+    }
     return result;
   } catch (e) {
-    await output?.close().catch(() => {});
-    await rm(tempPath, { force: true }).catch(() => {});
+    await (output as FileHandle | undefined)?.close().catch(() => {});
+    if (created) await rm(tempPath, { force: true }).catch(() => {});
     throw e;
   } finally {
     await input.close();
   }
 }
 
-const USAGE =
-  "usage: funit convert IN.pt OUT.safetensors [--generator gen_test|gen] [--dtype f32|f16]";
+export const CONVERT_USAGE = `usage: funit convert IN.pt OUT.safetensors [--generator gen_test|gen] [--dtype f32|f16]
+
+Converts an NVlabs FUNIT PyTorch checkpoint (zip or legacy format) to safetensors.
+  --generator   which generator of a {gen, gen_test} checkpoint (default gen_test)
+  --dtype       output element type (default f32)`;
 
 function megabytes(bytes: number): string {
   return (bytes / 1e6).toFixed(1);
 }
 
 /**
- * Runs `funit convert` with the arguments after "convert". Returns the exit code, as every funit
- * command does: 0 on success, 2 for a usage or input error (a missing, malformed or refused
- * checkpoint; message on stderr), 1 for an internal failure.
+ * Runs `funit convert` with the arguments after "convert", parsed by the parser every funit command
+ * uses. Returns 0 on success; every failure is thrown, typed, for the CLI's one mapping to exit codes
+ * (a checkpoint's errors get the input's name in front, so they say which file is wrong).
  */
-export async function runConvertCommand(argv: string[]): Promise<number> {
-  let inPath: string, outPath: string, generator: GeneratorChoice, dtype: "f32" | "f16";
-  try {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        generator: { type: "string", default: "gen_test" },
-        dtype: { type: "string", default: "f32" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-    if (values.help) {
-      process.stdout.write(
-        `${USAGE}\nConverts an NVlabs FUNIT PyTorch checkpoint (zip or legacy format) to safetensors.\n`,
-      );
-      return 0;
-    }
-    if (positionals.length !== 2)
-      throw new Error(`expected IN.pt and OUT.safetensors, got ${positionals.length} paths`);
-    if (values.generator !== "gen_test" && values.generator !== "gen")
-      throw new Error(`--generator must be gen_test or gen, not '${values.generator}'`);
-    if (values.dtype !== "f32" && values.dtype !== "f16")
-      throw new Error(`--dtype must be f32 or f16, not '${values.dtype}'`);
-    [inPath, outPath] = positionals as [string, string];
-    generator = values.generator;
-    dtype = values.dtype;
-  } catch (e) {
-    process.stderr.write(`funit convert: ${(e as Error).message}\n${USAGE}\n`);
-    return 2;
+export async function convertCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommand(
+    "convert",
+    args,
+    {
+      generator: { type: "string" },
+      dtype: { type: "string" },
+    },
+    2,
+  );
+  if (values.help) {
+    process.stdout.write(`${CONVERT_USAGE}\n`);
+    return 0;
   }
+  if (positionals.length !== 2)
+    throw new UsageError(
+      `convert: expected IN.pt and OUT.safetensors, got ${positionals.length} paths`,
+    );
+  const [inPath, outPath] = positionals as [string, string];
+  const generator = oneOf("convert", values, "generator", ["gen_test", "gen"] as const, "gen_test");
+  const dtype = oneOf("convert", values, "dtype", ["f32", "f16"] as const, "f32");
 
   const bar = process.stderr.isTTY
     ? new cliProgress.SingleBar(
@@ -144,8 +176,9 @@ export async function runConvertCommand(argv: string[]): Promise<number> {
       )
     : undefined;
   let started = false;
+  let result: ConvertResult;
   try {
-    const result = await convertCheckpoint(inPath, outPath, {
+    result = await convertCheckpoint(inPath, outPath, {
       generator,
       dtype,
       onProgress:
@@ -158,26 +191,23 @@ export async function runConvertCommand(argv: string[]): Promise<number> {
           bar.update(done, { done: megabytes(done), all: megabytes(total) });
         }),
     });
-    bar?.stop();
-    const hyper = Object.entries(result.hyper)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(" ");
-    process.stdout.write(
-      `wrote ${outPath}: ${result.tensors} tensors, ${dtype}, ${megabytes(result.bytes)} MB from '${result.generator}' of ${basename(inPath)} (${result.format} format; ${hyper})\n`,
-    );
-    return 0;
   } catch (e) {
-    bar?.stop();
-    const known =
+    if (
       e instanceof CheckpointError ||
       e instanceof ModelFormatError ||
-      e instanceof SafetensorsError;
-    const fsError = typeof (e as NodeJS.ErrnoException)?.code === "string";
-    if (known || fsError) {
-      process.stderr.write(`funit convert: ${basename(inPath)}: ${(e as Error).message}\n`);
-      return 2;
-    }
-    process.stderr.write(`funit convert: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
-    return 1;
+      e instanceof SafetensorsError
+    )
+      e.message = `${inPath}: ${e.message}`;
+    throw e;
+  } finally {
+    bar?.stop();
   }
+  const hyper = Object.entries(result.hyper)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(" ");
+  process.stdout.write(
+    `wrote ${outPath}: ${result.tensors} tensors, ${dtype}, ${megabytes(result.bytes)} MB ` +
+      `from '${result.generator}' of ${basename(inPath)} (${result.format} format; ${hyper})\n`,
+  );
+  return 0;
 }

@@ -1,24 +1,24 @@
 /**
  * Image files for the Node CLI: PNG (pngjs) and JPEG (jpeg-js) bytes decoded to RGBA8 images, the
- * format told apart by its magic bytes rather than by the file's extension; alpha flattened onto
- * white; a resize that reproduces PIL's BILINEAR resample bit for bit (what torchvision's Resize does
- * to the PIL images of the NVlabs test script, antialiasing included when downscaling); PNG encoding;
- * and an atomic file write (temp file in the same directory, then rename) so that a failed command
- * never leaves a partial output behind.
+ * format told apart by its magic bytes rather than by the file's extension; the size read from the
+ * header (PNG IHDR, JPEG SOF) and checked against LIMITS.maxImagePixels before anything is decoded,
+ * so a small file claiming a huge image costs nothing; alpha flattened onto white; a resize that
+ * reproduces PIL's BILINEAR resample bit for bit (what torchvision's Resize does to the PIL images
+ * of the NVlabs test script, antialiasing included when downscaling); PNG encoding; and an atomic
+ * file write (temp file in the same directory, then rename) that refuses to replace anything but a
+ * regular file, so that a failed command never leaves a partial output behind.
  */
 import { randomBytes } from "node:crypto";
-import { readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { lstat, open, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import jpeg from "jpeg-js";
 import { PNG } from "pngjs";
 import { type ImageRGBA } from "../tensor";
 import { InputError } from "../errors";
+import { checkImagePixels, LIMITS, limitText } from "../limits";
 
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const JPEG_MAGIC = [0xff, 0xd8, 0xff];
-
-/** Images larger than this are refused before decoding: far beyond any FUNIT input, and a guard against decompression bombs. */
-const MAX_PIXELS = 64 * 1024 * 1024;
 
 function startsWith(bytes: Uint8Array, magic: number[]): boolean {
   return bytes.length >= magic.length && magic.every((b, i) => bytes[i] === b);
@@ -33,14 +33,62 @@ export function sniffImageFormat(bytes: Uint8Array): ImageFormat | null {
   return null;
 }
 
+export interface ImageHeader {
+  format: ImageFormat;
+  width: number;
+  height: number;
+}
+
+/** JPEG start-of-frame markers (baseline, progressive, lossless, …): they carry the image size. */
+function isStartOfFrame(marker: number): boolean {
+  return marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+}
+
+/**
+ * The format and size an image's header declares, without decoding: the PNG IHDR chunk (always
+ * first), or the first JPEG start-of-frame segment (found by walking the segments before it).
+ * Null when the bytes are not a PNG or JPEG or end before the size.
+ */
+export function readImageHeader(bytes: Uint8Array): ImageHeader | null {
+  const format = sniffImageFormat(bytes);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (format === "png") {
+    if (bytes.byteLength < 24 || view.getUint32(8) !== 13 || view.getUint32(12) !== 0x49484452)
+      return null; // "IHDR"
+    return { format, width: view.getUint32(16), height: view.getUint32(20) };
+  }
+  if (format !== "jpeg") return null;
+  let at = 2;
+  while (at + 4 <= bytes.byteLength) {
+    if (bytes[at] !== 0xff) return null;
+    const marker = bytes[at + 1]!;
+    if (marker === 0xff) {
+      at += 1; // fill byte
+      continue;
+    }
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      at += 2; // markers without a length
+      continue;
+    }
+    if (marker === 0xd9 || marker === 0xda) return null; // image ends or scan starts before a size
+    const length = view.getUint16(at + 2);
+    if (length < 2) return null;
+    if (isStartOfFrame(marker)) {
+      if (at + 9 > bytes.byteLength) return null;
+      return { format, height: view.getUint16(at + 5), width: view.getUint16(at + 7) };
+    }
+    at += 2 + length;
+  }
+  return null;
+}
+
 /**
  * Decodes PNG or JPEG bytes to straight-alpha RGBA8. Grey, palette and 16-bit PNGs come out as RGBA8
  * with R = G = B for grey; JPEGs come out opaque. `what` names the source in error messages.
  */
 export function decodeImage(bytes: Uint8Array, what: string): ImageRGBA {
-  const format = sniffImageFormat(bytes);
-  if (format === null)
-    throw new InputError(`${what}: not a PNG or JPEG file (unrecognised leading bytes)`);
+  const header = checkedImageHeader(bytes, what);
+  const format = header.format;
   let image: ImageRGBA;
   try {
     if (format === "png") {
@@ -56,17 +104,20 @@ export function decodeImage(bytes: Uint8Array, what: string): ImageRGBA {
         useTArray: true,
         formatAsRGBA: true,
         tolerantDecoding: false,
-        maxResolutionInMP: MAX_PIXELS / 1e6,
+        // A backstop only: the header's size was checked against maxImagePixels above.
+        maxResolutionInMP: LIMITS.maxImagePixels / 1e6,
       });
       image = { width: decoded.width, height: decoded.height, data: decoded.data };
     }
   } catch (e) {
-    throw new InputError(
-      `${what}: corrupt or truncated ${format.toUpperCase()} data (${(e as Error).message})`,
-    );
+    const message = (e as Error).message;
+    if (/maxResolutionInMP|maxMemoryUsageInMB/.test(message))
+      throw new InputError(`${what}: ${format.toUpperCase()} image too large (${message})`);
+    throw new InputError(`${what}: corrupt or truncated ${format.toUpperCase()} data (${message})`);
   }
   if (
-    !(image.width > 0 && image.height > 0) ||
+    image.width !== header.width ||
+    image.height !== header.height ||
     image.data.length !== image.width * image.height * 4
   ) {
     throw new InputError(
@@ -74,6 +125,70 @@ export function decodeImage(bytes: Uint8Array, what: string): ImageRGBA {
     );
   }
   return image;
+}
+
+/** The header of an image's bytes, refused (InputError) when missing, empty or above maxImagePixels. */
+export function checkedImageHeader(bytes: Uint8Array, what: string): ImageHeader {
+  const format = sniffImageFormat(bytes);
+  if (format === null)
+    throw new InputError(`${what}: not a PNG or JPEG file (unrecognised leading bytes)`);
+  const header = readImageHeader(bytes);
+  if (!header)
+    throw new InputError(
+      `${what}: corrupt or truncated ${format.toUpperCase()} data (no image size in its header)`,
+    );
+  if (!(header.width > 0 && header.height > 0))
+    throw new InputError(
+      `${what}: ${format.toUpperCase()} header declares an empty ${header.width}x${header.height} image`,
+    );
+  checkImagePixels(header.width, header.height, `${what}: ${format.toUpperCase()} image`);
+  return header;
+}
+
+/** Bytes read to find an image's size: PNG needs 24; a JPEG's frame header follows its EXIF/ICC data. */
+const HEADER_PROBE_BYTES = 256 * 1024;
+
+/**
+ * An image file's header (format and size) from its first bytes, checked like decodeImage checks
+ * it, without reading or decoding the rest: the CLI checks every input's size this way before it
+ * decodes any. The file must be within LIMITS.maxImageFileBytes.
+ */
+export async function readImageFileHeader(path: string): Promise<ImageHeader> {
+  let prefix: Uint8Array;
+  let size: number;
+  try {
+    const handle = await open(path, "r");
+    try {
+      size = (await handle.stat()).size;
+      checkImageFileSize(size, path);
+      const want = Math.min(size, HEADER_PROBE_BYTES);
+      prefix = new Uint8Array(want);
+      let got = 0;
+      while (got < want) {
+        const { bytesRead } = await handle.read(prefix, got, want - got, got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      prefix = prefix.subarray(0, got);
+    } finally {
+      await handle.close();
+    }
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    throw new InputError(`cannot read image ${path}: ${describeFsError(e)}`);
+  }
+  // A JPEG whose frame header lies past the probe (large metadata segments): read it all.
+  if (size > prefix.byteLength && sniffImageFormat(prefix) === "jpeg" && !readImageHeader(prefix))
+    prefix = await readInputFile(path, "image");
+  return checkedImageHeader(prefix, path);
+}
+
+function checkImageFileSize(size: number, path: string): void {
+  if (size > LIMITS.maxImageFileBytes)
+    throw new InputError(
+      `image ${path} is a ${size}-byte file: too large ` +
+        `(${limitText("maxImageFileBytes", LIMITS.maxImageFileBytes)})`,
+    );
 }
 
 /** Reads a whole file; a failure is an InputError such as "cannot read image a.png: no such file". */
@@ -87,7 +202,9 @@ export async function readInputFile(path: string, what: string): Promise<Uint8Ar
 
 /** Reads and decodes an image file; every failure (missing, unreadable, corrupt) is an InputError naming the path. */
 export async function readImageFile(path: string): Promise<ImageRGBA> {
-  return decodeImage(await readInputFile(path, "image"), path);
+  const bytes = await readInputFile(path, "image");
+  checkImageFileSize(bytes.byteLength, path);
+  return decodeImage(bytes, path);
 }
 
 /** Short reason for a file-system error ("no such file", "is a directory", …) without the stack. */
@@ -246,6 +363,44 @@ async function removeQuietly(path: string): Promise<void> {
 }
 
 /**
+ * Refuses (InputError naming the path) an existing output that is not a regular file: renaming over
+ * a device node, FIFO, socket or symlink would replace it, not write into it. A missing path is fine.
+ */
+export async function checkOutputTarget(path: string): Promise<void> {
+  const st = await lstat(path).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === "ENOENT") return null;
+    throw new InputError(`cannot write ${path}: ${describeFsError(e)}`);
+  });
+  if (!st || st.isFile()) return;
+  const kind = st.isDirectory()
+    ? "a directory"
+    : st.isCharacterDevice()
+      ? "a character device"
+      : st.isBlockDevice()
+        ? "a block device"
+        : st.isFIFO()
+          ? "a FIFO"
+          : st.isSocket()
+            ? "a socket"
+            : st.isSymbolicLink()
+              ? "a symbolic link"
+              : "not a file";
+  throw new InputError(`cannot write ${path}: it exists and is ${kind}, not a regular file`);
+}
+
+/**
+ * Fails early (InputError) when an output cannot be written: its directory must exist, and the path
+ * must be missing or a regular file.
+ */
+export async function checkOutputPath(path: string): Promise<void> {
+  const dir = dirname(path);
+  const dirStat = await stat(dir).catch(() => null);
+  if (!dirStat?.isDirectory())
+    throw new InputError(`cannot write ${path}: directory ${dir} does not exist`);
+  await checkOutputTarget(path);
+}
+
+/**
  * Writes bytes to path atomically: into a temp file beside it, then renamed over it, so readers see
  * the old file or the complete new one. On failure the temp file is removed and nothing is left.
  */
@@ -276,6 +431,7 @@ export async function writeFilesAtomic(
       }
     }
     for (let i = 0; i < files.length; i++) {
+      await checkOutputTarget(files[i]!.path); // again: it may have appeared since the command began
       try {
         await rename(temps[i]!, files[i]!.path);
       } catch (e) {

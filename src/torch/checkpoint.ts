@@ -13,6 +13,7 @@ import { PyGlobal, pyTypeName, unpickle, type AllowedGlobals } from "./pickle";
 import { readExactly, type RandomAccessReader } from "./reader";
 import { openZip, type ZipArchive, type ZipEntry } from "./zip";
 import { CheckpointError, PickleError } from "../errors";
+import { LIMITS, limitText } from "../limits";
 
 export { CheckpointError, PickleError, ZipError } from "../errors";
 
@@ -49,8 +50,8 @@ const STORAGE_TYPES: Record<string, { dtype: SafeDType; bytes: number }> = {
 /** The legacy format's first pickle: torch's magic number. */
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 const LEGACY_PROTOCOL = 1001;
-/** Largest pickle we read into memory (state-dict pickles are KiB to a few hundred KiB; the tensors are not in it). */
-const MAX_PICKLE_BYTES = 64 * 1024 * 1024;
+/** Largest pickle we read into memory (state-dict pickles are KiB; the tensors are not in it). */
+const MAX_PICKLE_BYTES = LIMITS.maxPickleBytes;
 
 /** A storage the pickle referred to. Legacy views point into a root storage at `elementOffset`. */
 class StorageRef {
@@ -118,6 +119,14 @@ function rebuildTensor(args: readonly unknown[]): TensorRef {
     if (numel > storage.numel)
       fail(
         `tensor of size (${shape}) has more elements than its storage '${storage.key}' (${storage.numel})`,
+      );
+    // The converter reads a view's whole span: one far wider than its elements is refused, not read.
+    const span = last - offset + 1;
+    if (span > LIMITS.maxViewSpanRatio * numel + 1024)
+      fail(
+        `tensor of size (${shape}), stride (${strides}) spans ${span} elements of storage ` +
+          `'${storage.key}' for ${numel} elements: too sparse a view ` +
+          `(${limitText("maxViewSpanRatio", LIMITS.maxViewSpanRatio)})`,
       );
   }
   return new TensorRef(storage, offset, shape, strides);
@@ -211,7 +220,9 @@ async function loadZip(
   }
   const pkl = zip.entry(pickles[0]!);
   if (pkl.size > MAX_PICKLE_BYTES)
-    fail(`data.pkl is ${pkl.size} bytes, larger than ${MAX_PICKLE_BYTES}`);
+    fail(
+      `data.pkl is ${pkl.size} bytes: too large (${limitText("maxPickleBytes", MAX_PICKLE_BYTES)})`,
+    );
   const storages = new StorageTable();
   const { value } = unpickle(await zip.read(pkl), {
     globals: allowedGlobals(),
@@ -317,8 +328,11 @@ async function loadLegacy(
     } catch (e) {
       if (!(e instanceof PickleError && e.truncated) || window === reader.size) throw e;
       if (window >= MAX_PICKLE_BYTES)
-        fail(`legacy checkpoint's pickles are larger than ${MAX_PICKLE_BYTES} bytes`);
-      window = Math.min(reader.size, window * 4);
+        fail(
+          `legacy checkpoint's pickles are larger than ${MAX_PICKLE_BYTES} bytes: too large ` +
+            `(${limitText("maxPickleBytes", MAX_PICKLE_BYTES)})`,
+        );
+      window = Math.min(reader.size, window * 4, MAX_PICKLE_BYTES);
     }
   }
   // Walk the storage records: each is an int64 element count, then the elements.
@@ -368,6 +382,7 @@ async function readTensor(t: TensorRef, bytes: StorageBytes): Promise<Uint8Array
   if (numel === 0) return new Uint8Array(0);
   const first = storage.elementOffset + t.offset;
   if (isContiguous(shape, stride)) return bytes.read(storage, first * size, numel * size);
+  // rebuildTensor bounded the span to a few times numel; the reader fetches it in bounded pieces.
   const span = shape.reduce((sum, d, i) => sum + (d - 1) * stride[i]!, 1);
   const source = await bytes.read(storage, first * size, span * size);
   const out = new Uint8Array(numel * size);

@@ -1,4 +1,3 @@
-import { PickleError } from "../errors";
 /**
  * A data-only reader for Python pickles (protocols 0-5), enough for PyTorch state dicts. It builds
  * plain JavaScript values and never runs code: a GLOBAL is accepted only if the caller's allow-list
@@ -10,7 +9,13 @@ import { PickleError } from "../errors";
  * Python values map to JavaScript as: None → null, bool → boolean, int → number (bigint when beyond
  * 2^53), float → number, str → string, bytes → Uint8Array, list → array, tuple → frozen array,
  * dict → Map (primitive keys only), allow-listed global → PyGlobal, REDUCE → the handler's result.
+ *
+ * Memory per value is bounded too: a container holds only values that were counted when pushed, and
+ * strings and bytes are copies of input bytes, so what a pickle builds is at most a constant times
+ * (its length + maxObjects); a pickle of millions of empty dicts stops at the cap, not at the heap.
  */
+import { PickleError } from "../errors";
+import { LIMITS } from "../limits";
 
 /** A global the allow-list accepted. `call` is our handler for REDUCE; without one it is a plain value. */
 export class PyGlobal {
@@ -36,10 +41,10 @@ export interface PickleLimits {
 }
 
 export const DEFAULT_PICKLE_LIMITS: PickleLimits = {
-  maxMemo: 1_000_000,
-  maxStack: 1_000_000,
+  maxMemo: LIMITS.maxPickleObjects,
+  maxStack: LIMITS.maxPickleObjects,
   maxMarkDepth: 10_000,
-  maxObjects: 20_000_000,
+  maxObjects: LIMITS.maxPickleObjects,
   maxLongBytes: 1024,
   maxLineBytes: 1024,
 };
@@ -155,7 +160,8 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
   };
 
   const push = (v: unknown) => {
-    if (++objects > limits.maxObjects) fail(`more than ${limits.maxObjects} values`);
+    if (++objects > limits.maxObjects)
+      fail(`more than ${limits.maxObjects} values (limit maxPickleObjects = ${limits.maxObjects})`);
     if (stack.length >= limits.maxStack) fail(`stack deeper than ${limits.maxStack}`);
     stack.push(v);
   };

@@ -8,6 +8,7 @@
  */
 import { readExactly, type RandomAccessReader } from "./reader";
 import { ZipError } from "../errors";
+import { LIMITS, limitText } from "../limits";
 
 export interface ZipEntry {
   name: string;
@@ -27,8 +28,8 @@ const CENTRAL_SIGNATURE = 0x02014b50;
 const LOCAL_SIGNATURE = 0x04034b50;
 const EOCD_SIZE = 22;
 const MAX_COMMENT = 0xffff;
-/** Central directories of real checkpoints are a few KiB to a few MiB (one record per tensor storage). */
-const MAX_CENTRAL_DIRECTORY = 64 * 1024 * 1024;
+/** Central directories of real checkpoints are a few KiB (one record per tensor storage). */
+const MAX_CENTRAL_DIRECTORY = LIMITS.maxZipCentralDirectoryBytes;
 
 const names = new TextDecoder("utf-8");
 
@@ -205,7 +206,10 @@ export async function openZip(reader: RandomAccessReader): Promise<ZipArchive> {
   }
   if (disk !== 0 || centralDisk !== 0) fail("multi-disk zip archives are not supported");
   if (centralSize > MAX_CENTRAL_DIRECTORY)
-    fail(`central directory of ${centralSize} bytes is larger than ${MAX_CENTRAL_DIRECTORY}`);
+    fail(
+      `central directory of ${centralSize} bytes: too large ` +
+        `(${limitText("maxZipCentralDirectoryBytes", MAX_CENTRAL_DIRECTORY)})`,
+    );
   if (centralOffset + centralSize > entriesEnd) {
     fail(
       `central directory [${centralOffset}, ${centralOffset + centralSize}) runs past its end record at ${entriesEnd}: truncated or corrupt`,
