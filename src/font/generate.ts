@@ -142,6 +142,8 @@ export async function fontFromGlyphs(
 export interface GenerateFontOptions extends FontOptions {
   /** Content cells per translation (default DEFAULT_FONT_BATCH). */
   batchSize?: number;
+  /** Each batch's generated bitmaps as they arrive (previews, checks against the outlines). */
+  onGlyphs?: (chars: string[], images: ImageRGBA[]) => void;
 }
 
 /**
@@ -191,6 +193,7 @@ export async function generateFont(
       gpuWaitMs += performance.now() - tw;
       // the GPU starts the next batch before this one is traced
       pending = b + 1 < batches.length ? translate(b + 1) : undefined;
+      options.onGlyphs?.(batches[b]!, images.slice(0, batches[b]!.length));
       const tt = performance.now();
       await traceInto(tracer, batches[b]!, images, traced, signal);
       traceMs += performance.now() - tt;

@@ -102,7 +102,7 @@ const ARITY: Record<string, number> = { m: 2, l: 2, c: 6, z: 0 };
  * flips them), so y needs no flip here.
  */
 export function parsePotracePath(d: string, scale: number): OutlineCommand[] {
-  const tokens = d.match(/[MmLlCcZz]|-?\d+(?:\.\d+)?/g) ?? [];
+  const tokens = d.match(/[A-Za-z]|-?\d+(?:\.\d+)?/g) ?? [];
   const commands: OutlineCommand[] = [];
   let x = 0;
   let y = 0;

@@ -12,10 +12,17 @@ declare module "opentype.js/dist/opentype.mjs" {
   export class Glyph {
     constructor(options: { name: string; unicode?: number; advanceWidth: number; path: Path });
   }
+  export function parse(buffer: ArrayBuffer): Font;
   export class Font {
     constructor(options: Record<string, unknown>);
     names: Record<string, Record<string, Record<string, string>>>;
     toArrayBuffer(): ArrayBuffer;
+    unitsPerEm: number;
+    charToGlyph(ch: string): {
+      index: number;
+      advanceWidth: number;
+      path: { commands: object[] };
+    };
   }
 }
 

@@ -17,6 +17,7 @@ import {
   type AtlasFiles,
   type GlyphAtlas,
 } from "../glyphs";
+import { PNG } from "pngjs";
 import { decodeImage, readInputFile } from "./images";
 
 let cachedRoot: string | undefined;
@@ -69,7 +70,19 @@ export function loadUnseenAtlas(font: string): Promise<GlyphAtlas> {
   return loadAtlas(unseenAtlasFiles(font));
 }
 
-/** All 11,172 modern Hangul syllables in the source font (the KS X 1001 cells equal loadSourceAtlas's). */
-export function loadAllHangulAtlas(): Promise<GlyphAtlas> {
-  return loadAtlas(ALL_HANGUL_ATLAS);
+/**
+ * All 11,172 modern Hangul syllables in the source font (the KS X 1001 cells equal loadSourceAtlas's).
+ * The 6400×7168 image is ours, not user input, so it is decoded by pngjs directly: the size limit
+ * that guards user images would refuse it.
+ */
+export async function loadAllHangulAtlas(): Promise<GlyphAtlas> {
+  const { image, chars, perRow, label } = ALL_HANGUL_ATLAS;
+  const [imageBytes, charBytes] = await Promise.all([
+    readAsset(join(glyphsDir(), image)),
+    readAsset(join(glyphsDir(), chars)),
+  ]);
+  const png = PNG.sync.read(Buffer.from(imageBytes));
+  const list = parseCharList(new TextDecoder().decode(charBytes), chars);
+  const rgba = { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer) };
+  return makeAtlas(rgba, list, GLYPH_CELL, perRow, label);
 }
