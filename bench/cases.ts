@@ -68,60 +68,51 @@ export function benchModels(
   opts: BenchOptions,
   animalsMade = animalsReferencesExist(),
 ): ModelSpec[] {
-  const repeats = (d: number) => opts.repeats ?? d;
+  /** A case: K class images, N contents, paired runs on a CPU adapter or a GPU, its reference. */
+  const spec = (
+    model: string,
+    [k, n]: [number, number],
+    [cpuRepeats, gpuRepeats]: [number, number],
+    referencePath: string,
+    skipped?: string,
+  ): CaseSpec => ({
+    id: `${model}-k${k}-n${n}`,
+    model,
+    k,
+    n,
+    repeats: opts.repeats ?? (cpuAdapter ? cpuRepeats : gpuRepeats),
+    reference: () => readReference(referencePath),
+    skipped,
+  });
   const hangul: ModelSpec = {
     name: "hangul64",
     weights: () => new Uint8Array(readFileSync("test/fixtures/hangul64/gen_test.safetensors")),
     onnx: "bench/models/hangul64.onnx",
     cases: [
-      {
-        id: "hangul64-k5-n8",
-        model: "hangul64",
-        k: 5,
-        n: 8,
-        repeats: repeats(cpuAdapter ? 5 : 30),
-        reference: () => readReference("test/fixtures/hangul64/NanumBrush.safetensors"),
-      },
-      {
-        id: "hangul64-k1-n1",
-        model: "hangul64",
-        k: 1,
-        n: 1,
-        repeats: repeats(cpuAdapter ? 7 : 30),
-        reference: () => readReference("bench/models/hangul64-k1n1.safetensors"),
-      },
+      spec("hangul64", [5, 8], [5, 30], "test/fixtures/hangul64/NanumBrush.safetensors"),
+      spec("hangul64", [1, 1], [7, 30], "bench/models/hangul64-k1n1.safetensors"),
     ],
   };
   const missing = animalsMade
     ? undefined
     : "skipped: run bench/make-animals.sh (PyTorch references for the animals config)";
+  const slowHere =
+    cpuAdapter && !opts.cases.includes("animals128-k5-n16")
+      ? "skipped: minutes a run on a CPU adapter; ask for it with --case animals128-k5-n16"
+      : undefined;
   const animals: ModelSpec = {
     name: "animals128",
     weights: () => animalsWeights(),
     onnx: join(ANIMALS_DIR, "model.onnx"),
     cases: [
-      {
-        id: "animals128-k1-n1",
-        model: "animals128",
-        k: 1,
-        n: 1,
-        repeats: repeats(cpuAdapter ? 2 : 20),
-        reference: () => readReference(join(ANIMALS_DIR, "k1n1.safetensors")),
-        skipped: missing,
-      },
-      {
-        id: "animals128-k5-n16",
-        model: "animals128",
-        k: 5,
-        n: 16,
-        repeats: repeats(cpuAdapter ? 1 : 20),
-        reference: () => readReference(join(ANIMALS_DIR, "k5n16.safetensors")),
-        skipped:
-          missing ??
-          (cpuAdapter && !opts.cases.includes("animals128-k5-n16")
-            ? "skipped: minutes a run on a CPU adapter; ask for it with --case animals128-k5-n16"
-            : undefined),
-      },
+      spec("animals128", [1, 1], [2, 20], join(ANIMALS_DIR, "k1n1.safetensors"), missing),
+      spec(
+        "animals128",
+        [5, 16],
+        [1, 20],
+        join(ANIMALS_DIR, "k5n16.safetensors"),
+        missing ?? slowHere,
+      ),
     ],
   };
   const all = [hangul, animals];
