@@ -13,15 +13,20 @@ import jpeg from "jpeg-js";
 import { PNG } from "pngjs";
 import { type ImageRGBA } from "../src/tensor";
 import {
+  checkOutputTarget,
   decodeImage,
   encodePng,
   flattenOnWhite,
   readImageFile,
+  readImageFileHeader,
+  readImageHeader,
   resizeBilinear,
   sniffImageFormat,
   writeFileAtomic,
   writeFilesAtomic,
 } from "../src/node/images";
+import { execFileSync } from "node:child_process";
+import { lstatSync, symlinkSync } from "node:fs";
 import { InputError } from "../src/errors";
 
 function randomImage(width: number, height: number, seed: number, opaque = false): ImageRGBA {
@@ -154,6 +159,107 @@ describe("decoding", () => {
       /cannot read image .*nope\.png: no such file/,
     );
     await expect(readImageFile(dir)).rejects.toThrow(/is a directory/);
+  });
+});
+
+/** A copy of PNG bytes whose IHDR claims width × height (the CRC no longer matches: never read). */
+function pngClaiming(width: number, height: number): Uint8Array {
+  const bytes = new Uint8Array(encodePng(randomImage(2, 2, 1)));
+  const view = new DataView(bytes.buffer);
+  view.setUint32(16, width);
+  view.setUint32(20, height);
+  return bytes;
+}
+
+/** JPEG bytes with `app` bytes of APP1 segments before the frame header, optionally claiming a size. */
+function jpegWith(app: number, claim?: [number, number]): Uint8Array {
+  const img = randomImage(16, 8, 2, true);
+  const plain = new Uint8Array(jpeg.encode({ ...img, data: Buffer.from(img.data) }, 90).data);
+  const segments: number[] = [];
+  for (let left = app; left > 0; left -= 65533) {
+    const n = Math.min(65533, left);
+    segments.push(0xff, 0xe1, (n + 2) >> 8, (n + 2) & 0xff, ...new Uint8Array(n));
+  }
+  const out = new Uint8Array([...plain.subarray(0, 2), ...segments, ...plain.subarray(2)]);
+  if (claim) {
+    const sof = out.findIndex((b, i) => b === 0xff && out[i + 1] === 0xc0);
+    new DataView(out.buffer).setUint16(sof + 5, claim[1]);
+    new DataView(out.buffer).setUint16(sof + 7, claim[0]);
+  }
+  return out;
+}
+
+describe("sizes from headers and the pixel limit (before decoding)", () => {
+  it("reads the size of PNGs and JPEGs, also past large metadata segments", async () => {
+    expect(readImageHeader(encodePng(randomImage(7, 5, 3)))).toEqual({
+      format: "png",
+      width: 7,
+      height: 5,
+    });
+    expect(readImageHeader(jpegWith(0))).toEqual({ format: "jpeg", width: 16, height: 8 });
+    // 300 KB of APP1 segments push the frame header past the first 256 KiB the CLI probes
+    const dir = mkdtempSync(join(tmpdir(), "funit-hdr-"));
+    writeFileSync(join(dir, "meta.jpg"), jpegWith(300_000));
+    expect(await readImageFileHeader(join(dir, "meta.jpg"))).toEqual({
+      format: "jpeg",
+      width: 16,
+      height: 8,
+    });
+    expect(readImageHeader(new TextEncoder().encode("GIF89a"))).toBeNull();
+    expect(readImageHeader(jpegWith(0).subarray(0, 4))).toBeNull();
+  });
+
+  it("refuses a 20000x20000 PNG as too large, naming the limit, without inflating it", async () => {
+    const bomb = pngClaiming(20000, 20000);
+    expect(bomb.byteLength).toBeLessThan(200);
+    expect(() => decodeImage(bomb, "bomb.png")).toThrow(
+      /bomb\.png: PNG image is 20000x20000 = 400000000 pixels: too large \(limit maxImagePixels/,
+    );
+    const dir = mkdtempSync(join(tmpdir(), "funit-hdr-"));
+    writeFileSync(join(dir, "bomb.png"), bomb);
+    await expect(readImageFileHeader(join(dir, "bomb.png"))).rejects.toThrow(/too large/);
+  });
+
+  it("says a JPEG above the limit is too large, not corrupt or truncated", () => {
+    let message = "";
+    try {
+      decodeImage(jpegWith(0, [8000, 8000]), "big.jpg");
+    } catch (e) {
+      expect(e).toBeInstanceOf(InputError);
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/big\.jpg: JPEG image is 8000x8000 = 64000000 pixels: too large/);
+    expect(message).not.toMatch(/corrupt|truncated/);
+  });
+
+  it("refuses a header that declares an empty image", () => {
+    expect(() => decodeImage(pngClaiming(0, 5), "empty.png")).toThrow(/empty 0x5 image/);
+  });
+});
+
+describe("output targets", () => {
+  it("accepts a missing path or a regular file and refuses a FIFO, a symlink or a directory", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "funit-out-"));
+    await expect(checkOutputTarget(join(dir, "new.png"))).resolves.toBeUndefined();
+    writeFileSync(join(dir, "old.png"), "old");
+    await expect(checkOutputTarget(join(dir, "old.png"))).resolves.toBeUndefined();
+    execFileSync("mkfifo", [join(dir, "fifo.png")]);
+    await expect(checkOutputTarget(join(dir, "fifo.png"))).rejects.toThrow(
+      /cannot write .*fifo\.png: it exists and is a FIFO, not a regular file/,
+    );
+    symlinkSync(join(dir, "old.png"), join(dir, "link.png"));
+    await expect(checkOutputTarget(join(dir, "link.png"))).rejects.toThrow(/a symbolic link/);
+    await expect(checkOutputTarget(dir)).rejects.toThrow(/a directory/);
+  });
+
+  it("writeFilesAtomic leaves a FIFO in place and no temp file behind", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "funit-out-"));
+    execFileSync("mkfifo", [join(dir, "o.png")]);
+    await expect(
+      writeFilesAtomic([{ path: join(dir, "o.png"), bytes: new Uint8Array([1]) }]),
+    ).rejects.toThrow(InputError);
+    expect(lstatSync(join(dir, "o.png")).isFIFO()).toBe(true);
+    expect(readdirSync(dir)).toEqual(["o.png"]);
   });
 });
 
