@@ -18,13 +18,20 @@ export {
   checkAdapterLimits,
   watchDevice,
   REQUIRED_LIMITS,
-  chooseConvKernel,
-  choosePrecision,
-  isCpuAdapter,
-  type ConvKernel,
-  type Precision,
   type FunitDeviceOptions,
 } from "./device";
+export {
+  chooseKernels,
+  chooseConvKernel,
+  choosePrecision,
+  adapterInfo,
+  isCpuAdapter,
+  type AdapterInfo,
+  type ConvKernel,
+  type KernelChoice,
+  type KernelOptions,
+  type Precision,
+} from "./policy";
 export {
   InputError,
   DeviceError,
@@ -57,4 +64,10 @@ export {
   classCodeToJSON,
   classCodeFromJSON,
 } from "./style";
-export { CONV_TILES, chooseConvTile, type ConvTile, type ConvTileName } from "./model";
+export {
+  CONV_TILES,
+  chooseConvTile,
+  type ConvTile,
+  type ConvTileLimits,
+  type ConvTileName,
+} from "./ops/conv-tiles";

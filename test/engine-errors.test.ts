@@ -18,9 +18,9 @@ import {
 import { readGeneratorWeights } from "../src/weights";
 import { type Tensor } from "../src/tensor";
 import { compile, Graph } from "../src/runtime/graph";
-import { uploadGenerator } from "../src/model";
+import { uploadGenerator } from "../src/upload";
 import { withDevice } from "./helpers/gpu";
-import { maxAbsDiff, readTensors } from "./helpers/fixtures";
+import { maxAbsError, readTensors } from "./helpers/fixtures";
 import { DeviceError, InputError, ModelFormatError, SafetensorsError } from "../src/errors";
 
 const TINY = new Uint8Array(readFileSync("test/fixtures/tiny-a/gen_test.safetensors"));
@@ -198,14 +198,20 @@ describe("weights larger than the device can bind", () => {
           },
         },
       }) as GPUDevice;
-      expect(() => uploadGenerator(limited, w.hyper, w.tensors, "limited")).toThrow(DeviceError);
-      expect(() => uploadGenerator(limited, w.hyper, w.tensors, "limited")).toThrow(
+      const f32 = { precision: "f32", phaseWeights: false } as const;
+      expect(() => uploadGenerator(limited, w.hyper, w.tensors, "limited", f32)).toThrow(
+        DeviceError,
+      );
+      expect(() => uploadGenerator(limited, w.hyper, w.tensors, "limited", f32)).toThrow(
         /bytes of weights exceed this device's maxStorageBufferBindingSize/,
       );
       expect(created.length).toBeGreaterThan(1); // some layers fit and were uploaded first…
       expect(created.filter((b) => !destroyed.has(b))).toEqual([]); // …and none is left behind
       // f16 storage halves the conv weights: the same limit holds them.
-      const f16 = uploadGenerator(limited, w.hyper, w.tensors, "limited-f16", "f16");
+      const f16 = uploadGenerator(limited, w.hyper, w.tensors, "limited-f16", {
+        precision: "f16",
+        phaseWeights: false,
+      });
       expect(f16.layers.size).toBeGreaterThan(0);
       f16.destroy();
     });
@@ -246,7 +252,7 @@ describe("engine inputs", () => {
       const tooSmall = [{ width: 2, height: 2, data: new Uint8Array(16) }];
       await expect(engine.encodeClass(tooSmall)).rejects.toThrow(/too small for reflect padding/);
       const again = await engine.translateTensor(content, classImages);
-      expect(maxAbsDiff(again.data, good.data)).toBe(0);
+      expect(maxAbsError(again.data, good.data)).toBe(0);
     });
   });
 });
@@ -272,7 +278,7 @@ describe("F16 weights", () => {
         engine.destroy();
       }
     });
-    const err = maxAbsDiff(out.data, tensors.get("output")!.data);
+    const err = maxAbsError(out.data, tensors.get("output")!.data);
     expect(err).toBeGreaterThan(0); // the weights really were rounded
     expect(err).toBeLessThan(2e-2);
   });
@@ -297,7 +303,7 @@ describe("plan cache", () => {
         // the first shape and sizes 1 and 2 were evicted: what is held is exactly the last 8 plans
         expect(await engine.activationBytes()).toBe(await recentOnly.activationBytes());
         const again = await engine.translateTensor(content, code); // rebuilt
-        expect(maxAbsDiff(again.data, first.data)).toBe(0);
+        expect(maxAbsError(again.data, first.data)).toBe(0);
       } finally {
         engine.destroy();
         recentOnly.destroy();
@@ -322,7 +328,7 @@ describe("inputs in shared memory", () => {
       try {
         const a = await engine.translateTensor(content, code);
         const b = await engine.translateTensor({ shape: content.shape, data: shared }, code);
-        expect(maxAbsDiff(a.data, b.data)).toBe(0);
+        expect(maxAbsError(a.data, b.data)).toBe(0);
       } finally {
         engine.destroy();
       }
@@ -333,7 +339,6 @@ describe("inputs in shared memory", () => {
 describe("a plan beyond the device's limits", () => {
   it("is refused with a clear error before anything is created", async () => {
     await withDevice(async (device) => {
-      const dummy = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
       const tooMany = new Graph();
       const x = tooMany.tensor("x", [4, 16]);
       const groups = device.limits.maxComputeWorkgroupsPerDimension + 1;
@@ -346,7 +351,7 @@ describe("a plan beyond the device's limits", () => {
         workgroups: [groups, 1, 1],
       });
       await expect(
-        compile(device, tooMany, { inputs: new Set(), outputs: new Set() }, "test", dummy),
+        compile(device, tooMany, { inputs: new Set(), outputs: new Set() }, "test"),
       ).rejects.toThrow(/needs \d+×1×1 workgroups, more than this device allows/);
       const tooBig = new Graph();
       const big = tooBig.tensor("big", [device.limits.maxStorageBufferBindingSize / 4 + 16]);
@@ -360,9 +365,8 @@ describe("a plan beyond the device's limits", () => {
         workgroups: [1, 1, 1],
       });
       await expect(
-        compile(device, tooBig, { inputs: new Set(), outputs: new Set() }, "test", dummy),
+        compile(device, tooBig, { inputs: new Set(), outputs: new Set() }, "test"),
       ).rejects.toThrow(/more than this device's maxStorageBufferBindingSize/);
-      dummy.destroy();
     });
   });
 });

@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { readdirSync } from "node:fs";
-import { chooseConvKernel } from "../src/device";
+import { chooseConvKernel } from "../src/policy";
 import { profileTest, referenceTest, rgbaTest, styleEquivalenceTest } from "./portable/generator";
 import { ALL_CONV_KERNELS, HANGUL_CASE, TINY_A } from "./portable/suite";
 import { runPortable } from "./helpers/gpu";

@@ -1,7 +1,7 @@
 /**
  * The CPU-adapter convolutions (conv2d_subgroup.wgsl, conv2d_direct.wgsl) against the plain
  * TypeScript reference (test/helpers/reference.ts), in every register tile the subgroup kernel can
- * be specialised to (PX pixels × COB channels a lane), not only the one src/model.ts picks today, on
+ * be specialised to (PX pixels × COB channels a lane), not only the one src/ops/conv-tiles.ts picks, on
  * seeded random shapes and on the edges the tiling has: rows whose width is not a multiple of PX
  * (a run sticking out past the edge), output channels that are not a multiple of the block, strides
  * 1 and 2 (the sliding-window and the gather paths), ×2 upsampling, every kernel size 1/3/4/5/7,
@@ -10,8 +10,10 @@
  */
 import { describe, expect, it } from "vitest";
 import { Graph } from "../src/runtime/graph";
-import { conv, directConvTiles, subgroupConvTiles, uploadLayer } from "../src/model";
-import { subgroupConvSupported } from "../src/device";
+import { conv } from "../src/ops/conv";
+import { directConvTiles, subgroupConvTiles } from "../src/ops/conv-tiles";
+import { chooseKernels, subgroupConvSupported } from "../src/policy";
+import { uploadLayer } from "../src/upload";
 import { maxRelError } from "../src/tensor";
 import { sharedDevice, withDevice } from "./helpers/gpu";
 import { runGraph } from "./helpers/run-graph";
@@ -83,7 +85,7 @@ const up2Cases: ConvCase[] = [
   { n: 1, cin: 33, h: 9, w: 12, cout: 40, k: 5, stride: 1, pad: 2, upsample: 2, act: "none" },
 ];
 
-/** Runs one dispatch of a CPU convolution kernel with a given tile (as src/model.ts's conv builds it). */
+/** Runs one dispatch of a CPU convolution kernel with a given tile (as src/ops/conv.ts builds it). */
 async function runTile(
   kernel: "conv2d_subgroup" | "conv2d_direct",
   c: ConvCase,
@@ -100,10 +102,7 @@ async function runTile(
       bias,
       "test",
     );
-    const g = new Graph({
-      conv: kernel === "conv2d_direct" ? "direct" : "subgroup",
-      normThreads: 8,
-    });
+    const g = new Graph();
     const input = g.tensor("x", [c.n, c.cin, c.h, c.w]);
     const out = g.tensor("y", [c.n, c.cout, want.oh, want.ow]);
     const WG = 64;
@@ -143,13 +142,14 @@ async function runTile(
   return { got, want: want.out };
 }
 
-/** Runs the conv builder of src/model.ts with a CPU kernel (the tile it picks). */
+/** Runs the conv builder with a CPU kernel (the tile it picks) under the engine's policy for it. */
 async function runBuilder(
   c: ConvCase,
   kernel: "subgroup" | "direct",
 ): Promise<{ got: Float32Array; want: Float32Array }> {
   const { x, weight, bias, want } = inputs(c);
   const got = await withDevice(async (device) => {
+    const kernels = chooseKernels(device, { conv: kernel, precision: "f32" });
     const layer = uploadLayer(
       device,
       "test",
@@ -158,15 +158,17 @@ async function runBuilder(
       weight,
       bias,
       "test",
+      { phaseWeights: kernels.phaseWeights },
     );
-    const g = new Graph({ conv: kernel, normThreads: 8 });
+    const g = new Graph();
     const input = g.tensor("x", [c.n, c.cin, c.h, c.w]);
-    const out = conv(g, input, layer, {
-      stride: c.stride,
-      pad: c.pad,
-      upsample: c.upsample,
-      act: c.act,
-    });
+    const out = conv(
+      g,
+      input,
+      layer,
+      { stride: c.stride, pad: c.pad, upsample: c.upsample, act: c.act },
+      kernels,
+    );
     expect(out.shape).toEqual([c.n, c.cout, want.oh, want.ow]);
     const [bytes] = await runGraph(device, g, [[input, x]], [out]);
     layer.weight.destroy();
@@ -186,6 +188,8 @@ it.each(["direct", "subgroup"] as const)(
     await withDevice(async (device) => {
       const c = up2Cases[1]!;
       const { weight, bias } = inputs(c);
+      const kernels = chooseKernels(device, { conv: kernel, precision: "f32" });
+      expect(kernels.phaseWeights).toBe(true);
       const layer = uploadLayer(
         device,
         "test",
@@ -194,10 +198,11 @@ it.each(["direct", "subgroup"] as const)(
         weight,
         bias,
         "test",
+        { phaseWeights: kernels.phaseWeights },
       );
-      const g = new Graph({ conv: kernel, normThreads: 8 });
-      conv(g, g.tensor("x", [c.n, c.cin, c.h, c.w]), layer, { pad: 2, upsample: 2 });
-      conv(g, g.tensor("x", [c.n, c.cin, 2, 3]), layer, { pad: 2, upsample: 2 });
+      const g = new Graph();
+      conv(g, g.tensor("x", [c.n, c.cin, c.h, c.w]), layer, { pad: 2, upsample: 2 }, kernels);
+      conv(g, g.tensor("x", [c.n, c.cin, 2, 3]), layer, { pad: 2, upsample: 2 }, kernels);
       expect(g.ops.map((op) => op.overrides.PHASES ?? false)).toEqual([true, false]);
       layer.weight.destroy();
       layer.bias.destroy();

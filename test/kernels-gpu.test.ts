@@ -1,5 +1,5 @@
 /**
- * The tiled convolutions (conv2d.wgsl, conv2d_f16.wgsl: the GPU kernels) under every tile choice,
+ * The tiled convolutions (conv2d_tiled.wgsl, conv2d_tiled_f16.wgsl: the GPU kernels) under every tile choice,
  * forced one at a time on this device (lavapipe allows all of them: 1024 threads, 32 KiB of
  * workgroup memory), in f32 and f16, and under the automatic choice for a SwiftShader-sized
  * adapter (256 threads, 16 KiB: smaller TILE_K); plus chooseConvTile's rules. Shapes have channel
@@ -9,19 +9,21 @@
  */
 import { describe, expect, it } from "vitest";
 import { REQUIRED_LIMITS } from "../src/device";
-import { Graph, type ConvTileLimits } from "../src/runtime/graph";
+import { Graph } from "../src/runtime/graph";
+import { conv } from "../src/ops/conv";
 import {
-  castTensor,
   chooseConvTile,
-  conv,
   CONV_TILES,
-  uploadLayer,
+  type ConvTileLimits,
   type ConvTileName,
-} from "../src/model";
+} from "../src/ops/conv-tiles";
+import { castTensor } from "../src/ops/images";
+import { chooseKernels } from "../src/policy";
+import { uploadLayer } from "../src/upload";
 import { float16BitsToNumber, float16Bytes } from "../src/safetensors";
 import { readFileSync } from "node:fs";
 import { Funit } from "../src/engine";
-import { maxAbsDiff, maxRelError, readTensors } from "./helpers/fixtures";
+import { maxAbsError, maxRelError, readTensors } from "./helpers/fixtures";
 import { withDevice } from "./helpers/gpu";
 import { runGraph } from "./helpers/run-graph";
 import { conv2dRef, randomArray, rng, type ConvCase } from "./helpers/reference";
@@ -76,22 +78,25 @@ describe("tiled convolution under each tile choice", () => {
           weight,
           bias,
           "test",
-          c.dtype,
+          { dtype: c.dtype },
         );
         try {
           const small = c.tile === "auto (small adapter)";
-          const g = new Graph({
+          const kernels = chooseKernels(device, {
             conv: "tiled",
-            normThreads: 256,
-            convTiles: small ? { limits: SMALL } : { limits: device.limits, force: c.tile },
+            precision: "f32",
+            ...(small ? {} : { convTile: c.tile as ConvTileName }),
           });
+          if (small) kernels.tiles.limits = SMALL;
+          const g = new Graph();
           const input = g.tensor("x", [c.n, c.cin, c.h, c.w]);
-          let out = conv(g, f16 ? castTensor(g, input, "f16", "x") : input, layer, {
-            stride: c.stride,
-            pad: c.pad,
-            upsample: c.upsample,
-            act: c.act,
-          });
+          let out = conv(
+            g,
+            f16 ? castTensor(g, input, "f16", "x") : input,
+            layer,
+            { stride: c.stride, pad: c.pad, upsample: c.upsample, act: c.act },
+            kernels,
+          );
           if (!small)
             expect(g.ops.at(-1)!.overrides).toMatchObject(CONV_TILES[c.tile as ConvTileName]);
           if (f16) out = castTensor(g, out, "f32", "out");
@@ -142,7 +147,7 @@ describe("a forced tile through the engine", () => {
           tensors.get("class_images")!,
         );
         for (const name of ["content_code", "class_code", "adain_params", "output"] as const) {
-          expect(maxAbsDiff(got[name].data, tensors.get(name)!.data), name).toBeLessThan(1e-4);
+          expect(maxAbsError(got[name].data, tensors.get(name)!.data), name).toBeLessThan(1e-4);
         }
       } finally {
         engine.destroy();

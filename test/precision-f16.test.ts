@@ -7,7 +7,7 @@
  *
  * Kernel inputs are rounded to f16 first and the reference runs in f64 on those same values, so
  * the tolerances measure the kernels' own rounding, in units of u = 2^-11 (f16's unit roundoff):
- * - conv2d_f16: products and the sums within one TILE_K step (≤ 32 terms) are f16, the sums across
+ * - conv2d_tiled_f16: products and the sums within one TILE_K step (≤ 32 terms) are f16, the sums across
  *   steps f32, and the result is rounded to f16 once. Error ≤ |ref|·u (last rounding) + the step
  *   sums' error, which is bounded by a multiple of u · Σ|w·x| (the magnitude of the terms, computed
  *   by the same reference on |w|, |x|, |bias|): tolerance 4u · (|ref| + Σ|w·x|) per output.
@@ -18,13 +18,17 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { Funit } from "../src/engine";
-import { choosePrecision } from "../src/device";
+import { REQUIRED_LIMITS } from "../src/device";
+import { chooseKernels, choosePrecision } from "../src/policy";
 import { Graph, type TensorDesc } from "../src/runtime/graph";
-import { castTensor, conv, instanceNorm, meanPool, uploadLayer } from "../src/model";
+import { conv, type ConvChoice } from "../src/ops/conv";
+import { castTensor } from "../src/ops/images";
+import { instanceNorm, meanPool } from "../src/ops/layers";
+import { uploadLayer } from "../src/upload";
 import { float16BitsToNumber, float16Bytes } from "../src/safetensors";
 import { getNodeGPU } from "../src/node/gpu";
 import { runPortable, withDevice } from "./helpers/gpu";
-import { maxAbsDiff, readTensors } from "./helpers/fixtures";
+import { maxAbsError, readTensors } from "./helpers/fixtures";
 import { tensorToImages, type ImageRGBA } from "../src/tensor";
 import { runGraph } from "./helpers/run-graph";
 import {
@@ -66,16 +70,22 @@ function worstRatio(got: Float32Array, want: Float32Array, scale: (i: number) =>
 /** Runs one op on f16 data: f32 inputs are cast to f16 on the GPU, the op's output cast back. */
 async function runF16(
   device: GPUDevice,
-  build: (g: Graph, inputs: TensorDesc[]) => TensorDesc,
+  build: (g: Graph, inputs: TensorDesc[], kernels: ConvChoice) => TensorDesc,
   inputs: { shape: number[]; data: Float32Array; f16?: boolean }[],
   products: "f16" | "f32" = "f16",
 ): Promise<Float32Array> {
-  const g = new Graph({ conv: "tiled", normThreads: 256, f16Products: products });
+  const g = new Graph();
+  // the tiled convolution within the limits every engine device has (SwiftShader's)
+  const kernels: ConvChoice = {
+    conv: "tiled",
+    tiles: { limits: REQUIRED_LIMITS },
+    f16Products: products,
+  };
   const raw = inputs.map((x, i) => g.tensor(`in${i}`, x.shape));
   const ready = raw.map((t, i) =>
     inputs[i]!.f16 === false ? t : castTensor(g, t, "f16", `in${i}`),
   );
-  let out = build(g, ready);
+  let out = build(g, ready, kernels);
   if (out.dtype === "f16") out = castTensor(g, out, "f32", "out");
   const [bytes] = await runGraph(
     device,
@@ -98,7 +108,7 @@ describe("f16 kernels against the TypeScript reference", () => {
     convCases.map((c) => ({ ...c, products })),
   );
   it.each(convRuns)(
-    "conv2d_f16 ($products products): n$n cin$cin $h×$w → cout$cout k$k s$stride up$upsample $act",
+    "conv2d_tiled_f16 ($products products): n$n cin$cin $h×$w → cout$cout k$k s$stride up$upsample $act",
     async (c) => {
       const rand = rng(c.n * 1000 + c.cin * 31 + c.cout);
       const x = roundF16(randomArray(c.n * c.cin * c.h * c.w, rand));
@@ -122,18 +132,19 @@ describe("f16 kernels against the TypeScript reference", () => {
           weight,
           bias,
           "test",
-          "f16",
+          { dtype: "f16" },
         );
         try {
           return await runF16(
             device,
-            (g, [t]) =>
-              conv(g, t!, layer, {
-                stride: c.stride,
-                pad: c.pad,
-                upsample: c.upsample,
-                act: c.act,
-              }),
+            (g, [t], kernels) =>
+              conv(
+                g,
+                t!,
+                layer,
+                { stride: c.stride, pad: c.pad, upsample: c.upsample, act: c.act },
+                kernels,
+              ),
             [{ shape: [c.n, c.cin, c.h, c.w], data: x }],
             c.products,
           );
@@ -174,16 +185,22 @@ describe("f16 kernels against the TypeScript reference", () => {
         residual: c.residual ? residual : undefined,
       });
       const got = await withDevice(async (device) => {
-        const g = new Graph({ conv: "tiled", normThreads: c.threads });
+        const g = new Graph();
         const shape = [c.n, c.c, c.h, c.w];
         const t = castTensor(g, g.tensor("x", shape), "f16", "x");
         const a = g.tensor("adain", [1, adain.length]);
         const r = castTensor(g, g.tensor("residual", shape), "f16", "residual");
-        instanceNorm(g, t, "test", {
-          relu: c.relu,
-          adain: c.adain ? { params: a, offset } : undefined,
-          residual: c.residual ? r : undefined,
-        });
+        instanceNorm(
+          g,
+          t,
+          "test",
+          {
+            relu: c.relu,
+            adain: c.adain ? { params: a, offset } : undefined,
+            residual: c.residual ? r : undefined,
+          },
+          { normThreads: c.threads },
+        );
         const out = castTensor(g, t, "f32", "out");
         const inputs: [TensorDesc, Float32Array][] = [
           [g.tensors[0]!, x],
@@ -338,7 +355,7 @@ describe("generators of the NVlabs family in f16 against the TypeScript generato
       }
     });
     const within = (g: Float32Array, r: Float32Array) =>
-      maxAbsDiff(g, r) / Math.max(...r.map(Math.abs), 1e-30);
+      maxAbsError(g, r) / Math.max(...r.map(Math.abs), 1e-30);
     expect(within(got.class_code.data, want.classCode)).toBeLessThanOrEqual(F16_TOL.codesRelMax);
     if (want.adain.length)
       expect(within(got.adain_params.data, want.adain)).toBeLessThanOrEqual(F16_TOL.codesRelMax);
@@ -346,7 +363,7 @@ describe("generators of the NVlabs family in f16 against the TypeScript generato
       F16_TOL.codesRelMax,
     );
     expect(got.output.shape).toEqual([n, 3, h, w]);
-    expect(maxAbsDiff(got.output.data, want.output)).toBeLessThanOrEqual(F16_TOL.output);
+    expect(maxAbsError(got.output.data, want.output)).toBeLessThanOrEqual(F16_TOL.output);
   });
 });
 

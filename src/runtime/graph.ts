@@ -2,10 +2,11 @@
  * Plan once, replay many times. A Graph is the list of kernel dispatches of one computation with
  * symbolic activation tensors; `compile` turns it into a Plan: lifetime-based buffer assignment
  * (a tensor takes the best-fitting buffer whose previous tenant is dead), one uniform buffer
- * holding every dispatch's params, the pipelines, and ready bind groups. Running a plan is one
- * compute pass in one command encoder; the caller adds copies and submits once. An op may write a
- * storage texture named by a slot instead of a tensor: the caller's texture is bound when the plan
- * runs (Plan.bindTextures), since it is not known when the plan is compiled.
+ * holding every dispatch's params, the pipelines, and ready bind groups. Recording and running a
+ * plan (one compute pass, one submit) is src/runtime/run.ts. An op may write a storage texture
+ * named by a slot instead of a tensor: the caller's texture is bound when the plan runs
+ * (Plan.bindTextures), since it is not known when the plan is compiled. The runtime knows kernels,
+ * tensors and limits, not the model that builds the graph.
  */
 import { encodeParams, getKernel, kernelInfo, type KernelName, type Overrides } from "./kernels";
 import { InputError } from "../errors";
@@ -14,8 +15,8 @@ export interface TensorDesc {
   id: number;
   label: string;
   shape: number[];
-  /** Elements of 4 bytes (f32, or one packed RGBA8 pixel, or two f16 values). */
-  elements: number;
+  /** Its size in 4-byte words: one f32, one packed RGBA8 pixel, or two f16 values each. */
+  words: number;
   /** "f16": two values a 4-byte element (the f16 path); absent: f32 or packed RGBA8. */
   dtype?: "f16";
 }
@@ -34,50 +35,17 @@ export interface OpDesc {
   workgroups: [number, number, number];
 }
 
-/** Per-device kernel choices (see chooseKernels in src/device.ts). */
-export interface GraphOptions {
-  /** Which convolution kernel the conv ops use. */
-  conv: "tiled" | "direct" | "subgroup";
-  /** Threads per instance-norm workgroup: a power of two, 8…256. */
-  normThreads: number;
-  /**
-   * Tiles of the tiled convolutions (conv2d, conv2d_f16): the device limits they must fit
-   * (default: the limits every engine device has, REQUIRED_LIMITS) and optionally one tile forced
-   * for every layer (tests, benches); see chooseConvTile in src/model.ts.
-   */
-  convTiles?: { limits?: ConvTileLimits; force?: string };
-  /**
-   * Products of the f16 convolution: "f16" (the default: packed f16 FMAs, summed in f16 within a
-   * TILE_K step and in f32 across steps) or "f32" (f16 storage, f32 arithmetic: about half the
-   * error, for GPUs where f16 arithmetic is not faster). See conv2d_f16.wgsl.
-   */
-  f16Products?: "f16" | "f32";
-}
-
-/** The adapter limits that bound a convolution tile (a subset of GPUSupportedLimits). */
-export interface ConvTileLimits {
-  maxComputeInvocationsPerWorkgroup: number;
-  maxComputeWorkgroupSizeX: number;
-  maxComputeWorkgroupSizeY: number;
-  maxComputeWorkgroupStorageSize: number;
-}
-
 export class Graph {
   readonly tensors: TensorDesc[] = [];
   readonly ops: OpDesc[] = [];
-  readonly options: GraphOptions;
 
-  constructor(options: GraphOptions = { conv: "tiled", normThreads: 256 }) {
-    this.options = options;
-  }
-
-  /** A tensor; f16 ones take half the bytes (buffer sizes, bindings and copies follow `elements`). */
+  /** A tensor; f16 ones take half the bytes (buffer sizes, bindings and copies follow `words`). */
   tensor(label: string, shape: number[], dtype: "f32" | "f16" = "f32"): TensorDesc {
     const values = shape.reduce((a, b) => a * b, 1);
     const t: TensorDesc =
       dtype === "f16"
-        ? { id: this.tensors.length, label, shape, elements: Math.ceil(values / 2), dtype }
-        : { id: this.tensors.length, label, shape, elements: values };
+        ? { id: this.tensors.length, label, shape, words: Math.ceil(values / 2), dtype }
+        : { id: this.tensors.length, label, shape, words: values };
     this.tensors.push(t);
     return t;
   }
@@ -95,8 +63,8 @@ function isGpuBuffer(x: object): x is GPUBuffer {
   return "mapAsync" in x;
 }
 
-function isTensor(x: TensorDesc | GPUBuffer | TextureSlot): x is TensorDesc {
-  return "id" in x && "elements" in x;
+export function isTensorDesc(x: TensorDesc | GPUBuffer | TextureSlot): x is TensorDesc {
+  return "id" in x && "words" in x;
 }
 
 function isTextureSlot(x: object): x is TextureSlot {
@@ -116,6 +84,8 @@ export interface Dispatch {
 }
 
 export interface Plan {
+  /** Names the plan in labels of the GPU objects made for it (encoders, passes, read-backs). */
+  label: string;
   dispatches: Dispatch[];
   /** The buffer holding each tensor (tensors that shared a buffer point to the same one). */
   bufferOf: Map<number, GPUBuffer>;
@@ -155,7 +125,7 @@ export function assignBuffers(
   const last = new Map<number, number>();
   graph.ops.forEach((op, i) => {
     for (const res of Object.values(op.bindings)) {
-      if (!isTensor(res)) continue;
+      if (!isTensorDesc(res)) continue;
       if (!first.has(res.id)) first.set(res.id, i);
       last.set(res.id, i);
     }
@@ -184,8 +154,8 @@ export function assignBuffers(
         best = s;
         continue;
       }
-      const fits = slotSizes[s]! >= t.elements,
-        bestFits = slotSizes[best]! >= t.elements;
+      const fits = slotSizes[s]! >= t.words,
+        bestFits = slotSizes[best]! >= t.words;
       if (
         (fits && (!bestFits || slotSizes[s]! < slotSizes[best]!)) ||
         (!fits && !bestFits && slotSizes[s]! > slotSizes[best]!)
@@ -197,25 +167,46 @@ export function assignBuffers(
       slotSizes.push(0);
       freeAfter.push(-1);
     }
-    slotSizes[best] = Math.max(slotSizes[best]!, t.elements);
+    slotSizes[best] = Math.max(slotSizes[best]!, t.words);
     freeAfter[best] = last.get(id)!;
     slotOf.set(id, best);
   }
   return { slotOf, slotSizes };
 }
 
+/** One 16-byte buffer per device, bound to the bindings a kernel's specialisation never reads. */
+const unusedBindings = new WeakMap<GPUDevice, GPUBuffer>();
+
+function unusedBinding(device: GPUDevice): GPUBuffer {
+  let buffer = unusedBindings.get(device);
+  if (!buffer) {
+    buffer = device.createBuffer({
+      label: "funit:unused-binding",
+      size: 16,
+      usage: GPUBufferUsage.STORAGE,
+    });
+    unusedBindings.set(device, buffer);
+  }
+  return buffer;
+}
+
+/**
+ * Checks a graph against the device's limits (an InputError names the limit; nothing is made
+ * before every check has passed), then assigns buffers, creates (or finds cached) pipelines and
+ * makes every bind group. `live` names the tensors written before the run or read after it.
+ */
 export async function compile(
   device: GPUDevice,
   graph: Graph,
   live: Live,
   label: string,
-  dummy: GPUBuffer,
 ): Promise<Plan> {
   const maxGroups = device.limits.maxComputeWorkgroupsPerDimension;
   for (const op of graph.ops) {
     if (op.workgroups.some((n) => n > maxGroups)) {
       throw new InputError(
-        `${label}: ${op.label} needs ${op.workgroups.join("×")} workgroups, more than this device allows per dimension (${maxGroups}); use a smaller batch or image`,
+        `${label}: ${op.label} needs ${op.workgroups.join("×")} workgroups, more than this ` +
+          `device allows per dimension (${maxGroups}); use a smaller batch or image`,
       );
     }
   }
@@ -225,7 +216,8 @@ export async function compile(
   const largest = Math.max(0, ...sizes);
   if (largest > maxBinding) {
     throw new InputError(
-      `${label}: an activation needs ${largest} bytes, more than this device's maxStorageBufferBindingSize (${maxBinding}); use a smaller batch or image`,
+      `${label}: an activation needs ${largest} bytes, more than this device's ` +
+        `maxStorageBufferBindingSize (${maxBinding}); use a smaller batch or image`,
     );
   }
   // Every check is done: from here on, nothing is refused half-way with buffers already made.
@@ -241,6 +233,7 @@ export async function compile(
   );
   const bufferOf = new Map<number, GPUBuffer>();
   for (const [id, slot] of slotOf) bufferOf.set(id, buffers[slot]!);
+  const dummy = unusedBinding(device);
 
   const uniformBytes = new Uint8Array(Math.max(UNIFORM_ALIGN, graph.ops.length * UNIFORM_ALIGN));
   const uniforms = device.createBuffer({
@@ -280,10 +273,10 @@ export async function compile(
         if (!res) return { binding: b.binding, resource: { buffer: dummy } }; // a binding this specialisation never reads
         if (isTextureSlot(res))
           throw new Error(`${op.label}: binding '${b.name}' is a buffer, not a texture`);
-        if (isTensor(res))
+        if (isTensorDesc(res))
           return {
             binding: b.binding,
-            resource: { buffer: bufferOf.get(res.id)!, offset: 0, size: res.elements * 4 },
+            resource: { buffer: bufferOf.get(res.id)!, offset: 0, size: res.words * 4 },
           };
         return { binding: b.binding, resource: { buffer: res } };
       });
@@ -317,6 +310,7 @@ export async function compile(
   device.queue.writeBuffer(uniforms, 0, uniformBytes);
   const activationBytes = buffers.reduce((a, b) => a + b.size, 0);
   return {
+    label,
     dispatches,
     bufferOf,
     buffers,
@@ -341,56 +335,4 @@ export async function compile(
       uniforms.destroy();
     },
   };
-}
-
-/** Records every dispatch of a plan into one compute pass. */
-export function encodePlan(
-  encoder: GPUCommandEncoder,
-  plan: Plan,
-  label: string,
-  timestampWrites?: GPUComputePassTimestampWrites,
-): void {
-  assertBound(plan, label);
-  const pass = encoder.beginComputePass(timestampWrites ? { label, timestampWrites } : { label });
-  for (const d of plan.dispatches) {
-    pass.setPipeline(d.pipeline);
-    pass.setBindGroup(0, d.bindGroup);
-    pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
-  }
-  pass.end();
-}
-
-/**
- * Records every dispatch in a compute pass of its own with begin/end timestamps (queries 2i, 2i+1
- * of `querySet`), for per-kernel GPU times. Slower than encodePlan; used only for profiling.
- */
-export function encodePlanTimed(
-  encoder: GPUCommandEncoder,
-  plan: Plan,
-  querySet: GPUQuerySet,
-): void {
-  assertBound(plan, "profile");
-  plan.dispatches.forEach((d, i) => {
-    const pass = encoder.beginComputePass({
-      label: d.label,
-      timestampWrites: {
-        querySet,
-        beginningOfPassWriteIndex: 2 * i,
-        endOfPassWriteIndex: 2 * i + 1,
-      },
-    });
-    pass.setPipeline(d.pipeline);
-    pass.setBindGroup(0, d.bindGroup);
-    pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
-    pass.end();
-  });
-}
-
-/** Refuses to record a plan whose texture slots were never bound (there is nothing to write to). */
-function assertBound(plan: Plan, label: string): void {
-  const unbound = plan.dispatches.find((d) => !d.bindGroup);
-  if (unbound)
-    throw new Error(
-      `${label}: ${unbound.label} writes a texture slot that is not bound; call plan.bindTextures first`,
-    );
 }

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { parseSafetensors } from "../../src/safetensors";
 import { floatTensors, type Tensor } from "../../src/tensor";
 
-export { maxAbsError as maxAbsDiff, maxRelError } from "../../src/tensor";
+export { maxAbsError, maxRelError } from "../../src/tensor";
 
 export function readTensors(path: string): {
   tensors: Map<string, Tensor>;

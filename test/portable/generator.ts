@@ -7,7 +7,7 @@
  * Fixtures are read through the context's loader, so the same bodies run in Node, Chromium and Deno.
  */
 import { Funit } from "../../src/engine";
-import { chooseConvKernel, subgroupConvSupported, type ConvKernel } from "../../src/device";
+import { chooseConvKernel, subgroupConvSupported, type ConvKernel } from "../../src/policy";
 import { parseSafetensors } from "../../src/safetensors";
 import { floatTensors, tensorToImages, type ImageRGBA, type Tensor } from "../../src/tensor";
 import { assert, assertClose, assertEqual, assertRejects } from "./assert";

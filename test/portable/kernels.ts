@@ -7,16 +7,11 @@
  * Runtime-neutral: the same bodies run in Node (test/kernels.test.ts), Chromium and Deno.
  */
 import { Graph, type TensorDesc } from "../../src/runtime/graph";
-import {
-  conv,
-  instanceNorm,
-  linear,
-  meanPool,
-  packImages,
-  unpackImages,
-  uploadLayer,
-} from "../../src/model";
-import { subgroupConvSupported, type ConvKernel } from "../../src/device";
+import { conv } from "../../src/ops/conv";
+import { packImages, unpackImages } from "../../src/ops/images";
+import { instanceNorm, linear, meanPool } from "../../src/ops/layers";
+import { uploadLayer } from "../../src/upload";
+import { chooseKernels, subgroupConvSupported, type ConvKernel } from "../../src/policy";
 import { runGraph } from "../helpers/run-graph";
 import {
   conv2dRef,
@@ -82,6 +77,8 @@ export function convTest(c: ConvCase, kernel: ConvKernel): PortableTest {
       );
       const bias = randomArray(c.cout, rand, 0.5);
       const want = conv2dRef(c, x, weight, bias);
+      // the engine's policy for this kernel: tile limits, phase filters on the CPU kernels
+      const kernels = chooseKernels(device, { conv: kernel, precision: "f32" });
       const layer = uploadLayer(
         device,
         "test",
@@ -90,22 +87,25 @@ export function convTest(c: ConvCase, kernel: ConvKernel): PortableTest {
         weight,
         bias,
         "test",
+        { phaseWeights: kernels.phaseWeights },
       );
       try {
-        const g = new Graph({ conv: kernel, normThreads: 256 });
+        const g = new Graph();
         const input = g.tensor("x", [c.n, c.cin, c.h, c.w]);
-        const out = conv(g, input, layer, {
-          stride: c.stride,
-          pad: c.pad,
-          upsample: c.upsample,
-          act: c.act,
-        });
+        const out = conv(
+          g,
+          input,
+          layer,
+          { stride: c.stride, pad: c.pad, upsample: c.upsample, act: c.act },
+          kernels,
+        );
         assertEqual(out.shape, [c.n, c.cout, want.oh, want.ow], "conv2d output shape");
         const [bytes] = await runGraph(device, g, [[input, x]], [out]);
         assertClose(new Float32Array(bytes!), want.out, TOL, "conv2d", "rel");
       } finally {
         layer.weight.destroy();
         layer.bias.destroy();
+        layer.up2Weight?.destroy();
       }
     },
   };
@@ -135,15 +135,21 @@ function instanceNormTest(c: (typeof NORM_CASES)[number], threads: number): Port
         relu: c.relu,
         residual: c.residual ? residual : undefined,
       });
-      const g = new Graph({ conv: "tiled", normThreads: threads });
+      const g = new Graph();
       const t = g.tensor("x", [c.n, c.c, c.h, c.w]);
       const a = g.tensor("adain", [1, adain.length]);
       const r = g.tensor("residual", [c.n, c.c, c.h, c.w]);
-      instanceNorm(g, t, "test", {
-        relu: c.relu,
-        adain: c.adain ? { params: a, offset } : undefined,
-        residual: c.residual ? r : undefined,
-      });
+      instanceNorm(
+        g,
+        t,
+        "test",
+        {
+          relu: c.relu,
+          adain: c.adain ? { params: a, offset } : undefined,
+          residual: c.residual ? r : undefined,
+        },
+        { normThreads: threads },
+      );
       const inputs: [TensorDesc, Float32Array][] = [[t, x]];
       if (c.adain) inputs.push([a, adain]);
       if (c.residual) inputs.push([r, residual]);

@@ -9,7 +9,8 @@
  * slow SwiftShader adapter keeps the browser suite short. `runRuntimeSuite` is what both entries
  * (test/browser/numeric.ts, test/portable/deno-main.ts) call.
  */
-import { requestFunitDevice, type ConvKernel } from "../../src/device";
+import { requestFunitDevice } from "../../src/device";
+import { adapterInfo, type ConvKernel } from "../../src/policy";
 import { convKernelsFor, kernelTests } from "./kernels";
 import {
   f16ReferenceTest,
@@ -77,9 +78,7 @@ export async function runRuntimeSuite(
 ): Promise<SuiteRun> {
   const uncaught: string[] = [];
   const device = await requestFunitDevice(gpu, { onError: (m) => uncaught.push(m) });
-  const info = (
-    device as GPUDevice & { adapterInfo?: GPUAdapterInfo & { subgroupMinSize?: number } }
-  ).adapterInfo;
+  const info = adapterInfo(device);
   const adapter = {
     vendor: info?.vendor,
     architecture: info?.architecture,

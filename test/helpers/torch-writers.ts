@@ -4,7 +4,7 @@
  * zip and legacy checkpoints. Tests use them to craft valid variants (bare dicts, strided and half
  * tensors, legacy views) and bad inputs (disallowed globals, missing records, lying sizes) in memory.
  */
-import { crc32 } from "../src/torch/zip";
+import { crc32 } from "../../src/torch/zip";
 
 /** Values the pickle writer understands; arrays are lists, Maps are dicts. */
 export type PickleValue =
@@ -299,7 +299,7 @@ function tensorValue(
 /** A checkpoint's top level: tensors become torch tensor pickles, Maps OrderedDicts. */
 export type CheckpointValue = TensorSpec | Map<string, CheckpointValue>;
 
-function isTensor(v: CheckpointValue): v is TensorSpec {
+function isTensorSpec(v: CheckpointValue): v is TensorSpec {
   return !(v instanceof Map);
 }
 
@@ -308,7 +308,7 @@ function toPickleValue(
   pid: (t: TensorSpec, numel: number) => PickleValue,
   storages: Map<string, TensorSpec>,
 ): PickleValue {
-  if (isTensor(v)) {
+  if (isTensorSpec(v)) {
     storages.set(v.key, v);
     return tensorValue(v, pid);
   }

@@ -1,0 +1,89 @@
+/**
+ * Checking what a caller hands the engine, before any GPU work: content and class images (RGBA8
+ * images of one size, or a [N,3,H,W] tensor with finite values) and styles (a class code of
+ * latent_dim finite floats, or class images). Each check is an InputError that names the input
+ * and what is wrong; what passes comes back as a BatchSpec (the plan's key) and the bytes to
+ * upload.
+ */
+import { InputError } from "./errors";
+import type { FunitHyper } from "./hyper";
+import type { BatchSpec } from "./model";
+import { imageBatchDims, isTensor, type ImageRGBA, type Tensor } from "./tensor";
+
+/** A class code (latent_dim floats), K class images, or a [K,3,H,W] tensor of them. */
+export type Style = Float32Array | ImageRGBA[] | Tensor;
+
+/** A checked batch: its spec and the bytes the plan's input buffer takes. */
+export interface BatchInput {
+  spec: BatchSpec;
+  data: ArrayBufferView;
+}
+
+/** Content images: any batch whose size the encoder's downsamplings divide. */
+export function contentInput(hyper: FunitHyper, x: ImageRGBA[] | Tensor): BatchInput {
+  const spec = batchSpec(x, "content");
+  const f = 2 ** hyper.n_downs_content;
+  if (spec.h % f !== 0 || spec.w % f !== 0) {
+    throw new InputError(
+      `content images are ${spec.w}x${spec.h}; this model needs width and height divisible by ` +
+        `${f} (2^n_downs_content)`,
+    );
+  }
+  return { spec, data: batchData(x) };
+}
+
+export function classInput(x: ImageRGBA[] | Tensor): BatchInput {
+  return { spec: batchSpec(x, "class images"), data: batchData(x) };
+}
+
+/** A style: class images to encode, or a class code to write into the plan. */
+export function styleInput(
+  hyper: FunitHyper,
+  style: Style,
+): { spec?: BatchSpec; data?: ArrayBufferView; code?: Float32Array } {
+  if (style instanceof Float32Array) {
+    if (style.length !== hyper.latent_dim)
+      throw new InputError(
+        `class code has ${style.length} values; this model's latent_dim is ${hyper.latent_dim}`,
+      );
+    if (!style.every(Number.isFinite)) throw new InputError("class code holds a non-finite value");
+    return { code: style };
+  }
+  return classInput(style);
+}
+
+function batchSpec(x: ImageRGBA[] | Tensor, what: string): BatchSpec {
+  if (isTensor(x)) {
+    const { n, h, w } = imageBatchDims(x, what);
+    return { n, h, w, format: "f32" };
+  }
+  if (!Array.isArray(x) || x.length === 0)
+    throw new InputError(`${what}: at least one image is needed (got none)`);
+  const { width, height } = x[0]!;
+  x.forEach((img, i) => {
+    if (img.width !== width || img.height !== height)
+      throw new InputError(
+        `${what}: image ${i} is ${img.width}x${img.height}, image 0 is ${width}x${height}; ` +
+          "all must be the same size",
+      );
+    if (img.data.length !== width * height * 4)
+      throw new InputError(
+        `${what}: image ${i} has ${img.data.length} bytes; ` +
+          `${width}x${height} RGBA needs ${width * height * 4}`,
+      );
+  });
+  if (!width || !height) throw new InputError(`${what}: images are empty`);
+  return { n: x.length, h: height, w: width, format: "rgba8" };
+}
+
+function batchData(x: ImageRGBA[] | Tensor): ArrayBufferView {
+  if (isTensor(x)) {
+    if (!x.data.every(Number.isFinite))
+      throw new InputError("input tensor holds a non-finite value");
+    return x.data;
+  }
+  const plane = x[0]!.width * x[0]!.height * 4;
+  const out = new Uint8Array(plane * x.length);
+  x.forEach((img, i) => out.set(img.data, i * plane));
+  return out;
+}
