@@ -14,7 +14,7 @@ import { unpickle, type AllowedGlobals } from "../src/torch/pickle";
 import { bytesReader } from "../src/torch/reader";
 import { openZip } from "../src/torch/zip";
 import { convertToSafetensors } from "../src/torch/convert";
-import { torchZip, zipStored } from "./torch-writers";
+import { torchZip, zipStored } from "./helpers/torch-writers";
 import { CheckpointError, ModelFormatError, PickleError, SafetensorsError } from "../src/errors";
 
 type Mutation =
