@@ -4,7 +4,8 @@
  * unpickler and whole checkpoint conversion. Each must return data or throw one of the project's
  * error classes (never a TypeError, RangeError or the like), and each run must finish quickly.
  * Mutations are aimed mostly at the structural bytes (headers, pickles, directories), where a random
- * position in a mostly-tensor-data file would rarely land.
+ * position in a mostly-tensor-data file would rarely land. The mutations are the fuzzer's
+ * (test/helpers/fuzz.ts, `npm run fuzz`), here driven by fast-check's shrinking property runner.
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
@@ -15,109 +16,8 @@ import { bytesReader } from "../src/torch/reader";
 import { openZip } from "../src/torch/zip";
 import { convertToSafetensors } from "../src/torch/convert";
 import { torchZip, zipStored } from "./helpers/torch-writers";
+import { mutate, mutations } from "./helpers/fuzz";
 import { CheckpointError, ModelFormatError, PickleError, SafetensorsError } from "../src/errors";
-
-type Mutation =
-  | { kind: "flip"; at: number; bit: number }
-  | { kind: "set"; at: number; bytes: number[] }
-  | { kind: "insert"; at: number; bytes: number[] }
-  | { kind: "delete"; at: number; count: number }
-  | { kind: "truncate"; at: number };
-
-/** Values that make length and offset fields extreme. */
-const BOUNDARY = [
-  [0xff, 0xff, 0xff, 0xff],
-  [0, 0, 0, 0],
-  [0xff, 0xff, 0xff, 0x7f],
-  [0x80],
-  [0x7f],
-  [0xff],
-  [0],
-  [0x0a],
-  [0x28],
-  [0x2e],
-];
-
-/** A position: anywhere in the file, or (more often) inside one of the structural `hot` ranges. */
-function position(size: number, hot: [number, number][]): fc.Arbitrary<number> {
-  const anywhere = fc.nat({ max: Math.max(0, size - 1) });
-  const inHot = hot.map(([a, b]) =>
-    fc.integer({ min: a, max: Math.max(a, Math.min(b, size) - 1) }),
-  );
-  return fc.oneof(
-    { arbitrary: anywhere, weight: 1 },
-    ...inHot.map((arbitrary) => ({ arbitrary, weight: 3 })),
-  );
-}
-
-function mutations(size: number, hot: [number, number][]): fc.Arbitrary<Mutation[]> {
-  const at = position(size, hot);
-  const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-    {
-      weight: 4,
-      arbitrary: fc.record({
-        kind: fc.constant("flip" as const),
-        at,
-        bit: fc.integer({ min: 0, max: 7 }),
-      }),
-    },
-    {
-      weight: 3,
-      arbitrary: fc.record({
-        kind: fc.constant("set" as const),
-        at,
-        bytes: fc.oneof(
-          fc.constantFrom(...BOUNDARY),
-          fc.array(fc.nat({ max: 255 }), { minLength: 1, maxLength: 8 }),
-        ),
-      }),
-    },
-    {
-      weight: 1,
-      arbitrary: fc.record({
-        kind: fc.constant("insert" as const),
-        at,
-        bytes: fc.array(fc.nat({ max: 255 }), { minLength: 1, maxLength: 16 }),
-      }),
-    },
-    {
-      weight: 1,
-      arbitrary: fc.record({
-        kind: fc.constant("delete" as const),
-        at,
-        count: fc.integer({ min: 1, max: 64 }),
-      }),
-    },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant("truncate" as const), at }) },
-  );
-  return fc.array(mutation, { minLength: 1, maxLength: 4 });
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-/** Applies mutations to a copy; the original is never touched. */
-function mutate(file: Uint8Array, ms: Mutation[]): Uint8Array {
-  let b: Uint8Array = file.slice();
-  for (const m of ms) {
-    const at = Math.min(m.at, b.length);
-    if (m.kind === "flip") {
-      if (at < b.length) b[at] = b[at]! ^ (1 << m.bit);
-    } else if (m.kind === "set") b.set(m.bytes.slice(0, b.length - at), at);
-    else if (m.kind === "insert")
-      b = concat(b.subarray(0, at), Uint8Array.from(m.bytes), b.subarray(at));
-    else if (m.kind === "delete") b = concat(b.subarray(0, at), b.subarray(at + m.count));
-    else b = b.subarray(0, at);
-  }
-  return b;
-}
 
 const PROJECT_ERRORS = [CheckpointError, ModelFormatError, SafetensorsError];
 /** Fast enough for a 2-core CI box; a hang or runaway loop would blow well past it. */
