@@ -129,6 +129,10 @@ export async function fontCommand(args: string[]): Promise<number> {
   const abort = new AbortController();
   const onSigint = () => abort.abort(new Error("font: interrupted; nothing written"));
   process.once("SIGINT", onSigint);
+  console.error(
+    `funit font: ${chars.length} glyphs, ${batch} a batch, in the style of ` +
+      (styleFont ?? `${style.length} glyph image${style.length === 1 ? "" : "s"}`),
+  );
   const bar = progressBar();
   const engine = await openEngine(weights).catch((e) => {
     process.off("SIGINT", onSigint);
