@@ -66,7 +66,7 @@ Translates each content image into the class (style) shown by the K ≥ 1 class 
   --out OUT     output PNG; with several content images, OUT-0.png, OUT-1.png, … in content
                 order (a trailing .png on OUT is kept once: out.png → out-0.png)
   --size S      resize every input to S×S first (PIL bilinear, antialiased, as the NVlabs test
-                script does); S ≤ 4096 and a multiple of 2^n_downs_content; without it, content
+                script does); S ≤ 2048 and a multiple of 2^n_downs_content; without it, content
                 height and width must be multiples of 2^n_downs_content
 Grey, RGB and RGBA inputs all become RGB; transparency is composited onto white.`,
   verify: `usage: funit verify --weights W --expected E.safetensors [--atol 1e-4] [--json]

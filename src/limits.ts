@@ -14,12 +14,16 @@ const MiB = 1024 * 1024;
 
 /** The fixed limits. Each is far above what FUNIT needs and low enough to keep memory bounded. */
 export const LIMITS = {
-  /** Pixels of one decoded input image (4096², a 12 MP phone photo fits): 64 MiB as RGBA8. */
-  maxImagePixels: 4096 * 4096,
+  /**
+   * Pixels of one decoded input image (2048², 4 MP; FUNIT runs at 64 to 256 pixels a side). Decoding
+   * costs about 28 bytes a pixel with pngjs and 47 with jpeg-js (measured at 4096²: 530 and 845 MB
+   * peak RSS), so a tiny file whose header claims the limit still decodes within 300 MB.
+   */
+  maxImagePixels: 2048 * 2048,
   /** Bytes of one input image file. */
   maxImageFileBytes: 64 * MiB,
-  /** `--size S`: the side an input is resized to. The device check below is usually tighter. */
-  maxSize: 4096,
+  /** `--size S`: the side an input is resized to (S² ≤ maxImagePixels). The device is often tighter. */
+  maxSize: 2048,
   /** Pixels of all the images of one CLI call after resizing (content and class summed). */
   maxBatchPixels: 4096 * 4096,
   /** Bytes of a checkpoint's pickle (state-dict pickles are KiB; the tensors are not in them). */

@@ -16,62 +16,13 @@ import { convertCheckpoint } from "../src/node/convert";
 import { readStateDict } from "../src/torch/checkpoint";
 import { convertToSafetensors } from "../src/torch/convert";
 import { bytesReader, readExactly, type RandomAccessReader } from "../src/torch/reader";
-import { parseSafetensors } from "../src/safetensors";
 import { LIMITS } from "../src/limits";
 import { CheckpointError, InputError, PickleError } from "../src/errors";
 import { unpickle } from "../src/torch/pickle";
-import { torchLegacy, torchZip, type CheckpointValue } from "./helpers/torch-writers";
+import { torchLegacy, torchZip } from "./helpers/torch-writers";
+import { manyDictsPickle, paddedReader, sparseSpanCheckpoint } from "./helpers/hostile-files";
 
 const TINY_A = "test/fixtures/tiny-a/gen_test.safetensors";
-
-function bareFrom(path: string): Map<string, CheckpointValue> {
-  const file = parseSafetensors(new Uint8Array(readFileSync(path)));
-  return new Map(
-    [...file.tensors].map(([name, t], i) => [
-      name,
-      { key: String(i), storage: t.bytes.slice(), shape: t.shape },
-    ]),
-  );
-}
-
-/** Serves `bytes` and then zeros up to `size`: a multi-GB file without the gigabytes. */
-function paddedReader(bytes: Uint8Array, size: number, reads: number[] = []): RandomAccessReader {
-  return {
-    size,
-    read: async (offset, length) => {
-      reads.push(length);
-      const out = new Uint8Array(Math.max(0, Math.min(length, size - offset)));
-      if (offset < bytes.byteLength) out.set(bytes.subarray(offset, offset + out.byteLength));
-      return out;
-    },
-  };
-}
-
-/**
- * A legacy checkpoint of the tiny-a generator whose last tensor is a view spanning `spanBytes` of a
- * storage that large (the record's header claims it; the reader stub serves it as zeros).
- */
-export function sparseSpanCheckpoint(spanBytes: number): { bytes: Uint8Array; size: number } {
-  const state = bareFrom(TINY_A);
-  const [name, last] = [...state].pop()! as [string, { storage: Uint8Array; shape: number[] }];
-  const numel = last.shape.reduce((a, b) => a * b, 1);
-  const storageNumel = Math.floor(spanBytes / 4);
-  // Elements spread evenly over the whole storage: the first dimension takes the big stride.
-  const rows = last.shape[0]!;
-  const rowStride = Math.floor((storageNumel - numel / rows) / Math.max(1, rows - 1));
-  const stride = last.shape.map((_, i) =>
-    i === 0 ? rowStride : last.shape.slice(i + 1).reduce((a, b) => a * b, 1),
-  );
-  state.set(name, {
-    key: "huge",
-    storage: last.storage,
-    declaredNumel: storageNumel,
-    shape: last.shape,
-    stride,
-  });
-  const bytes = torchLegacy(state);
-  return { bytes, size: bytes.byteLength - last.storage.byteLength + storageNumel * 4 };
-}
 
 describe("strided views (item 6)", () => {
   it("refuses a view spanning 3.4 GB for a few hundred elements before reading any of it", async () => {
@@ -124,17 +75,8 @@ describe("strided views (item 6)", () => {
 });
 
 describe("pickle amplification (item 7)", () => {
-  const dicts = (n: number) => {
-    // PROTO 2, then n × (EMPTY_DICT, POP), then an empty dict as the value, STOP: 2 bytes a dict.
-    const body = new Uint8Array(2 + 2 * n + 2);
-    body.set([0x80, 2]);
-    for (let i = 0; i < n; i++) body.set([0x7d, 0x30], 2 + 2 * i);
-    body.set([0x7d, 0x2e], 2 + 2 * n);
-    return body;
-  };
-
   it("stops a pickle of millions of empty dicts at maxPickleObjects, writing nothing", async () => {
-    const bytes = torchZip(new Map(), { pickleBytes: dicts(3_000_000) });
+    const bytes = torchZip(new Map(), { pickleBytes: manyDictsPickle(3_000_000) });
     let writes = 0;
     const err = await convertToSafetensors(bytesReader(bytes), async () => {
       writes++;
@@ -147,7 +89,7 @@ describe("pickle amplification (item 7)", () => {
   });
 
   it("does not read a data.pkl larger than maxPickleBytes", async () => {
-    const bytes = torchZip(new Map(), { pickleBytes: dicts(LIMITS.maxPickleBytes / 2) });
+    const bytes = torchZip(new Map(), { pickleBytes: manyDictsPickle(LIMITS.maxPickleBytes / 2) });
     await expect(readStateDict(bytesReader(bytes))).rejects.toThrow(
       /data\.pkl is \d+ bytes: too large \(limit maxPickleBytes = 8388608\)/,
     );

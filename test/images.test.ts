@@ -27,6 +27,7 @@ import {
 } from "../src/node/images";
 import { execFileSync } from "node:child_process";
 import { lstatSync, symlinkSync } from "node:fs";
+import { jpegWith, pngClaiming } from "./helpers/hostile-files";
 import { InputError } from "../src/errors";
 
 function randomImage(width: number, height: number, seed: number, opaque = false): ImageRGBA {
@@ -161,33 +162,6 @@ describe("decoding", () => {
     await expect(readImageFile(dir)).rejects.toThrow(/is a directory/);
   });
 });
-
-/** A copy of PNG bytes whose IHDR claims width × height (the CRC no longer matches: never read). */
-function pngClaiming(width: number, height: number): Uint8Array {
-  const bytes = new Uint8Array(encodePng(randomImage(2, 2, 1)));
-  const view = new DataView(bytes.buffer);
-  view.setUint32(16, width);
-  view.setUint32(20, height);
-  return bytes;
-}
-
-/** JPEG bytes with `app` bytes of APP1 segments before the frame header, optionally claiming a size. */
-function jpegWith(app: number, claim?: [number, number]): Uint8Array {
-  const img = randomImage(16, 8, 2, true);
-  const plain = new Uint8Array(jpeg.encode({ ...img, data: Buffer.from(img.data) }, 90).data);
-  const segments: number[] = [];
-  for (let left = app; left > 0; left -= 65533) {
-    const n = Math.min(65533, left);
-    segments.push(0xff, 0xe1, (n + 2) >> 8, (n + 2) & 0xff, ...new Uint8Array(n));
-  }
-  const out = new Uint8Array([...plain.subarray(0, 2), ...segments, ...plain.subarray(2)]);
-  if (claim) {
-    const sof = out.findIndex((b, i) => b === 0xff && out[i + 1] === 0xc0);
-    new DataView(out.buffer).setUint16(sof + 5, claim[1]);
-    new DataView(out.buffer).setUint16(sof + 7, claim[0]);
-  }
-  return out;
-}
 
 describe("sizes from headers and the pixel limit (before decoding)", () => {
   it("reads the size of PNGs and JPEGs, also past large metadata segments", async () => {

@@ -58,11 +58,12 @@ describe("fixed limits", () => {
   it("accept the limit itself and refuse one more, naming it", () => {
     expect(() => checkLimit("maxSize", LIMITS.maxSize, "--size")).not.toThrow();
     expect(refusal(() => checkLimit("maxSize", LIMITS.maxSize + 1, "--size")).message).toMatch(
-      /--size is 4097, too large \(limit maxSize = 4096\)/,
+      /--size is 2049, too large \(limit maxSize = 2048\)/,
     );
-    expect(() => checkImagePixels(4096, 4096, "a.png")).not.toThrow();
+    expect(() => checkImagePixels(2048, 2048, "a.png")).not.toThrow();
+    expect(() => checkImagePixels(2049, 2048, "a.png")).toThrow(/too large/);
     expect(refusal(() => checkImagePixels(20000, 20000, "a.png")).message).toMatch(
-      /a\.png is 20000x20000 = 400000000 pixels: too large \(limit maxImagePixels = 16777216\)/,
+      /a\.png is 20000x20000 = 400000000 pixels: too large \(limit maxImagePixels = 4194304\)/,
     );
   });
 

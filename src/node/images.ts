@@ -329,10 +329,12 @@ export function resizeBilinear(img: ImageRGBA, width: number, height: number): I
   if (!(Number.isSafeInteger(width) && Number.isSafeInteger(height) && width > 0 && height > 0)) {
     throw new InputError(`resize: target size ${width}x${height} is not a positive integer size`);
   }
-  let cur: ImageRGBA = { width: img.width, height: img.height, data: new Uint8Array(img.data) };
+  // Each pass makes a new image: the input is copied only when no pass runs (a large input is not
+  // held twice while it is being shrunk).
+  let cur = img;
   if (width !== img.width) cur = resamplePass(cur, width, cur.height, true);
   if (height !== img.height) cur = resamplePass(cur, cur.width, height, false);
-  return cur;
+  return cur === img ? { width, height, data: new Uint8Array(img.data) } : cur;
 }
 
 // --- output ----------------------------------------------------------------------------------------
