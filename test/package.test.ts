@@ -271,7 +271,7 @@ describe("a project that installed the tarball", () => {
     const out = join(consumer, "deno.png");
     const log = await sh(
       deno,
-      ["run", "--allow-read", "--allow-write", "--allow-env", "deno-translate.ts", out],
+      ["run", "--allow-read", "--allow-write", "deno-translate.ts", out],
       consumer,
     );
     expect(log).toMatch(/style: 64 numbers; wrote/);

@@ -5,7 +5,7 @@
  * result (that entry loads Node's WebGPU, the `webgpu` package, only when asked for a device). The
  * glyphs are those of examples/npm/translate.mjs: the last five cells of the held-out Bandal atlas
  * are the style, the first two syllables of the source atlas (가, 각) the content.
- *   deno run --allow-read --allow-write --allow-env translate.ts [OUT.png]
+ *   deno run --allow-read --allow-write translate.ts [OUT.png]
  */
 import { Funit, requestFunitDevice, type ImageRGBA } from "funit-webgpu";
 import { decodeImage, encodePng } from "funit-webgpu/node";
