@@ -22,6 +22,17 @@ import jpeg from "jpeg-js";
 import { PNG } from "pngjs";
 import { encodePng } from "../src/node/images";
 import { packageRoot } from "../src/node/assets";
+import { exitCodeFor, EXIT_CHECK_FAILED, EXIT_DEVICE, EXIT_USAGE } from "../src/cli";
+import {
+  CheckpointError,
+  DeviceError,
+  InputError,
+  ModelFormatError,
+  PickleError,
+  SafetensorsError,
+  UsageError,
+  ZipError,
+} from "../src/errors";
 
 const root = packageRoot();
 const TINY_WEIGHTS = join(root, "test/fixtures/tiny-a/gen_test.safetensors");
@@ -76,6 +87,27 @@ beforeAll(() => {
   png30 = join(dir, "content30.png");
   writeFileSync(png32, patternPng(32));
   writeFileSync(png30, patternPng(30));
+});
+
+describe("exit codes come from one instanceof mapping", () => {
+  it("input of any kind is 2, the device 3, anything untyped 1", () => {
+    for (const e of [
+      new InputError("x"),
+      new UsageError("x"),
+      new ModelFormatError("x"),
+      new SafetensorsError("x"),
+      new CheckpointError("x"),
+      new ZipError("x"),
+      new PickleError("x"),
+    ])
+      expect(exitCodeFor(e), e.name).toBe(EXIT_USAGE);
+    expect(exitCodeFor(new DeviceError("lost"))).toBe(EXIT_DEVICE);
+    expect(EXIT_DEVICE).toBe(3);
+    expect(exitCodeFor(new TypeError("bug"))).toBe(EXIT_CHECK_FAILED);
+    // by class, not by name: an untyped error that calls itself InputError is still a bug
+    expect(exitCodeFor(Object.assign(new Error("x"), { name: "InputError" }))).toBe(1);
+    expect(exitCodeFor("a string")).toBe(1);
+  });
 });
 
 describe("usage errors", () => {

@@ -57,7 +57,10 @@ async function loadAtlas({ image, chars, perRow, label }: AtlasFiles): Promise<G
     readAsset(join(glyphsDir(), chars)),
   ]);
   const list = parseCharList(new TextDecoder().decode(charBytes), chars);
-  return makeAtlas(decodeImage(imageBytes, image), list, GLYPH_CELL, perRow, label);
+  // The package's own atlases (up to 3200×3008) are not user input: bounded by their file, not by
+  // LIMITS.maxImagePixels.
+  const atlas = decodeImage(imageBytes, image, Number.POSITIVE_INFINITY);
+  return makeAtlas(atlas, list, GLYPH_CELL, perRow, label);
 }
 
 /** All 2,350 KS X 1001 syllables in the source (content) font, Noto Sans CJK KR Regular. */

@@ -83,11 +83,16 @@ export function readImageHeader(bytes: Uint8Array): ImageHeader | null {
 }
 
 /**
- * Decodes PNG or JPEG bytes to straight-alpha RGBA8. Grey, palette and 16-bit PNGs come out as RGBA8
+ * Decodes PNG or JPEG bytes to straight-alpha RGBA8, refusing above `maxPixels` (by default
+ * LIMITS.maxImagePixels, for user input) before decoding. Grey, palette and 16-bit PNGs come out as RGBA8
  * with R = G = B for grey; JPEGs come out opaque. `what` names the source in error messages.
  */
-export function decodeImage(bytes: Uint8Array, what: string): ImageRGBA {
-  const header = checkedImageHeader(bytes, what);
+export function decodeImage(
+  bytes: Uint8Array,
+  what: string,
+  maxPixels: number = LIMITS.maxImagePixels,
+): ImageRGBA {
+  const header = checkedImageHeader(bytes, what, maxPixels);
   const format = header.format;
   let image: ImageRGBA;
   try {
@@ -104,8 +109,8 @@ export function decodeImage(bytes: Uint8Array, what: string): ImageRGBA {
         useTArray: true,
         formatAsRGBA: true,
         tolerantDecoding: false,
-        // A backstop only: the header's size was checked against maxImagePixels above.
-        maxResolutionInMP: LIMITS.maxImagePixels / 1e6,
+        // A backstop only: the header's size was checked against maxPixels above.
+        maxResolutionInMP: maxPixels / 1e6,
       });
       image = { width: decoded.width, height: decoded.height, data: decoded.data };
     }
@@ -128,7 +133,11 @@ export function decodeImage(bytes: Uint8Array, what: string): ImageRGBA {
 }
 
 /** The header of an image's bytes, refused (InputError) when missing, empty or above maxImagePixels. */
-export function checkedImageHeader(bytes: Uint8Array, what: string): ImageHeader {
+export function checkedImageHeader(
+  bytes: Uint8Array,
+  what: string,
+  maxPixels: number = LIMITS.maxImagePixels,
+): ImageHeader {
   const format = sniffImageFormat(bytes);
   if (format === null)
     throw new InputError(`${what}: not a PNG or JPEG file (unrecognised leading bytes)`);
@@ -141,7 +150,12 @@ export function checkedImageHeader(bytes: Uint8Array, what: string): ImageHeader
     throw new InputError(
       `${what}: ${format.toUpperCase()} header declares an empty ${header.width}x${header.height} image`,
     );
-  checkImagePixels(header.width, header.height, `${what}: ${format.toUpperCase()} image`);
+  if (maxPixels === LIMITS.maxImagePixels)
+    checkImagePixels(header.width, header.height, `${what}: ${format.toUpperCase()} image`);
+  else if (header.width * header.height > maxPixels)
+    throw new InputError(
+      `${what}: ${header.width}x${header.height} image: too large (${maxPixels} pixels at most)`,
+    );
   return header;
 }
 
