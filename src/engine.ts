@@ -14,7 +14,13 @@
 import { DeviceError } from "./errors";
 import type { FunitHyper } from "./hyper";
 import { classInput, contentInput, styleInput, type Style } from "./inputs";
-import { generatorGraph, smallestSize, type BatchSpec, type PlanSpec } from "./model";
+import {
+  generatorGraph,
+  smallTranslationOps,
+  type BatchSpec,
+  type PlanSpec,
+  type Readback,
+} from "./model";
 import { PlanCache, planInputs, type InputData } from "./plan-cache";
 import {
   chooseKernels,
@@ -46,7 +52,7 @@ export interface Intermediates {
   output: Tensor;
 }
 
-/** One dispatch of a profiled translation: its GPU time and what it ran (kernel, overrides, params). */
+/** One dispatch of a profiled translation: its GPU time and what it ran (kernel, overrides, …). */
 export type ProfiledDispatch = Pick<Dispatch, "label" | "kernel" | "overrides" | "params"> & {
   ms: number;
 };
@@ -67,7 +73,7 @@ export class Funit {
   readonly kernels: KernelChoice;
   /** The convolution kernel this engine runs (kernels.conv). */
   readonly convKernel: ConvKernel;
-  /** The precision of activations and convolution weights (the class code and MLP are always f32). */
+  /** Precision of the activations and convolution weights (class code and MLP: always f32). */
   readonly precision: Precision;
   /** Bytes of weights held on the GPU. */
   readonly weightBytes: number;
@@ -123,17 +129,7 @@ export class Funit {
    * its sizes can make one call of each at load.
    */
   private async warmPipelines(): Promise<void> {
-    const size = smallestSize(this.hyper);
-    const batch: BatchSpec = { n: 1, h: size, w: size, format: "rgba8" };
-    const ops = (["rgba8", "texture"] as const).flatMap(
-      (outputFormat) =>
-        generatorGraph(this.gen, this.kernels, {
-          content: batch,
-          classImages: batch,
-          outputFormat,
-          readback: [],
-        }).graph.ops,
-    );
+    const ops = smallTranslationOps(this.gen, this.kernels);
     await Promise.all(ops.map((op) => getKernel(this.device, op.kernel, op.overrides)));
   }
 
@@ -172,9 +168,9 @@ export class Funit {
   }
 
   /**
-   * Translates each content image (RGBA images, or a [N,3,H,W] tensor) into the style and writes the
-   * results to the GPU only: one encoder, one submit, nothing read back. Resolves (once the work is
-   * submitted, not finished: later GPU work is ordered after it) to the texture written:
+   * Translates each content image (RGBA images, or a [N,3,H,W] tensor) into the style and writes
+   * the results to the GPU only: one encoder, one submit, nothing read back. Resolves (once the
+   * work is submitted, not finished: later GPU work is ordered after it) to the texture written:
    * - format rgba8unorm, dimension 2d, one array layer per content image (image i in layer
    *   `layer + i`), the content images' width and height;
    * - pixels as translate() returns them: RGB = round(clamp((y + 1) · 127.5, 0, 255)), alpha 255
@@ -199,11 +195,12 @@ export class Funit {
 
   /**
    * Records what translateToTexture does into the caller's command encoder (a game's frame encoder,
-   * say) and submits nothing: the inputs go in as copies inside the encoder, so several calls in one
-   * encoder, or in encoders submitted in any order, each translate their own inputs. The encoder
-   * must have no pass open. Resolves to the texture that the encoder writes once submitted. Submit
-   * it before destroying the engine or translating 8 other input shapes on it (plans are recycled).
-   * The small upload buffer of each call is left to the garbage collector.
+   * say) and submits nothing: the inputs go in as copies inside the encoder, so several calls in
+   * one encoder, or in encoders submitted in any order, each translate their own inputs. The
+   * encoder must have no pass open. Resolves to the texture that the encoder writes once
+   * submitted. Submit it before destroying the engine or translating MAX_PLANS (8) other input
+   * shapes on it (plans are recycled). The small upload buffer of each call is left to the garbage
+   * collector.
    */
   encodeTranslationToTexture(
     encoder: GPUCommandEncoder,
@@ -227,13 +224,11 @@ export class Funit {
         outputFormat: "f32",
         readback: ["content_code", "class_code", "adain_params", "output"],
       };
-      const out = await this.run(spec, { content: content.data, classImages: cls.data });
-      return {
-        content_code: out.content_code!,
-        class_code: out.class_code!,
-        adain_params: out.adain_params!,
-        output: out.output!,
-      };
+      // the spec reads back every intermediate
+      return (await this.run(spec, {
+        content: content.data,
+        classImages: cls.data,
+      })) as Intermediates;
     });
   }
 
@@ -299,7 +294,7 @@ export class Funit {
   }
 
   /** Runs the plan of a spec once; returns each read-back tensor (shape from the plan). */
-  private async run(spec: PlanSpec, data: InputData): Promise<Record<string, Tensor>> {
+  private async run(spec: PlanSpec, data: InputData): Promise<Partial<Record<Readback, Tensor>>> {
     const bundle = await this.plans.get(spec);
     const { plan, readbacks } = bundle;
     const tensors = readbacks.map((r) => r.tensor);

@@ -1,10 +1,11 @@
 /**
  * Glyph atlases: one image holding fixed-size cells in reading order (left to right, top to bottom)
- * plus the list of characters those cells show. Pure functions over RGBA images and strings, with no
- * Node built-ins, so a browser can run the same few-shot font demo: parse the character list, cut a
- * cell, look a syllable up (a missing one is an error that names it), and compose a grid of cells
- * into one picture. Also the facts of the shipped atlases in assets/glyphs/ (files, fonts, which
- * cells were never trained, the demos' reference syllables), shared by the CLI demo and the page.
+ * plus the list of characters those cells show. Pure functions over RGBA images and strings, with
+ * no Node built-ins, so a browser can run the same few-shot font demo: parse the character list,
+ * cut a cell, look a syllable up (a missing one is an error that names it), and compose a grid of
+ * cells into one picture. Also the facts of the shipped atlases in assets/glyphs/ (files, fonts,
+ * which cells were never trained, the demos' reference syllables), shared by the CLI demo and the
+ * page.
  */
 import { type ImageRGBA } from "./tensor";
 import { InputError } from "./errors";
@@ -46,7 +47,8 @@ export function makeAtlas(
   const rows = Math.ceil(chars.length / perRow);
   if (image.width < perRow * cell || image.height < rows * cell) {
     throw new InputError(
-      `${label}: image is ${image.width}x${image.height}, but ${chars.length} cells of ${cell}px, ${perRow} a row, need ${perRow * cell}x${rows * cell}`,
+      `${label}: image is ${image.width}x${image.height}, but ${chars.length} cells of ` +
+        `${cell}px, ${perRow} a row, need ${perRow * cell}x${rows * cell}`,
     );
   }
   return { image, chars, cell, perRow, label };
@@ -68,12 +70,12 @@ export function cutCell(atlas: GlyphAtlas, i: number): ImageRGBA {
   return { width: cell, height: cell, data };
 }
 
-/** "'퓨' (U+D4E8)": a character as it reads plus its code point, for messages about missing glyphs. */
+/** "'퓨' (U+D4E8)": a character as it reads plus its code point, for messages about missing ones. */
 export function describeChar(ch: string): string {
   return `'${ch}' (U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")})`;
 }
 
-/** Characters of `text` (whitespace excluded) that the atlas lacks, each once, in order of appearance. */
+/** Characters of `text` (whitespace excluded) that the atlas lacks, each once, in text order. */
 export function missingChars(atlas: GlyphAtlas, text: string): string[] {
   const have = new Set(atlas.chars);
   return [...new Set([...text].filter((ch) => !/\s/u.test(ch) && !have.has(ch)))];
@@ -117,7 +119,8 @@ export function composeGrid(
       if (img === null) return;
       if (img.width !== cellWidth || img.height !== cellHeight) {
         throw new InputError(
-          `composeGrid: cell (${r}, ${c}) is ${img.width}x${img.height}, expected ${cellWidth}x${cellHeight}`,
+          `composeGrid: cell (${r}, ${c}) is ${img.width}x${img.height}, ` +
+            `expected ${cellWidth}x${cellHeight}`,
         );
       }
       for (let y = 0; y < cellHeight; y++) {
@@ -135,7 +138,7 @@ export function composeGrid(
 /** Cell size of the shipped atlases in assets/glyphs/ (the hangul64 model's image size). */
 export const GLYPH_CELL = 64;
 
-/** A shipped atlas: its image and character-list files in assets/glyphs/, cells a row, and a label. */
+/** A shipped atlas: its image and character-list files in assets/glyphs/, cells a row, a label. */
 export interface AtlasFiles {
   image: string;
   chars: string;

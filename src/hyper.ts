@@ -67,7 +67,7 @@ export function classChannels(h: FunitHyper): number {
   return h.nf * 4;
 }
 
-/** Number of AdaIN parameters the MLP produces: bias and weight for each AdaIN layer of the decoder. */
+/** AdaIN parameters the MLP produces: a bias and a weight for each AdaIN layer of the decoder. */
 export function adainParamCount(h: FunitHyper): number {
   return h.n_res_blks * 2 * 2 * contentChannels(h);
 }
@@ -102,7 +102,7 @@ export function expectedTensors(h: FunitHyper): Map<string, number[]> {
     for (let j = 0; j < 2; j++)
       conv(`enc_content.model.${resIdx}.model.${r}.model.${j}.conv`, c, c, 3);
   }
-  // Decoder: AdaIN res blocks, then (upsample, 5x5 halving) per content downsampling, then 7x7 to RGB.
+  // Decoder: AdaIN res blocks, (upsample, 5x5 halving) per content downsampling, 7x7 to RGB.
   for (let r = 0; r < h.n_res_blks; r++) {
     for (let j = 0; j < 2; j++) conv(`dec.model.0.model.${r}.model.${j}.conv`, c, c, 3);
   }
@@ -121,14 +121,15 @@ export function expectedTensors(h: FunitHyper): Map<string, number[]> {
   return m;
 }
 
-/** True for state-dict entries that FUNIT keeps but never uses at inference (AdaIN running stats). */
+/** True for state-dict entries FUNIT keeps but never uses at inference (AdaIN running stats). */
 export function isUnusedBuffer(name: string): boolean {
   return /\.(running_mean|running_var|num_batches_tracked)$/.test(name);
 }
 
 /**
- * Infers the hyperparameters from tensor shapes of a generator state dict. Throws a ModelFormatError
- * naming what is missing when the names do not look like a FUNIT generator (a discriminator, say).
+ * Infers the hyperparameters from tensor shapes of a generator state dict. Throws a
+ * ModelFormatError naming what is missing when the names do not look like a FUNIT generator (a
+ * discriminator, say).
  */
 export function inferHyper(shapes: Map<string, number[]>): FunitHyper {
   const need = (name: string): number[] => {
@@ -163,8 +164,9 @@ export function inferHyper(shapes: Map<string, number[]>): FunitHyper {
 }
 
 /**
- * Checks a set of tensor shapes against the hyperparameters: every expected tensor present with its
- * shape, nothing extra (unused AdaIN buffers are tolerated). Throws a ModelFormatError naming each problem.
+ * Checks a set of tensor shapes against the hyperparameters: every expected tensor present with
+ * its shape, nothing extra (unused AdaIN buffers are tolerated). Throws a ModelFormatError naming
+ * each problem.
  */
 export function checkTensorShapes(h: FunitHyper, shapes: Map<string, number[]>): void {
   const want = expectedTensors(h);

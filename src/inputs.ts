@@ -8,7 +8,7 @@
 import { InputError } from "./errors";
 import type { FunitHyper } from "./hyper";
 import type { BatchSpec } from "./model";
-import { imageBatchDims, isTensor, type ImageRGBA, type Tensor } from "./tensor";
+import { checkImageBatch, imageBatchDims, isTensor, type ImageRGBA, type Tensor } from "./tensor";
 
 /** A class code (latent_dim floats), K class images, or a [K,3,H,W] tensor of them. */
 export type Style = Float32Array | ImageRGBA[] | Tensor;
@@ -57,22 +57,7 @@ function batchSpec(x: ImageRGBA[] | Tensor, what: string): BatchSpec {
     const { n, h, w } = imageBatchDims(x, what);
     return { n, h, w, format: "f32" };
   }
-  if (!Array.isArray(x) || x.length === 0)
-    throw new InputError(`${what}: at least one image is needed (got none)`);
-  const { width, height } = x[0]!;
-  x.forEach((img, i) => {
-    if (img.width !== width || img.height !== height)
-      throw new InputError(
-        `${what}: image ${i} is ${img.width}x${img.height}, image 0 is ${width}x${height}; ` +
-          "all must be the same size",
-      );
-    if (img.data.length !== width * height * 4)
-      throw new InputError(
-        `${what}: image ${i} has ${img.data.length} bytes; ` +
-          `${width}x${height} RGBA needs ${width * height * 4}`,
-      );
-  });
-  if (!width || !height) throw new InputError(`${what}: images are empty`);
+  const { width, height } = checkImageBatch(x, what);
   return { n: x.length, h: height, w: width, format: "rgba8" };
 }
 

@@ -8,12 +8,12 @@
  * which layer follows which. On the f16 path the class code, the MLP and the AdaIN parameters stay
  * f32.
  */
-import { adainParamCount, contentChannels, type FunitHyper } from "./hyper";
+import { adainParamCount, contentChannels } from "./hyper";
 import { conv } from "./ops/conv";
 import { castTensor, imagesToTexture, packImages, unpackImages } from "./ops/images";
 import { instanceNorm, linear, meanPool } from "./ops/layers";
 import type { KernelChoice } from "./policy";
-import { Graph, type TensorDesc, type TextureSlot } from "./runtime/graph";
+import { Graph, type OpDesc, type TensorDesc, type TextureSlot } from "./runtime/graph";
 import type { GpuGenerator, LayerWeights } from "./upload";
 
 /** What the architecture builds with: the graph, the uploaded layers and the kernel choice. */
@@ -148,7 +148,7 @@ export interface PlanSpec {
   content?: BatchSpec;
   /** Class images to encode; without them the plan reads a class code written by the caller. */
   classImages?: BatchSpec;
-  /** The output as RGBA8, as f32, or into the texture bound to OUTPUT_TEXTURE when the plan runs. */
+  /** Output as RGBA8, as f32, or into the texture bound to OUTPUT_TEXTURE when the plan runs. */
   outputFormat: "rgba8" | "f32" | "texture";
   readback: Readback[];
 }
@@ -220,7 +220,21 @@ export function generatorGraph(
   return { graph: g, tensors, inputs: { content, classImages, classCode } };
 }
 
-/** The smallest square size whose every layer has a map of at least 4×4 pixels. */
-export function smallestSize(hyper: FunitHyper): number {
-  return 2 ** Math.max(hyper.n_downs_content, hyper.n_downs_class) * 4;
+/**
+ * The ops of one small translation (the smallest square size whose every map is at least 4×4
+ * pixels, N = K = 1): RGBA in, RGBA and texture out, so every kernel of an engine call and every
+ * layer's shape appear (the texture graph adds image_to_texture in place of image_unpack).
+ */
+export function smallTranslationOps(gen: GpuGenerator, kernels: KernelChoice): OpDesc[] {
+  const size = 2 ** Math.max(gen.hyper.n_downs_content, gen.hyper.n_downs_class) * 4;
+  const batch: BatchSpec = { n: 1, h: size, w: size, format: "rgba8" };
+  return (["rgba8", "texture"] as const).flatMap(
+    (outputFormat) =>
+      generatorGraph(gen, kernels, {
+        content: batch,
+        classImages: batch,
+        outputFormat,
+        readback: [],
+      }).graph.ops,
+  );
 }

@@ -30,7 +30,7 @@ export interface InputData {
   classCode?: Float32Array;
 }
 
-/** Where each of a call's inputs goes in the bundle's plan (the class code only where it is read). */
+/** Where each of a call's inputs goes in the plan (the class code only where the plan reads it). */
 export function planInputs({ inputs, takesCode }: PlanBundle, data: InputData): TensorInput[] {
   const list: TensorInput[] = [];
   if (inputs.content) list.push([inputs.content, data.content]);
@@ -56,7 +56,7 @@ export class PlanCache {
     private readonly build: (spec: PlanSpec) => GeneratorGraph,
   ) {}
 
-  /** The plan for a spec, compiled at its first use. Calls must not overlap (the engine's queue). */
+  /** The plan for a spec, compiled at its first use. Calls must not overlap (engine queue). */
   get(spec: PlanSpec): Promise<PlanBundle> {
     const key = JSON.stringify(spec);
     let p = this.plans.get(key);

@@ -44,12 +44,12 @@ export function isCpuAdapter(info: AdapterInfo | undefined): boolean {
   );
 }
 
-/** Whether conv2d_subgroup.wgsl can run: it broadcasts from lanes 0..7, so subgroups must have ≥ 8. */
+/** Whether conv2d_subgroup.wgsl can run: it broadcasts from lanes 0..7, so it needs ≥ 8 lanes. */
 export function subgroupConvSupported(device: GPUDevice): boolean {
   return device.features.has("subgroups") && (adapterInfo(device)?.subgroupMinSize ?? 0) >= 8;
 }
 
-/** The fastest convolution kernel: tiled on GPUs; on CPU adapters subgroup where possible, else direct. */
+/** The fastest convolution: tiled on GPUs; on CPU adapters subgroup where possible, else direct. */
 export function chooseConvKernel(device: GPUDevice): ConvKernel {
   if (!isCpuAdapter(adapterInfo(device))) return "tiled";
   return subgroupConvSupported(device) ? "subgroup" : "direct";

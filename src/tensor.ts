@@ -26,7 +26,10 @@ export function floatTensors(file: SafetensorsFile): Map<string, Tensor> {
   return out;
 }
 
-/** Largest of err(a[i], b[i]) over equal-length arrays; a NaN anywhere makes it NaN, so NaN never passes a tolerance. */
+/**
+ * Largest of err(a[i], b[i]) over equal-length arrays; a NaN anywhere makes it NaN, so NaN never
+ * passes a tolerance.
+ */
 function worst(a: Float32Array, b: Float32Array, err: (x: number, y: number) => number): number {
   if (a.length !== b.length)
     throw new InputError(`cannot compare ${a.length} values with ${b.length}`);
@@ -70,28 +73,46 @@ export function imageBatchDims(t: Tensor, what: string): { n: number; h: number;
   }
   if (t.data.length !== elementCount(t.shape)) {
     throw new InputError(
-      `${what}: shape [${t.shape}] needs ${elementCount(t.shape)} floats, data has ${t.data.length}`,
+      `${what}: shape [${t.shape}] needs ${elementCount(t.shape)} floats, ` +
+        `data has ${t.data.length}`,
     );
   }
   return { n, h, w };
 }
 
+/**
+ * Checks that images are all the same size, with 4 bytes a pixel; returns that size. InputErrors
+ * name the image and what is wrong.
+ */
+export function checkImageBatch(
+  images: readonly ImageRGBA[],
+  what: string,
+): { width: number; height: number } {
+  if (!Array.isArray(images) || images.length === 0)
+    throw new InputError(`${what}: at least one image is needed (got none)`);
+  const { width, height } = images[0]!;
+  images.forEach((img, i) => {
+    if (img.width !== width || img.height !== height)
+      throw new InputError(
+        `${what}: image ${i} is ${img.width}x${img.height}, image 0 is ${width}x${height}; ` +
+          "all must be the same size",
+      );
+    if (img.data.length !== width * height * 4)
+      throw new InputError(
+        `${what}: image ${i} has ${img.data.length} bytes; ` +
+          `${width}x${height} RGBA needs ${width * height * 4}`,
+      );
+  });
+  if (!width || !height) throw new InputError(`${what}: images are empty`);
+  return { width, height };
+}
+
 /** Packs RGBA8 images (all the same size) into a [N,3,H,W] tensor in [-1, 1]; alpha is ignored. */
 export function imagesToTensor(images: ImageRGBA[], what: string): Tensor {
-  if (images.length === 0) throw new InputError(`${what}: no images given`);
-  const { width, height } = images[0]!;
+  const { width, height } = checkImageBatch(images, what);
   const plane = width * height;
   const data = new Float32Array(images.length * 3 * plane);
   images.forEach((img, n) => {
-    if (img.width !== width || img.height !== height) {
-      throw new InputError(
-        `${what}: image ${n} is ${img.width}x${img.height}, image 0 is ${width}x${height}; all must be the same size`,
-      );
-    }
-    if (img.data.length !== plane * 4)
-      throw new InputError(
-        `${what}: image ${n} has ${img.data.length} bytes, ${width}x${height} RGBA needs ${plane * 4}`,
-      );
     for (let p = 0; p < plane; p++) {
       for (let c = 0; c < 3; c++) data[(n * 3 + c) * plane + p] = img.data[p * 4 + c]! / 127.5 - 1;
     }

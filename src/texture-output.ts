@@ -54,7 +54,7 @@ export function createOutputTexture(
   });
 }
 
-/** Every property of a caller's output texture that its attributes show; InputErrors name the problem. */
+/** Every property of a caller's texture that its attributes show; InputErrors name the problem. */
 function checkTargetTexture(t: GPUTexture, n: number, h: number, w: number, layer: number): void {
   if (typeof t !== "object" || t === null || typeof (t as GPUTexture).createView !== "function")
     throw new InputError("texture: not a GPUTexture");
@@ -68,11 +68,13 @@ function checkTargetTexture(t: GPUTexture, n: number, h: number, w: number, laye
     throw new InputError(`texture: it is ${t.width}x${t.height}; the content images are ${w}x${h}`);
   if (!(t.usage & GPUTextureUsage.STORAGE_BINDING))
     throw new InputError(
-      "texture: its usage lacks GPUTextureUsage.STORAGE_BINDING, which writing it from a compute shader needs",
+      "texture: its usage lacks GPUTextureUsage.STORAGE_BINDING, " +
+        "which writing it from a compute shader needs",
     );
   if (layer + n > t.depthOrArrayLayers) {
     throw new InputError(
-      `texture: it has ${t.depthOrArrayLayers} array layer(s); writing ${n} image(s) from layer ${layer} needs ${layer + n}`,
+      `texture: it has ${t.depthOrArrayLayers} array layer(s); ` +
+        `writing ${n} image(s) from layer ${layer} needs ${layer + n}`,
     );
   }
 }
@@ -92,7 +94,8 @@ function checkTextureLimits(
   const { maxTextureArrayLayers, maxTextureDimension2D } = device.limits;
   if (n > maxTextureArrayLayers)
     throw new InputError(
-      `${n} content images need ${n} texture layers; this device allows ${maxTextureArrayLayers}: use smaller batches`,
+      `${n} content images need ${n} texture layers; ` +
+        `this device allows ${maxTextureArrayLayers}: use smaller batches`,
     );
   if (w > maxTextureDimension2D || h > maxTextureDimension2D)
     throw new InputError(

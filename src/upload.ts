@@ -19,7 +19,7 @@ export interface LayerWeights {
   cin: number;
   cout: number;
   k: number;
-  /** "f16": the weight buffer holds f16 values (convolutions on the f16 path); the bias is always f32. */
+  /** "f16": the weight buffer holds f16 values (f16 path convolutions); the bias is always f32. */
   dtype?: "f16";
   /**
    * f32 5×5 convolutions on CPU adapters, for ×2-upsampled inputs: the four 3×3 phase filters

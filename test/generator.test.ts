@@ -4,11 +4,10 @@
  * on the f32 path with the adapter's own kernel choice; each convolution kernel on tiny-a, tiny-b
  * and one Hangul font; the API's equivalences (class code vs class images, RGBA vs tensor, batch vs
  * single) and profiling. The bodies are the portable ones (test/portable/generator.ts), which
- * Chromium and Deno also run; the kernel choice on fake adapters is checked here only.
+ * Chromium and Deno also run; the kernel choice on fake adapters is test/policy.test.ts.
  */
 import { describe, expect, it } from "vitest";
 import { readdirSync } from "node:fs";
-import { chooseConvKernel } from "../src/policy";
 import { profileTest, referenceTest, rgbaTest, styleEquivalenceTest } from "./portable/generator";
 import { ALL_CONV_KERNELS, HANGUL_CASE, TINY_A } from "./portable/suite";
 import { runPortable } from "./helpers/gpu";
@@ -46,45 +45,6 @@ describe("every convolution kernel runs the whole generator within 1e-4", () => 
       it(test.name, () => runPortable(test));
     }
   }
-});
-
-describe("convolution kernel choice", () => {
-  const fake = (
-    info: Partial<GPUAdapterInfo> & { isFallbackAdapter?: boolean; subgroupMinSize?: number },
-    features: string[],
-  ) => ({ adapterInfo: info, features: new Set(features) }) as unknown as GPUDevice;
-  it("tiled on GPUs, subgroup on CPU adapters with 8-lane subgroups, direct on other CPU adapters", () => {
-    expect(
-      chooseConvKernel(
-        fake({ vendor: "nvidia", architecture: "hopper", subgroupMinSize: 32 }, ["subgroups"]),
-      ),
-    ).toBe("tiled");
-    expect(
-      chooseConvKernel(
-        fake(
-          { vendor: "mesa", architecture: "software", isFallbackAdapter: true, subgroupMinSize: 8 },
-          ["subgroups"],
-        ),
-      ),
-    ).toBe("subgroup");
-    expect(
-      chooseConvKernel(
-        fake(
-          {
-            vendor: "65541",
-            description: "llvmpipe (LLVM 15.0.6, 256 bits)",
-            isFallbackAdapter: true,
-          },
-          [],
-        ),
-      ),
-    ).toBe("direct");
-    expect(
-      chooseConvKernel(
-        fake({ vendor: "google", architecture: "swiftshader", subgroupMinSize: 4 }, ["subgroups"]),
-      ),
-    ).toBe("direct");
-  });
 });
 
 describe("profile", () => {

@@ -19,7 +19,7 @@ import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { Funit } from "../src/engine";
 import { REQUIRED_LIMITS } from "../src/device";
-import { chooseKernels, choosePrecision } from "../src/policy";
+import { choosePrecision } from "../src/policy";
 import { Graph, type TensorDesc } from "../src/runtime/graph";
 import { conv, type ConvChoice } from "../src/ops/conv";
 import { castTensor } from "../src/ops/images";
@@ -396,33 +396,6 @@ describe("the f16 path through the image API", () => {
 });
 
 describe("precision choice", () => {
-  const fake = (
-    info: Partial<GPUAdapterInfo> & { isFallbackAdapter?: boolean },
-    features: string[],
-  ) => ({ adapterInfo: info, features: new Set(features) }) as unknown as GPUDevice;
-  const gpu = { vendor: "nvidia", architecture: "hopper" };
-  const lavapipe = {
-    vendor: "mesa",
-    description: "llvmpipe (LLVM 15.0.6, 256 bits)",
-    isFallbackAdapter: true,
-  };
-
-  it("auto: f16 on GPUs with shader-f16; f32 on CPU adapters (emulated f16) and without the feature", () => {
-    expect(choosePrecision(fake(gpu, ["shader-f16"]))).toBe("f16");
-    expect(choosePrecision(fake(gpu, ["shader-f16"]), "auto")).toBe("f16");
-    expect(choosePrecision(fake(gpu, []))).toBe("f32");
-    expect(choosePrecision(fake(lavapipe, ["shader-f16"]))).toBe("f32");
-    expect(choosePrecision(fake({ vendor: "google", architecture: "swiftshader" }, []))).toBe(
-      "f32",
-    );
-  });
-  it("explicit choices are kept; f16 without shader-f16 is a DeviceError", () => {
-    expect(choosePrecision(fake(gpu, ["shader-f16"]), "f32")).toBe("f32");
-    expect(choosePrecision(fake(lavapipe, ["shader-f16"]), "f16")).toBe("f16");
-    expect(() => choosePrecision(fake(gpu, []), "f16")).toThrow(DeviceError);
-    expect(() => choosePrecision(fake(gpu, []), "f16")).toThrow(/shader-f16/);
-  });
-
   it("Funit.create on this device: auto follows choosePrecision; f16 runs the tiled kernel, and refuses the CPU kernels", async () => {
     const tiny = new Uint8Array(readFileSync("test/fixtures/tiny-a/gen_test.safetensors"));
     await withDevice(async (device) => {

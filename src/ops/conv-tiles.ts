@@ -22,7 +22,7 @@ export const CONV_TILES = {
   "256x4": { WG_PX: 64, WG_CO: 1 }, // RGB output layers (cout ≤ 4): 64 threads
   "128x32": { WG_PX: 32, WG_CO: 8 }, // narrow layers (cout ≤ 32): 256 threads
   "64x64": { WG_PX: 16, WG_CO: 16 }, // wide layers: 256 threads
-  "32x64": { WG_PX: 8, WG_CO: 16 }, // wide layers with few pixels: 128 threads, twice the workgroups
+  "32x64": { WG_PX: 8, WG_CO: 16 }, // wide, few pixels: 128 threads, twice the workgroups
   "32x32": { WG_PX: 8, WG_CO: 8 }, // wide layers with fewer still: 64 threads, four times
   "128x64": { WG_PX: 32, WG_CO: 16 }, // 512 threads: only when forced (to be measured on GPUs)
   "128x128": { WG_PX: 32, WG_CO: 32 }, // 1024 threads: likewise
@@ -94,7 +94,9 @@ export function chooseConvTile(
     WG_CO > limits.maxComputeWorkgroupSizeY
   ) {
     throw new Error(
-      `convolution tile ${name} needs ${WG_PX}×${WG_CO} threads a workgroup; this device allows ${limits.maxComputeInvocationsPerWorkgroup} (${limits.maxComputeWorkgroupSizeX}×${limits.maxComputeWorkgroupSizeY})`,
+      `convolution tile ${name} needs ${WG_PX}×${WG_CO} threads a workgroup; this device allows ` +
+        `${limits.maxComputeInvocationsPerWorkgroup} ` +
+        `(${limits.maxComputeWorkgroupSizeX}×${limits.maxComputeWorkgroupSizeY})`,
     );
   }
   const TILE_K = [32, 16, 8].find(
@@ -102,18 +104,19 @@ export function chooseConvTile(
   );
   if (!TILE_K)
     throw new Error(
-      `convolution tile ${name} does not fit this device's ${limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory`,
+      `convolution tile ${name} does not fit this device's ` +
+        `${limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory`,
     );
   return { name, WG_PX, WG_CO, TILE_K };
 }
 
 /**
- * Lanes a workgroup for the CPU convolutions: one SIMD group (8 lanes). lavapipe runs every lane of
- * a workgroup, so with 64 the small late layers (a few dozen runs of PX pixels) computed mostly
- * clamped duplicates; measured end to end on lavapipe, Hangul K = 1 N = 1 went from ~104 to ~80 ms
- * with conv2d_subgroup (~350 to ~320 ms with conv2d_direct, K = 5) and batches of 8 were no slower.
- * Past 65,535 workgroups (WebGPU's default per-dimension limit) 64 lanes take over. `rows` = batch ×
- * output rows, `width` = output width.
+ * Lanes a workgroup for the CPU convolutions: one SIMD group (8 lanes). lavapipe runs every lane
+ * of a workgroup, so with 64 the small late layers (a few dozen runs of PX pixels) computed mostly
+ * clamped duplicates; measured end to end on lavapipe, Hangul K = 1 N = 1 went from ~104 to
+ * ~80 ms with conv2d_subgroup (~350 to ~320 ms with conv2d_direct, K = 5) and batches of 8 were no
+ * slower. Past 65,535 workgroups (WebGPU's default per-dimension limit) 64 lanes take over.
+ * `rows` = batch × output rows, `width` = output width.
  */
 function cpuConvWorkgroup(rows: number, width: number, PX: number): number {
   return Math.ceil((rows * Math.ceil(width / PX)) / 8) <= 65535 ? 8 : 64;

@@ -46,34 +46,37 @@ export function castTensor(g: Graph, x: TensorDesc, to: "f16" | "f32", label: st
 /** RGBA8 pixels (one u32 each) → [N,3,H,W] in [-1, 1]. */
 export function packImages(g: Graph, rgba: TensorDesc, label: string): TensorDesc {
   const [n, h, w] = rgba.shape as [number, number, number];
-  const y = g.tensor(`${label}:tensor`, [n, 3, h, w]);
-  const grid = pixelGrid(n * h * w);
-  g.op({
-    label: `${label} pack`,
-    kernel: "image_pack",
-    overrides: grid.overrides,
-    params: { pixels: n * h * w, plane: h * w, row_threads: grid.rowThreads },
-    bindings: { rgba, tensor: y },
-    workgroups: grid.workgroups,
-  });
-  return y;
+  const tensor = g.tensor(`${label}:tensor`, [n, 3, h, w]);
+  pixelOp(g, "image_pack", `${label} pack`, [n, h, w], { rgba, tensor });
+  return tensor;
 }
 
 /** [N,3,H,W] in [-1, 1] → RGBA8 pixels (one u32 each). */
-export function unpackImages(g: Graph, x: TensorDesc, label: string): TensorDesc {
-  const [n, , h, w] = x.shape as [number, number, number, number];
-  if (x.dtype) throw new Error(`${label}: unpack takes an f32 tensor`);
-  const y = g.tensor(`${label}:rgba`, [n, h, w]);
+export function unpackImages(g: Graph, tensor: TensorDesc, label: string): TensorDesc {
+  const [n, , h, w] = tensor.shape as [number, number, number, number];
+  if (tensor.dtype) throw new Error(`${label}: unpack takes an f32 tensor`);
+  const rgba = g.tensor(`${label}:rgba`, [n, h, w]);
+  pixelOp(g, "image_unpack", `${label} unpack`, [n, h, w], { tensor, rgba });
+  return rgba;
+}
+
+/** One thread a pixel of N images of h × w: pack or unpack. */
+function pixelOp(
+  g: Graph,
+  kernel: "image_pack" | "image_unpack",
+  label: string,
+  [n, h, w]: [number, number, number],
+  bindings: { rgba: TensorDesc; tensor: TensorDesc },
+): void {
   const grid = pixelGrid(n * h * w);
   g.op({
-    label: `${label} unpack`,
-    kernel: "image_unpack",
+    label,
+    kernel,
     overrides: grid.overrides,
     params: { pixels: n * h * w, plane: h * w, row_threads: grid.rowThreads },
-    bindings: { tensor: x, rgba: y },
+    bindings,
     workgroups: grid.workgroups,
   });
-  return y;
 }
 
 /**

@@ -21,7 +21,7 @@ export interface TensorDesc {
   dtype?: "f16";
 }
 
-/** A storage texture bound when the plan runs (Plan.bindTextures), e.g. a caller's output texture. */
+/** A storage texture bound when the plan runs (Plan.bindTextures): a caller's output texture. */
 export interface TextureSlot {
   slot: string;
 }
@@ -73,7 +73,7 @@ function isTextureSlot(x: object): x is TextureSlot {
 
 export interface Dispatch {
   label: string;
-  /** What it runs, as the op was built: kernel, override constants and params (profiling, benches). */
+  /** What it runs, as the op was built: kernel, override constants, params (profiles, benches). */
   kernel: KernelName;
   overrides: Overrides;
   params: Record<string, number>;
@@ -242,7 +242,7 @@ export async function compile(
     usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
   });
   const textureSlots = new Set<string>();
-  /** Per dispatch that writes a texture slot: how to make its bind group for a view, and those made. */
+  /** Per dispatch writing a texture slot: how to make its bind group for a view, and those made. */
   const rebinders: {
     dispatch: Dispatch;
     slot: string;
@@ -270,7 +270,8 @@ export async function compile(
             );
           return { binding: b.binding, resource: views[res.slot]! };
         }
-        if (!res) return { binding: b.binding, resource: { buffer: dummy } }; // a binding this specialisation never reads
+        // a binding this specialisation never reads
+        if (!res) return { binding: b.binding, resource: { buffer: dummy } };
         if (isTextureSlot(res))
           throw new Error(`${op.label}: binding '${b.name}' is a buffer, not a texture`);
         if (isTensorDesc(res))
