@@ -157,7 +157,7 @@ function sameShape(a: number[], b: number[]): boolean {
 }
 
 async function readExpected(path: string): Promise<Map<string, Tensor>> {
-  const bytes = await readInputFile(path, "expected file");
+  const bytes = await readInputFile(path, "expected file", "maxWeightsFileBytes");
   try {
     const file = parseSafetensors(bytes);
     if (file.metadata.format !== "funit-expected/1") {

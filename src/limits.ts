@@ -26,6 +26,11 @@ export const LIMITS = {
   maxSize: 2048,
   /** Pixels of all the images of one CLI call after resizing (content and class summed). */
   maxBatchPixels: 4096 * 4096,
+  /**
+   * Bytes of a weights (or verify's expected) safetensors file, read whole: the NVlabs animals
+   * generator is 120 MB in f32, the shipped hangul64 model 11 MB in f16.
+   */
+  maxWeightsFileBytes: 256 * MiB,
   /** Bytes of a checkpoint's pickle (state-dict pickles are KiB; the tensors are not in them). */
   maxPickleBytes: 8 * MiB,
   /**

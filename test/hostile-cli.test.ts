@@ -114,6 +114,37 @@ describe("images and sizes are refused before decoding (items 4, 5)", () => {
   });
 });
 
+describe("files too large to read (by their size, before reading)", () => {
+  it("a 300 MB weights file and a 70 MB image file (sparse)", () => {
+    const out = freshDir();
+    writeFileSync(join(out, "w.safetensors"), "");
+    truncateSync(join(out, "w.safetensors"), 300e6);
+    expectRefused(
+      runCliMeasured(
+        root,
+        ["translate", "--weights", "w.safetensors", "--content", join(dir, "ok32.png")].concat([
+          "--class",
+          join(dir, "ok32.png"),
+          "--out",
+          "o.png",
+        ]),
+        out,
+      ),
+      /weights file w\.safetensors is 300000000 bytes: too large \(limit maxWeightsFileBytes = /,
+      out,
+      ["w.safetensors"],
+    );
+    writeFileSync(join(out, "huge.png"), pngClaiming(64, 64));
+    truncateSync(join(out, "huge.png"), 70e6);
+    expectRefused(
+      translate(out, ["huge.png"], [join(dir, "ok32.png")], "o.png"),
+      /image huge\.png is 70000000 bytes: too large \(limit maxImageFileBytes = 67108864\)/,
+      out,
+      ["w.safetensors", "huge.png"],
+    );
+  });
+});
+
 describe("batches beyond the device are refused before decoding (item 9)", () => {
   it("10,000 content images: a device limit, named, before anything is decoded", () => {
     const out = freshDir();

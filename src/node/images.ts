@@ -193,32 +193,45 @@ export async function readImageFileHeader(path: string): Promise<ImageHeader> {
   }
   // A JPEG whose frame header lies past the probe (large metadata segments): read it all.
   if (size > prefix.byteLength && sniffImageFormat(prefix) === "jpeg" && !readImageHeader(prefix))
-    prefix = await readInputFile(path, "image");
+    prefix = await readInputFile(path, "image", "maxImageFileBytes");
   return checkedImageHeader(prefix, path);
 }
 
 function checkImageFileSize(size: number, path: string): void {
   if (size > LIMITS.maxImageFileBytes)
     throw new InputError(
-      `image ${path} is a ${size}-byte file: too large ` +
+      `image ${path} is ${size} bytes: too large ` +
         `(${limitText("maxImageFileBytes", LIMITS.maxImageFileBytes)})`,
     );
 }
 
-/** Reads a whole file; a failure is an InputError such as "cannot read image a.png: no such file". */
-export async function readInputFile(path: string, what: string): Promise<Uint8Array> {
+/**
+ * Reads a whole file; a failure is an InputError such as "cannot read image a.png: no such file".
+ * With `limit`, a file larger than LIMITS[limit] bytes is refused from its size, before reading.
+ */
+export async function readInputFile(
+  path: string,
+  what: string,
+  limit?: "maxImageFileBytes" | "maxWeightsFileBytes",
+): Promise<Uint8Array> {
   try {
+    if (limit) {
+      const { size } = await stat(path);
+      if (size > LIMITS[limit])
+        throw new InputError(
+          `${what} ${path} is ${size} bytes: too large (${limitText(limit, LIMITS[limit])})`,
+        );
+    }
     return new Uint8Array(await readFile(path));
   } catch (e) {
+    if (e instanceof InputError) throw e;
     throw new InputError(`cannot read ${what} ${path}: ${describeFsError(e)}`);
   }
 }
 
 /** Reads and decodes an image file; every failure (missing, unreadable, corrupt) is an InputError naming the path. */
 export async function readImageFile(path: string): Promise<ImageRGBA> {
-  const bytes = await readInputFile(path, "image");
-  checkImageFileSize(bytes.byteLength, path);
-  return decodeImage(bytes, path);
+  return decodeImage(await readInputFile(path, "image", "maxImageFileBytes"), path);
 }
 
 /** Short reason for a file-system error ("no such file", "is a directory", …) without the stack. */

@@ -37,7 +37,7 @@ export interface LoadedWeights {
 
 /** Reads and checks a weights file on the CPU: a missing, malformed or non-FUNIT file fails here, before any GPU work. */
 export async function loadWeights(path: string): Promise<LoadedWeights> {
-  const bytes = await readInputFile(path, "weights file");
+  const bytes = await readInputFile(path, "weights file", "maxWeightsFileBytes");
   try {
     const weights = readGeneratorWeights(bytes);
     return { path, hyper: weights.hyper, weights };
