@@ -1,12 +1,12 @@
 /**
  * The `funit` command: translate images with a FUNIT generator, verify the engine against a PyTorch
- * reference file, convert checkpoints, and render the few-shot Hangul font demo. Everything that can
- * be checked without a GPU (arguments, input files, image sizes from their headers against the model
- * and against src/limits.ts, the call against the adapter's limits) is checked before anything is
- * decoded or a device is opened, so a mistake costs no device start-up; outputs are written
- * atomically, so a failed run leaves no file behind. Every command parses its arguments with
- * src/node/args.ts and throws typed errors; `exitCodeFor` is the one place that maps them to exit
- * statuses. Errors print as `funit: <message>`; FUNIT_DEBUG=1 adds the stack trace.
+ * reference file, convert checkpoints, and render the few-shot Hangul font demo. Everything that
+ * can be checked without a GPU (arguments, input files, image sizes from their headers against the
+ * model and against src/limits.ts, the call against the adapter's limits) is checked before
+ * anything is decoded or a device is opened, so a mistake costs no device start-up; outputs are
+ * written atomically, so a failed run leaves no file behind. Every command parses its arguments
+ * with src/node/args.ts and throws typed errors; `exitCodeFor` is the one place that maps them to
+ * exit statuses. Errors print as `funit: <message>`; FUNIT_DEBUG=1 adds the stack trace.
  */
 import { extname } from "node:path";
 import { parseSafetensors } from "./safetensors";
@@ -37,7 +37,10 @@ import { checkLimit } from "./limits";
 export const EXIT_OK = 0;
 /** verify found a tensor outside atol, or a failure that is not one of the typed errors (a bug). */
 export const EXIT_CHECK_FAILED = 1;
-/** Bad command line or input: InputError (UsageError), ModelFormatError, SafetensorsError, CheckpointError. */
+/**
+ * Bad command line or input: InputError (UsageError), ModelFormatError, SafetensorsError,
+ * CheckpointError.
+ */
 export const EXIT_USAGE = 2;
 /** The WebGPU device failed or is missing: DeviceError (no adapter, a missing feature, a loss). */
 export const EXIT_DEVICE = 3;
@@ -89,7 +92,10 @@ function usageFor(command: string): string {
 
 // --- shared steps --------------------------------------------------------------------------------------
 
-/** Output paths: OUT itself for one image, else OUT-0.png, OUT-1.png, … (a trailing .png on OUT kept once). */
+/**
+ * Output paths: OUT itself for one image, else OUT-0.png, OUT-1.png, … (a trailing .png on OUT kept
+ * once).
+ */
 export function outputPaths(out: string, count: number): string[] {
   if (count === 1) return [out];
   const stem = extname(out).toLowerCase() === ".png" ? out.slice(0, -4) : out;

@@ -1,11 +1,12 @@
 /**
- * Every limit on input size, in one place: the fixed ones (pixels per image, `--size`, the bytes and
- * values a checkpoint or safetensors header may hold) and the ones that follow from a device's
+ * Every limit on input size, in one place: the fixed ones (pixels per image, `--size`, the bytes
+ * and values a checkpoint or safetensors header may hold) and the ones that follow from a device's
  * GPUSupportedLimits (how many images of a size one call can take, whether a model's largest layer
  * fits a storage binding). The device-derived checks are pure functions of the hyperparameters, the
- * limits and the image sizes, so the CLI runs them before decoding anything or opening a device, and
- * the engine can run the same ones on its own device. A refusal is an InputError naming the limit it
- * hit (`limit maxImagePixels = 16777216`), so the message says which number to change or respect.
+ * limits and the image sizes, so the CLI runs them before decoding anything or opening a device,
+ * and the engine can run the same ones on its own device. A refusal is an InputError naming the
+ * limit it hit (`limit maxImagePixels = 4194304`), so the message says which number to change or
+ * respect.
  */
 import { InputError } from "./errors";
 import { contentChannels, expectedTensors, type FunitHyper } from "./hyper";
@@ -15,14 +16,16 @@ const MiB = 1024 * 1024;
 /** The fixed limits. Each is far above what FUNIT needs and low enough to keep memory bounded. */
 export const LIMITS = {
   /**
-   * Pixels of one decoded input image (2048², 4 MP; FUNIT runs at 64 to 256 pixels a side). Decoding
-   * costs about 28 bytes a pixel with pngjs and 47 with jpeg-js (measured at 4096²: 530 and 845 MB
-   * peak RSS), so a tiny file whose header claims the limit still decodes within 300 MB.
+   * Pixels of one decoded input image (2048², 4 MP; FUNIT runs at 64 to 256 pixels a side).
+   * Decoding costs about 28 bytes a pixel with pngjs and 47 with jpeg-js (measured at 4096²: 530
+   * and 845 MB peak RSS), so a tiny file whose header claims the limit still decodes within 300 MB.
    */
   maxImagePixels: 2048 * 2048,
   /** Bytes of one input image file. */
   maxImageFileBytes: 64 * MiB,
-  /** `--size S`: the side an input is resized to (S² ≤ maxImagePixels). The device is often tighter. */
+  /**
+   * `--size S`: the side an input is resized to (S² ≤ maxImagePixels). The device is often tighter.
+   */
   maxSize: 2048,
   /** Pixels of all the images of one CLI call after resizing (content and class summed). */
   maxBatchPixels: 4096 * 4096,
@@ -34,9 +37,9 @@ export const LIMITS = {
   /** Bytes of a checkpoint's pickle (state-dict pickles are KiB; the tensors are not in them). */
   maxPickleBytes: 8 * MiB,
   /**
-   * Values one pickle may push (GET and DUP included). The fixture checkpoints need 2,417 (hangul64)
-   * to 3,875 (tiny-b, legacy format); 100,000 leaves 25× room and bounds the unpickled objects to a
-   * few tens of MB (an empty dict costs about 200 bytes).
+   * Values one pickle may push (GET and DUP included). The fixture checkpoints need 2,417
+   * (hangul64) to 3,875 (tiny-b, legacy format); 100,000 leaves 25× room and bounds the unpickled
+   * objects to a few tens of MB (an empty dict costs about 200 bytes).
    */
   maxPickleObjects: 100_000,
   /** Bytes of a safetensors JSON header (the models here have a few KiB). */
@@ -76,7 +79,9 @@ export function checkImagePixels(width: number, height: number, what: string): v
     );
 }
 
-/** Checks `--size S`: within maxSize, and a multiple of 2^n_downs_content so the model can take it. */
+/**
+ * Checks `--size S`: within maxSize, and a multiple of 2^n_downs_content so the model can take it.
+ */
 export function checkResizeSide(size: number, hyper: FunitHyper): void {
   checkLimit("maxSize", size, "--size");
   const m = 2 ** hyper.n_downs_content;
@@ -87,7 +92,9 @@ export function checkResizeSide(size: number, hyper: FunitHyper): void {
     );
 }
 
-/** The device limits the checks below read (a GPUDevice's or GPUAdapter's `limits` has them all). */
+/**
+ * The device limits the checks below read (a GPUDevice's or GPUAdapter's `limits` has them all).
+ */
 export type FunitDeviceLimits = Pick<
   GPUSupportedLimits,
   | "maxStorageBufferBindingSize"
@@ -139,7 +146,8 @@ export function largestWeight(hyper: FunitHyper): { name: string; bytes: number 
 /**
  * Refuses (InputError) a model whose largest weight tensor cannot be bound on a device with these
  * limits. Counted in f32: the f16 path stores convolution weights in half the bytes, and CPU
- * adapters add phase filters to the 5×5 layers, so the engine checks the exact bytes again at upload.
+ * adapters add phase filters to the 5×5 layers, so the engine checks the exact bytes again at
+ * upload.
  */
 export function checkWeightsFit(hyper: FunitHyper, limits: FunitDeviceLimits): void {
   const { name, bytes } = largestWeight(hyper);

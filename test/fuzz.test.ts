@@ -1,9 +1,9 @@
 /**
- * The fuzzer of `npm run fuzz` (test/helpers/fuzz.ts) at CI size: 300 mutated inputs for each parser
- * (safetensors, zip, pickle, legacy checkpoint conversion, PNG with and without repaired CRCs, JPEG),
- * where the script runs 10,000. Every input must give data or the parser's own error class with a
- * message; a crash fails with the seed, index and mutations that reproduce it. The per-input time
- * bound (a hang) is the script's watchdog; here a hang shows as the test's timeout.
+ * The fuzzer of `npm run fuzz` (test/helpers/fuzz.ts) at CI size: 300 mutated inputs for each
+ * parser (safetensors, zip, pickle, legacy checkpoint conversion, PNG with and without repaired
+ * CRCs, JPEG), where the script runs 10,000. Every input must give data or the parser's own error
+ * class with a message; a crash fails with the seed, index and mutations that reproduce it. The
+ * per-input time bound (a hang) is the script's watchdog; here a hang shows as the test's timeout.
  */
 import { describe, expect, it } from "vitest";
 import { runFuzz } from "./helpers/fuzz";

@@ -3,8 +3,8 @@
  * measured (test/helpers/measured-cli.ts): a PNG or JPEG whose header claims a huge image, `--size`
  * far too large or not a multiple of 2^n_downs_content, 10,000 content or class images, a FIFO as
  * the output, a checkpoint with a view over a sparse 3.4 GB storage, and pickles of millions of
- * empty dicts. Each must exit 2 with one `funit:` line naming the limit it hit, leave nothing in the
- * output directory, and stay under 300 MB of peak RSS (the whole Node process, Dawn's adapter
+ * empty dicts. Each must exit 2 with one `funit:` line naming the limit it hit, leave nothing in
+ * the output directory, and stay under 300 MB of peak RSS (the whole Node process, Dawn's adapter
  * included where the device's limits are read).
  */
 import { beforeAll, describe, expect, it } from "vitest";
@@ -41,7 +41,10 @@ function freshDir(): string {
   return mkdtempSync(join(dir, "case-"));
 }
 
-/** Exit 2, one `funit:` message matching `pattern`, no stack, bounded memory, only `keep` left in `outDir`. */
+/**
+ * Exit 2, one `funit:` message matching `pattern`, no stack, bounded memory, only `keep` left in
+ * `outDir`.
+ */
 function expectRefused(r: MeasuredRun, pattern: RegExp, outDir: string, keep: string[] = []) {
   expect(r.status, r.stderr).toBe(2);
   expect(r.stderr).toMatch(/^funit: /m); // Dawn may print warnings of its own first

@@ -1,8 +1,9 @@
 /**
- * src/limits.ts as pure functions: the fixed limits refuse just above their value and accept it, and
- * the device-derived checks (activation binding, normalisation dispatch, texture layers and side,
- * largest weight) refuse exactly the calls that do not fit the given GPUSupportedLimits, each with an
- * InputError naming the limit. The image-header probe that feeds them is tested in images.test.ts.
+ * src/limits.ts as pure functions: the fixed limits refuse just above their value and accept it,
+ * and the device-derived checks (activation binding, normalisation dispatch, texture layers and
+ * side, largest weight) refuse exactly the calls that do not fit the given GPUSupportedLimits, each
+ * with an InputError naming the limit. The image-header probe that feeds them is tested in
+ * images.test.ts.
  */
 import { describe, expect, it } from "vitest";
 import { InputError } from "../src/errors";

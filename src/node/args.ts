@@ -1,8 +1,8 @@
 /**
  * The one command-line parser every `funit` command uses: node:util parseArgs (strict, with -h /
  * --help on every command), plus lists in the `--content a.png b.png` style and a bound on bare
- * arguments. Every mistake is a UsageError, so the CLI prints it with a pointer to the command's help
- * and exits 2, whichever command it came from.
+ * arguments. Every mistake is a UsageError, so the CLI prints it with a pointer to the command's
+ * help and exits 2, whichever command it came from.
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "../errors";
@@ -15,9 +15,9 @@ export interface Parsed {
 }
 
 /**
- * node:util parseArgs, plus lists in the `--content a.png b.png` style: a bare argument that follows
- * a list option (declared `multiple`) is one more value of it. Other bare arguments are positionals,
- * refused unless `maxPositionals` allows them.
+ * node:util parseArgs, plus lists in the `--content a.png b.png` style: a bare argument that
+ * follows a list option (declared `multiple`) is one more value of it. Other bare arguments are
+ * positionals, refused unless `maxPositionals` allows them.
  */
 export function parseCommand(
   command: string,

@@ -1,10 +1,11 @@
 /**
- * `funit convert IN.pt OUT.safetensors [--generator gen_test|gen] [--dtype f32|f16]` for Node: wraps
- * the input file in a positioned-read reader (the checkpoint is never read whole, and no read is
- * longer than LIMITS.readChunkBytes), streams the safetensors output into a temp file next to OUT
- * that is created only once the checkpoint has passed every check, and renames it into place only
- * when everything was written, so a failed conversion never leaves a partial or stale output behind.
- * A cli-progress bar on stderr is shown only when stderr is a terminal, so logs and pipes stay clean.
+ * `funit convert IN.pt OUT.safetensors [--generator gen_test|gen] [--dtype f32|f16]` for Node:
+ * wraps the input file in a positioned-read reader (the checkpoint is never read whole, and no read
+ * is longer than LIMITS.readChunkBytes), streams the safetensors output into a temp file next to
+ * OUT that is created only once the checkpoint has passed every check, and renames it into place
+ * only when everything was written, so a failed conversion never leaves a partial or stale output
+ * behind. A cli-progress bar on stderr is shown only when stderr is a terminal, so logs and pipes
+ * stay clean.
  */
 import { open, rename, rm, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
@@ -64,7 +65,10 @@ async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
   }
 }
 
-/** "cannot write OUT: reason" for a failure writing the output: names the output, never the temp file. */
+/**
+ * "cannot write OUT: reason" for a failure writing the output: names the output, never the temp
+ * file.
+ */
 function outputError(outPath: string, e: unknown): InputError {
   if (e instanceof InputError) return e;
   return new InputError(`cannot write ${outPath}: ${describeFsError(e)}`, { cause: e });
@@ -140,8 +144,8 @@ function megabytes(bytes: number): string {
 
 /**
  * Runs `funit convert` with the arguments after "convert", parsed by the parser every funit command
- * uses. Returns 0 on success; every failure is thrown, typed, for the CLI's one mapping to exit codes
- * (a checkpoint's errors get the input's name in front, so they say which file is wrong).
+ * uses. Returns 0 on success; every failure is thrown, typed, for the CLI's one mapping to exit
+ * codes (a checkpoint's errors get the input's name in front, so they say which file is wrong).
  */
 export async function convertCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand(

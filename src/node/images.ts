@@ -84,8 +84,8 @@ export function readImageHeader(bytes: Uint8Array): ImageHeader | null {
 
 /**
  * Decodes PNG or JPEG bytes to straight-alpha RGBA8, refusing above `maxPixels` (by default
- * LIMITS.maxImagePixels, for user input) before decoding. Grey, palette and 16-bit PNGs come out as RGBA8
- * with R = G = B for grey; JPEGs come out opaque. `what` names the source in error messages.
+ * LIMITS.maxImagePixels, for user input) before decoding. Grey, palette and 16-bit PNGs come out as
+ * RGBA8 with R = G = B for grey; JPEGs come out opaque. `what` names the source in error messages.
  */
 export function decodeImage(
   bytes: Uint8Array,
@@ -132,7 +132,9 @@ export function decodeImage(
   return image;
 }
 
-/** The header of an image's bytes, refused (InputError) when missing, empty or above maxImagePixels. */
+/**
+ * The header of an image's bytes, refused (InputError) when missing, empty or above maxImagePixels.
+ */
 export function checkedImageHeader(
   bytes: Uint8Array,
   what: string,
@@ -159,7 +161,10 @@ export function checkedImageHeader(
   return header;
 }
 
-/** Bytes read to find an image's size: PNG needs 24; a JPEG's frame header follows its EXIF/ICC data. */
+/**
+ * Bytes read to find an image's size: PNG needs 24; a JPEG's frame header follows its EXIF/ICC
+ * data.
+ */
 const HEADER_PROBE_BYTES = 256 * 1024;
 
 /**
@@ -229,7 +234,10 @@ export async function readInputFile(
   }
 }
 
-/** Reads and decodes an image file; every failure (missing, unreadable, corrupt) is an InputError naming the path. */
+/**
+ * Reads and decodes an image file; every failure (missing, unreadable, corrupt) is an InputError
+ * naming the path.
+ */
 export async function readImageFile(path: string): Promise<ImageRGBA> {
   return decodeImage(await readInputFile(path, "image", "maxImageFileBytes"), path);
 }
@@ -252,8 +260,9 @@ export function describeFsError(e: unknown): string {
 
 /**
  * Composites straight alpha onto white and returns an opaque copy. FUNIT inputs are RGB; glyph PNGs
- * often carry ink on a transparent background whose hidden colour is black, so white is the backdrop
- * that keeps them meaningful. Opaque images come back unchanged (same values as PIL's convert("RGB")).
+ * often carry ink on a transparent background whose hidden colour is black, so white is the
+ * backdrop that keeps them meaningful. Opaque images come back unchanged (same values as PIL's
+ * convert("RGB")).
  */
 export function flattenOnWhite(img: ImageRGBA): ImageRGBA {
   const out = new Uint8Array(img.data.length);
@@ -321,7 +330,10 @@ function clip8(acc: number): number {
   return v < 0 ? 0 : v > 255 ? 255 : v;
 }
 
-/** One separable pass, along x (horizontal) or along y, over all 4 channels; rounds to 8 bits as PIL does. */
+/**
+ * One separable pass, along x (horizontal) or along y, over all 4 channels; rounds to 8 bits as PIL
+ * does.
+ */
 function resamplePass(src: ImageRGBA, outW: number, outH: number, horizontal: boolean): ImageRGBA {
   const co = horizontal
     ? bilinearCoefficients(src.width, outW)
@@ -349,8 +361,9 @@ function resamplePass(src: ImageRGBA, outW: number, outH: number, horizontal: bo
 }
 
 /**
- * Resizes to width × height like PIL's Image.resize(size, BILINEAR) on an 8-bit image: every channel
- * independently (straight alpha; flatten first for PIL's RGB behaviour). Same size returns a copy.
+ * Resizes to width × height like PIL's Image.resize(size, BILINEAR) on an 8-bit image: every
+ * channel independently (straight alpha; flatten first for PIL's RGB behaviour). Same size returns
+ * a copy.
  */
 export function resizeBilinear(img: ImageRGBA, width: number, height: number): ImageRGBA {
   if (!(Number.isSafeInteger(width) && Number.isSafeInteger(height) && width > 0 && height > 0)) {
@@ -393,7 +406,8 @@ async function removeQuietly(path: string): Promise<void> {
 
 /**
  * Refuses (InputError naming the path) an existing output that is not a regular file: renaming over
- * a device node, FIFO, socket or symlink would replace it, not write into it. A missing path is fine.
+ * a device node, FIFO, socket or symlink would replace it, not write into it. A missing path is
+ * fine.
  */
 export async function checkOutputTarget(path: string): Promise<void> {
   const st = await lstat(path).catch((e: NodeJS.ErrnoException) => {

@@ -1,6 +1,6 @@
 /**
- * The steps every GPU command of the CLI shares: reading and checking a weights file on the CPU (so a
- * missing or malformed file fails before any device start-up), checking a translate call's images
+ * The steps every GPU command of the CLI shares: reading and checking a weights file on the CPU (so
+ * a missing or malformed file fails before any device start-up), checking a translate call's images
  * against every limit before any is decoded (sizes from their headers; the device's limits from its
  * adapter, without opening a device), decoding them one at a time, and opening the engine on a Node
  * WebGPU device with one close() that releases both.
@@ -35,7 +35,10 @@ export interface LoadedWeights {
   weights: GeneratorWeights;
 }
 
-/** Reads and checks a weights file on the CPU: a missing, malformed or non-FUNIT file fails here, before any GPU work. */
+/**
+ * Reads and checks a weights file on the CPU: a missing, malformed or non-FUNIT file fails here,
+ * before any GPU work.
+ */
 export async function loadWeights(path: string): Promise<LoadedWeights> {
   const bytes = await readInputFile(path, "weights file", "maxWeightsFileBytes");
   try {
@@ -65,7 +68,10 @@ export async function openEngine(weights: LoadedWeights): Promise<{ funit: Funit
   };
 }
 
-/** Throws unless height and width are multiples of 2^n_downs_content (the content encoder halves them that often). */
+/**
+ * Throws unless height and width are multiples of 2^n_downs_content (the content encoder halves
+ * them that often).
+ */
 export function checkContentSize(
   img: { width: number; height: number },
   hyper: FunitHyper,
@@ -159,7 +165,10 @@ export async function checkTranslateCall(
   return shape;
 }
 
-/** Decodes, flattens and (with `size`) resizes images one at a time, so one full-size decode is alive at once. */
+/**
+ * Decodes, flattens and (with `size`) resizes images one at a time, so one full-size decode is
+ * alive at once.
+ */
 export async function loadInputImages(
   paths: string[],
   size: number | undefined,

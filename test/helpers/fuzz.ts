@@ -1,7 +1,7 @@
 /**
  * The fuzzer behind `npm run fuzz` (scripts/fuzz.mjs, 10,000 inputs a parser, with a watchdog on
- * each input) and test/fuzz.test.ts (300 a parser, in CI): valid files mutated at random (bit flips,
- * overwrites with boundary values, byte insertions and deletions, truncation; mostly in the
+ * each input) and test/fuzz.test.ts (300 a parser, in CI): valid files mutated at random (bit
+ * flips, overwrites with boundary values, byte insertions and deletions, truncation; mostly in the
  * structural bytes) go through each parser a user's file can reach: the safetensors reader, the zip
  * reader, the unpickler, whole checkpoint conversion, and the PNG and JPEG decoders behind their
  * header checks. Each input must give data or one of the project's error classes with a message;
@@ -153,7 +153,9 @@ function decodeChecked(input: Uint8Array): void {
     );
 }
 
-/** Recomputes every PNG chunk's CRC, so that mutations reach the decoder instead of its CRC check. */
+/**
+ * Recomputes every PNG chunk's CRC, so that mutations reach the decoder instead of its CRC check.
+ */
 function repairPngCrcs(input: Uint8Array): Uint8Array {
   const view = new DataView(input.buffer, input.byteOffset, input.byteLength);
   for (let at = 8; at + 12 <= input.byteLength;) {

@@ -26,7 +26,10 @@ export function pngClaiming(width: number, height: number): Uint8Array {
   return bytes;
 }
 
-/** A 16×8 JPEG with `app` bytes of APP1 segments before its frame header, optionally claiming a size. */
+/**
+ * A 16×8 JPEG with `app` bytes of APP1 segments before its frame header, optionally claiming a
+ * size.
+ */
 export function jpegWith(app: number, claim?: [number, number]): Uint8Array {
   const img = smallImage(16, 8);
   const plain = new Uint8Array(jpeg.encode({ ...img, data: Buffer.from(img.data) }, 90).data);

@@ -1,8 +1,8 @@
 /**
  * Runs the built `funit` CLI (dist/cli.js) in a child process and measures its peak resident set
- * size, for the tests that hostile inputs are refused with bounded memory: the child runs main() and
- * then prints process.resourceUsage().maxRSS (peak RSS of the whole process, in KiB) on a last stderr
- * line, which is split off the output. The caller must have built dist/ (scripts/build.mjs).
+ * size, for the tests that hostile inputs are refused with bounded memory: the child runs main()
+ * and then prints process.resourceUsage().maxRSS (peak RSS of the whole process, in KiB) on a last
+ * stderr line, which is split off the output. The caller must have built dist/ (scripts/build.mjs).
  */
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
