@@ -27,7 +27,8 @@ const [weights, sourcePng, bandalPng] = await Promise.all(
     "assets/glyphs/unseen-Bandal-600.png",
   ].map((path) => readFile(shipped(path))),
 );
-const source = decodeImage(sourcePng, "source atlas");
+// The source atlas is 3200×3008 pixels, above decodeImage's default limit for user input (2048²).
+const source = decodeImage(sourcePng, "source atlas", 3200 * 3008);
 const bandal = decodeImage(bandalPng, "Bandal atlas");
 
 const device = await getNodeDevice();
