@@ -4,6 +4,8 @@
  * model with `Funit.create(device, safetensorsBytes)`, then `encodeClass(images)` → a class code
  * (latent_dim floats) and `translate(contents, codeOrImages)` → images, or
  * `translateToTexture(contents, codeOrImages)` → an rgba8unorm array texture that stays on the GPU.
+ * What an engine runs on a device (kernels, precision, tiles) is `chooseKernels(device, options)`,
+ * exported so a caller can see the choice before loading a model.
  */
 export {
   Funit,

@@ -82,7 +82,14 @@ describe("chooseKernels", () => {
       conv: "tiled",
       precision: "f16",
       normThreads: 256,
-      tiles: { limits: { ...REQUIRED_LIMITS, maxComputeWorkgroupStorageSize: 32768 } },
+      tiles: {
+        limits: {
+          maxComputeInvocationsPerWorkgroup: 256,
+          maxComputeWorkgroupSizeX: 256,
+          maxComputeWorkgroupSizeY: 64,
+          maxComputeWorkgroupStorageSize: 32768,
+        },
+      },
       f16Products: "f16",
       phaseWeights: false,
     });
@@ -115,7 +122,8 @@ describe("chooseKernels", () => {
     expect(() => chooseKernels(f16gpu, { precision: "f16", conv: "direct" })).toThrow(
       /f16 path has only the tiled convolution/,
     );
-    expect(() => chooseKernels(f16gpu, { conv: "direct", convTile: "64x64" })).toThrow(
+    const f32 = { precision: "f32" } as const;
+    expect(() => chooseKernels(f16gpu, { ...f32, conv: "direct", convTile: "64x64" })).toThrow(
       /convTile applies to the tiled convolution; this engine runs 'direct'/,
     );
     expect(() => chooseKernels(f16gpu, { precision: "f32", f16Products: "f32" })).toThrow(
