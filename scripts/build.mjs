@@ -110,6 +110,8 @@ await build({
   platform: "browser",
   target: "es2022",
   minify: true,
+  // the font panel's WebAssembly glue (potrace, wawoff2) names Node modules only on Node's path
+  external: ["fs", "path", "node:fs"],
 });
 
 // The numeric test bundles (test/portable/, run by test/browser-numeric.test.ts and

@@ -14,6 +14,7 @@ import { loadEngine, requestDevice } from "./engine";
 import { blendPanel } from "./panels/blend";
 import { codePanel } from "./panels/code";
 import { drawPanel } from "./panels/draw";
+import { fontPanel } from "./panels/font";
 import { sourcesPanel } from "./panels/sources";
 import { textPanel } from "./panels/text";
 import { uploadPanel } from "./panels/upload";
@@ -24,7 +25,15 @@ import { findUi, report, UserError } from "./ui";
 const WEIGHTS_URL = "../weights/hangul64-f16.safetensors";
 
 /** The page's control panels; their hooks run in this order. */
-const PANELS: Panel[] = [sourcesPanel, uploadPanel, drawPanel, blendPanel, codePanel, textPanel];
+const PANELS: Panel[] = [
+  sourcesPanel,
+  uploadPanel,
+  drawPanel,
+  blendPanel,
+  codePanel,
+  textPanel,
+  fontPanel,
+];
 
 async function start(demo: Demo): Promise<void> {
   const { ui, state } = demo;

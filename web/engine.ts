@@ -17,6 +17,8 @@ export interface Engine {
   readonly adapterText: string;
   encodeClass(references: ImageRGBA[]): Promise<Float32Array>;
   translate(content: ImageRGBA, code: Float32Array): Promise<ImageRGBA>;
+  /** Several glyphs in one submit (the font panel's batches). */
+  translateBatch(contents: ImageRGBA[], code: Float32Array): Promise<ImageRGBA[]>;
 }
 
 /** A WebGPU device ready for the model; `onError` hears uncaptured errors and device loss. */
@@ -43,6 +45,7 @@ export async function loadEngine(device: GPUDevice, weights: ArrayBuffer): Promi
     adapterText: describeAdapter(device, funit.convKernel),
     encodeClass: (references) => funit.encodeClass(references),
     translate: async (content, code) => (await funit.translate([content], code))[0]!,
+    translateBatch: (contents, code) => funit.translate(contents, code),
   };
 }
 

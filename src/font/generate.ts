@@ -6,7 +6,6 @@
  * GPU time instead of adding to it. Both report progress ({done, total, phase}) and stop at an
  * AbortSignal between glyphs; the engine's current batch is awaited first so it is left idle.
  */
-import { type Funit, type Style } from "../engine";
 import { cutCell, describeChar, type GlyphAtlas } from "../glyphs";
 import { type ImageRGBA } from "../tensor";
 import { InputError } from "../errors";
@@ -139,6 +138,12 @@ export async function fontFromGlyphs(
   return finish(traced, options, { gpuWaitMs: 0, traceMs: performance.now() - tt }, t0);
 }
 
+/** What generateFont needs of the engine (a Funit has both; a page may wrap its own). */
+export interface FontEngine {
+  encodeClass(images: ImageRGBA[]): Promise<Float32Array>;
+  translate(contents: ImageRGBA[], style: Float32Array): Promise<ImageRGBA[]>;
+}
+
 export interface GenerateFontOptions extends FontOptions {
   /** Content cells per translation (default DEFAULT_FONT_BATCH). */
   batchSize?: number;
@@ -151,8 +156,8 @@ export interface GenerateFontOptions extends FontOptions {
  * engine translates it, and the result is traced. Every character must be in `source`.
  */
 export async function generateFont(
-  funit: Funit,
-  style: Style,
+  funit: FontEngine,
+  style: Float32Array | ImageRGBA[],
   source: GlyphAtlas,
   chars: string[],
   options: GenerateFontOptions,

@@ -12,6 +12,7 @@ export {
   type FontProgress,
   type FontResult,
   type FontTimings,
+  type FontEngine,
   type GenerateFontOptions,
 } from "./generate";
 export {

@@ -1,5 +1,5 @@
 /**
- * The few parts of opentype.js 2.x and wawoff2 that the font writer uses (neither ships types).
+ * The few parts of opentype.js 2.x and wawoff2's encoder that the font writer uses (neither ships types).
  */
 declare module "opentype.js/dist/opentype.mjs" {
   export class Path {
@@ -26,7 +26,6 @@ declare module "opentype.js/dist/opentype.mjs" {
   }
 }
 
-declare module "wawoff2" {
-  export function compress(buffer: Uint8Array): Promise<Uint8Array>;
-  export function decompress(buffer: Uint8Array): Promise<Uint8Array>;
+declare module "wawoff2/compress.js" {
+  export default function compress(buffer: Uint8Array): Promise<Uint8Array>;
 }

@@ -6,6 +6,7 @@
  * glyph where the engine's bitmap has it. The font holds .notdef, space and the syllables, with
  * cmap, hmtx, name (family, version; no licence is invented), OS/2 and post tables.
  */
+/// <reference path="./vendor.d.ts" />
 // the ES module build: the package's main entry is a UMD bundle whose names Node cannot import
 import { Font, Glyph, Path } from "opentype.js/dist/opentype.mjs";
 import { InputError } from "../errors";
@@ -158,6 +159,7 @@ export function writeOpenType(
 
 /** WOFF2 of an OpenType font (wawoff2; its wasm is inlined in the module, loaded on first use). */
 export async function encodeWoff2(otf: Uint8Array): Promise<Uint8Array> {
-  const { compress } = await import("wawoff2");
+  // the encoder alone: the package's index also loads the 300 KiB decoder
+  const { default: compress } = await import("wawoff2/compress.js");
   return new Uint8Array(await compress(otf));
 }
