@@ -28,6 +28,7 @@ import {
 } from "../src/index";
 import { getNodeDevice } from "../src/node/gpu";
 import { benchModels, TOLERANCES } from "./cases";
+import { runFontBench } from "./font";
 import { loadPeers } from "./load-peers";
 import { ANIMALS_DIR, animalsInputs, animalsWeights } from "./models/animals";
 import { parseBenchArgs, type BenchOptions } from "./options";
@@ -103,6 +104,8 @@ async function bench(opts: BenchOptions): Promise<BenchResult> {
 }
 
 async function main(args: string[]): Promise<number> {
+  const font = args.findIndex((a, i) => a === "font" && args[i - 1] === "--case");
+  if (font > 0) return runFontBench(args.filter((_, i) => i !== font && i !== font - 1));
   const opts = parseBenchArgs(args);
   if (opts.writeAnimals) {
     writeAnimals();
