@@ -64,12 +64,29 @@ fn accumulate(p: u32, x: f32, w: Weights) {
   if (COB > 8u) { acc[4u * p + 2u] += w.q2 * x; acc[4u * p + 3u] += w.q3 * x; }
 }
 
-// One tap for all PX pixels: x0 … x3 are the pixels' input values.
-fn accumulate_run(x0: f32, x1: f32, x2: f32, x3: f32, w: Weights) {
-  accumulate(0u, x0, w);
-  if (PX > 1u) { accumulate(1u, x1, w); }
-  if (PX > 2u) { accumulate(2u, x2, w); }
-  if (PX > 3u) { accumulate(3u, x3, w); }
+// One tap for all PX pixels: x holds the pixels' input values.
+fn accumulate_run(x: vec4<f32>, w: Weights) {
+  accumulate(0u, x.x, w);
+  if (PX > 1u) { accumulate(1u, x.y, w); }
+  if (PX > 2u) { accumulate(2u, x.z, w); }
+  if (PX > 3u) { accumulate(3u, x.w, w); }
+}
+
+// The PX input values at columns s of the input row starting at `at` (the others are 0, unused).
+fn window(at: u32, s: vec4<u32>) -> vec4<f32> {
+  var x = vec4<f32>(input[at + s.x], 0.0, 0.0, 0.0);
+  if (PX > 1u) { x.y = input[at + s.y]; }
+  if (PX > 2u) { x.z = input[at + s.z]; }
+  if (PX > 3u) { x.w = input[at + s.w]; }
+  return x;
+}
+
+// The window one column on: its first value drops out and `next` comes in as value PX − 1.
+fn slide(x: vec4<f32>, next: f32) -> vec4<f32> {
+  if (PX == 1u) { return vec4<f32>(next, 0.0, 0.0, 0.0); }
+  if (PX == 2u) { return vec4<f32>(x.y, next, 0.0, 0.0); }
+  if (PX == 3u) { return vec4<f32>(x.y, x.z, next, 0.0); }
+  return vec4<f32>(x.y, x.z, x.w, next);
 }
 
 // The whole kernel for invocation gid of workgroup wg; `lane` is the subgroup lane for
@@ -113,48 +130,30 @@ fn convolve(gid: vec3<u32>, wg: vec3<u32>, lane: u32) {
     let row_base = img_base + iy * params.in_w;
     if (STRIDE == 1u) {
       // pixel p at tap kx reads window position u0 + p + kx
-      let s0 = source_col(u0);
-      let s1 = source_col(u0 + 1u);
-      let s2 = source_col(u0 + 2u);
-      let s3 = source_col(u0 + 3u);
+      let s = vec4<u32>(source_col(u0), source_col(u0 + 1u), source_col(u0 + 2u),
+                        source_col(u0 + 3u));
       var at = row_base;
       var k = k_base + ky * KSIZE;
       for (var ci = 0u; ci < params.cin; ci++) {
-        var x0 = input[at + s0];
-        var x1 = 0.0;
-        var x2 = 0.0;
-        var x3 = 0.0;
-        if (PX > 1u) { x1 = input[at + s1]; }
-        if (PX > 2u) { x2 = input[at + s2]; }
-        if (PX > 3u) { x3 = input[at + s3]; }
+        var x = window(at, s);
         for (var kx = 0u; kx + 1u < KSIZE; kx++) {
-          accumulate_run(x0, x1, x2, x3, load_weights(k + kx, c0, lane));
-          // slide the window one column: the newcomer is position u0 + kx + PX
-          let next = input[at + source_col(u0 + kx + PX)];
-          if (PX == 1u) { x0 = next; }
-          if (PX == 2u) { x0 = x1; x1 = next; }
-          if (PX == 3u) { x0 = x1; x1 = x2; x2 = next; }
-          if (PX == 4u) { x0 = x1; x1 = x2; x2 = x3; x3 = next; }
+          accumulate_run(x, load_weights(k + kx, c0, lane));
+          // the newcomer is position u0 + kx + PX
+          x = slide(x, input[at + source_col(u0 + kx + PX)]);
         }
-        accumulate_run(x0, x1, x2, x3, load_weights(k + KSIZE - 1u, c0, lane));
+        accumulate_run(x, load_weights(k + KSIZE - 1u, c0, lane));
         at += in_plane;
         k += taps;
       }
     } else {
       // strided: the pixels' taps do not overlap; gather each one
       for (var kx = 0u; kx < KSIZE; kx++) {
-        let s0 = source_col(u0 + kx);
-        let s1 = source_col(u0 + STRIDE + kx);
-        let s2 = source_col(u0 + 2u * STRIDE + kx);
-        let s3 = source_col(u0 + 3u * STRIDE + kx);
+        let s = vec4<u32>(source_col(u0 + kx), source_col(u0 + STRIDE + kx),
+                          source_col(u0 + 2u * STRIDE + kx), source_col(u0 + 3u * STRIDE + kx));
         var at = row_base;
         var k = k_base + ky * KSIZE + kx;
         for (var ci = 0u; ci < params.cin; ci++) {
-          let w = load_weights(k, c0, lane);
-          accumulate(0u, input[at + s0], w);
-          if (PX > 1u) { accumulate(1u, input[at + s1], w); }
-          if (PX > 2u) { accumulate(2u, input[at + s2], w); }
-          if (PX > 3u) { accumulate(3u, input[at + s3], w); }
+          accumulate_run(window(at, s), load_weights(k, c0, lane));
           at += in_plane;
           k += taps;
         }
@@ -197,31 +196,18 @@ fn phases(id: u32, wg: vec3<u32>, lane: u32) {
   let in_plane = params.in_h * params.in_w;
   let last_col = params.in_w - 1u;
   // stored columns of window positions 0 … PX + 1: n0 − 1 + j (clamped for runs past the edge)
-  let s0 = n0 - 1u;
-  let s1 = min(n0, last_col);
-  let s2 = min(n0 + 1u, last_col);
-  let s3 = min(n0 + 2u, last_col);
+  let s = vec4<u32>(n0 - 1u, min(n0, last_col), min(n0 + 1u, last_col), min(n0 + 2u, last_col));
   let filter_base = wg.z * params.cin * 9u;
   for (var ty = 0u; ty < 3u; ty++) {
     var at = img * params.cin * in_plane + (m - 1u + ty) * params.in_w;
     var k = filter_base + ty * 3u;
     for (var ci = 0u; ci < params.cin; ci++) {
-      var x0 = input[at + s0];
-      var x1 = 0.0;
-      var x2 = 0.0;
-      var x3 = 0.0;
-      if (PX > 1u) { x1 = input[at + s1]; }
-      if (PX > 2u) { x2 = input[at + s2]; }
-      if (PX > 3u) { x3 = input[at + s3]; }
+      var x = window(at, s);
       for (var tx = 0u; tx < 2u; tx++) {
-        accumulate_run(x0, x1, x2, x3, load_weights(k + tx, c0, lane));
-        let next = input[at + min(s0 + tx + PX, last_col)];
-        if (PX == 1u) { x0 = next; }
-        if (PX == 2u) { x0 = x1; x1 = next; }
-        if (PX == 3u) { x0 = x1; x1 = x2; x2 = next; }
-        if (PX == 4u) { x0 = x1; x1 = x2; x2 = x3; x3 = next; }
+        accumulate_run(x, load_weights(k + tx, c0, lane));
+        x = slide(x, input[at + min(s.x + tx + PX, last_col)]);
       }
-      accumulate_run(x0, x1, x2, x3, load_weights(k + 2u, c0, lane));
+      accumulate_run(x, load_weights(k + 2u, c0, lane));
       at += in_plane;
       k += 9u;
     }
