@@ -9,7 +9,6 @@
  */
 import { DeviceError } from "./errors";
 import type { ConvTileLimits, ConvTileName } from "./ops/conv-tiles";
-import { REQUIRED_LIMITS } from "./device";
 
 /**
  * The convolution kernels: workgroup-memory tiles (GPUs), or register tiles of a few pixels ×
@@ -149,7 +148,7 @@ export function chooseKernels(device: GPUDevice, opts: KernelOptions = {}): Kern
         "and subgroups of at least 8 lanes",
     );
   }
-  const limits = device.limits ?? REQUIRED_LIMITS;
+  const limits = device.limits;
   return {
     conv,
     precision,

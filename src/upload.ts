@@ -22,9 +22,9 @@ export interface LayerWeights {
   /** "f16": the weight buffer holds f16 values (f16 path convolutions); the bias is always f32. */
   dtype?: "f16";
   /**
-   * f32 5×5 convolutions on CPU adapters, for ×2-upsampled inputs: the four 3×3 phase filters
-   * (up2PhaseWeights) followed by the transposed 5×5 weights, as the CPU convolutions read them
-   * with PHASES.
+   * f32 5×5 convolutions uploaded with phaseWeights (engines running a CPU kernel), for
+   * ×2-upsampled inputs: the four 3×3 phase filters (up2PhaseWeights) followed by the transposed
+   * 5×5 weights, as the CPU convolutions read them with PHASES.
    */
   up2Weight?: GPUBuffer;
 }
