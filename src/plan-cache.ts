@@ -78,35 +78,7 @@ export class PlanCache {
   }
 
   private async compile(spec: PlanSpec): Promise<PlanBundle> {
-    const { graph, tensors, inputs } = this.build(spec);
-    const readbacks = spec.readback.map((name) => {
-      const tensor = tensors[name];
-      if (!tensor) throw new Error(`plan has no tensor ${name}`);
-      return { name, tensor };
-    });
-    const written = [
-      inputs.content,
-      inputs.classImages,
-      spec.classImages ? undefined : inputs.classCode,
-    ];
-    const label = planLabel(this.label, spec);
-    const plan = await compile(
-      this.device,
-      graph,
-      {
-        inputs: new Set(written.filter((t): t is TensorDesc => !!t).map((t) => t.id)),
-        outputs: new Set(readbacks.map((r) => r.tensor.id)),
-      },
-      label,
-    );
-    const staging = readbacks.length
-      ? this.device.createBuffer({
-          label: `${label}:readback`,
-          size: readbackBytes(readbacks.map((r) => r.tensor)),
-          usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-        })
-      : undefined;
-    return { plan, inputs, takesCode: !spec.classImages, readbacks, staging };
+    return compileBundle(this.device, this.label, this.build(spec), spec);
   }
 
   /** Bytes of activation memory held by the plans built so far. */
@@ -122,8 +94,48 @@ export class PlanCache {
   }
 }
 
+/**
+ * Compiles the plan of a spec from its graph, with the staging buffer of its read-backs: the
+ * cache's plans, and the plans jobs hold on their own (src/job.ts).
+ */
+export async function compileBundle(
+  device: GPUDevice,
+  engineLabel: string,
+  { graph, tensors, inputs }: GeneratorGraph,
+  spec: PlanSpec,
+): Promise<PlanBundle> {
+  const readbacks = spec.readback.map((name) => {
+    const tensor = tensors[name];
+    if (!tensor) throw new Error(`plan has no tensor ${name}`);
+    return { name, tensor };
+  });
+  const written = [
+    inputs.content,
+    inputs.classImages,
+    spec.classImages ? undefined : inputs.classCode,
+  ];
+  const label = planLabel(engineLabel, spec);
+  const plan = await compile(
+    device,
+    graph,
+    {
+      inputs: new Set(written.filter((t): t is TensorDesc => !!t).map((t) => t.id)),
+      outputs: new Set(readbacks.map((r) => r.tensor.id)),
+    },
+    label,
+  );
+  const staging = readbacks.length
+    ? device.createBuffer({
+        label: `${label}:readback`,
+        size: readbackBytes(readbacks.map((r) => r.tensor)),
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      })
+    : undefined;
+  return { plan, inputs, takesCode: !spec.classImages, readbacks, staging };
+}
+
 /** Frees a plan's buffers once it is built (a plan that failed to build holds none). */
-function destroyBundle(p: Promise<PlanBundle>): void {
+export function destroyBundle(p: Promise<PlanBundle>): void {
   p.then(
     (b) => {
       b.plan.destroy();

@@ -13,10 +13,24 @@ export function encodePlan(
   plan: Plan,
   timestampWrites?: GPUComputePassTimestampWrites,
 ): void {
+  encodeSlice(encoder, plan, 0, plan.dispatches.length, plan.label, timestampWrites);
+}
+
+/**
+ * Records dispatches [start, end) of a plan into one compute pass of their own (a job's slice,
+ * src/job.ts): a plan recorded slice by slice, in order, computes what encodePlan's one pass does.
+ */
+export function encodeSlice(
+  encoder: GPUCommandEncoder,
+  plan: Plan,
+  start: number,
+  end: number,
+  label: string,
+  timestampWrites?: GPUComputePassTimestampWrites,
+): void {
   assertBound(plan);
-  const label = plan.label;
   const pass = encoder.beginComputePass(timestampWrites ? { label, timestampWrites } : { label });
-  for (const d of plan.dispatches) {
+  for (const d of plan.dispatches.slice(start, end)) {
     pass.setPipeline(d.pipeline);
     pass.setBindGroup(0, d.bindGroup);
     pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
