@@ -10,40 +10,32 @@
  * translation. For GPU-resident use (games), translateToTexture writes the output into an
  * rgba8unorm array texture and reads nothing back (src/texture-output.ts);
  * encodeTranslationToTexture records the same work into the caller's own command encoder.
+ *
+ * Under faults: a call's inputs are checked and copied when it is made; when it starts, a disposed
+ * engine (EngineDisposedError), an aborted signal (its reason) or a lost device (DeviceLostError)
+ * stops it before any GPU work. Created with a device provider instead of a device, an engine
+ * keeps the weights on the CPU and, after a loss, opens a new device (src/engine-device.ts),
+ * uploads them again and retries the interrupted call once.
  */
-import { DeviceError } from "./errors";
+import { closeState, deviceLoss, lostError, openOnDevice, type DeviceState } from "./engine-device";
+import { DeviceError, DeviceLostError, EngineDisposedError, InputError } from "./errors";
 import type { FunitHyper } from "./hyper";
-import { classInput, contentInput, styleInput, type Style } from "./inputs";
-import {
-  generatorGraph,
-  smallTranslationOps,
-  type BatchSpec,
-  type PlanSpec,
-  type Readback,
-} from "./model";
-import { PlanCache, planInputs, type InputData } from "./plan-cache";
-import {
-  chooseKernels,
-  type ConvKernel,
-  type KernelChoice,
-  type KernelOptions,
-  type Precision,
-} from "./policy";
+import { checkCallLimits, classInput, contentInput, styleInput, type Style } from "./inputs";
+import { JobPlans, TranslationJob, type JobOptions, type JobResult } from "./job";
+import { loadWeightsBytes, type LoadOptions, type WeightsSource } from "./load";
+import type { PlanSpec, Readback } from "./model";
+import { planInputs, type InputData } from "./plan-cache";
+import type { ConvKernel, KernelChoice, KernelOptions, Precision } from "./policy";
+import { prepareShapes, type PrepareShape } from "./prepare";
 import type { Dispatch } from "./runtime/graph";
-import { getKernel } from "./runtime/kernels";
 import { encodePlan, encodeTensorWrites, runPlanOnce, timePlanOnce } from "./runtime/run";
 import type { ImageRGBA, Tensor } from "./tensor";
-import {
-  checkTextureTarget,
-  createOutputTexture,
-  OutputViews,
-  type TextureTarget,
-} from "./texture-output";
-import { uploadGenerator, type GpuGenerator } from "./upload";
+import { checkTextureTarget, createOutputTexture, type TextureTarget } from "./texture-output";
 import { readGeneratorWeights, type GeneratorWeights } from "./weights";
 
 export type { Style } from "./inputs";
 export type { TextureTarget } from "./texture-output";
+export type { LoadOptions, LoadProgress, WeightsSource } from "./load";
 
 export interface Intermediates {
   content_code: Tensor;
@@ -61,110 +53,152 @@ export type ProfiledDispatch = Pick<Dispatch, "label" | "kernel" | "overrides" |
  * An engine's options: a label for its GPU objects, and the kernel options of chooseKernels
  * (conv kernel, precision, a forced tile, the f16 convolution's products), each "auto" by default.
  */
-export interface FunitOptions extends KernelOptions {
+export interface FunitOptions extends KernelOptions, LoadOptions {
   label?: string;
+  /** Shapes to prepare at load (see Funit.prepare). */
+  prepare?: PrepareShape[];
+}
+
+/**
+ * Gives the engine a device: at creation, and again after each device loss. Each call must
+ * return a new, working device (for instance `() => requestFunitDevice(navigator.gpu)`).
+ */
+export type DeviceProvider = () => Promise<GPUDevice>;
+
+/** Options of a single call. */
+export interface CallOptions {
+  /** Aborting it before the call starts runs nothing; later, the result is dropped. */
+  signal?: AbortSignal;
+}
+
+/** How a call runs (see Funit.call). */
+interface CallRules extends CallOptions {
+  /** Whether the call may run again on a new device after a loss (not with caller GPU objects). */
+  retry?: boolean;
 }
 
 export class Funit {
   readonly hyper: FunitHyper;
-  readonly device: GPUDevice;
   readonly label: string;
-  /** Everything chosen for this device and the options (src/policy.ts). */
-  readonly kernels: KernelChoice;
-  /** The convolution kernel this engine runs (kernels.conv). */
-  readonly convKernel: ConvKernel;
-  /** Precision of the activations and convolution weights (class code and MLP: always f32). */
-  readonly precision: Precision;
-  /** Bytes of weights held on the GPU. */
-  readonly weightBytes: number;
-  private readonly gen: GpuGenerator;
-  private readonly plans: PlanCache;
-  private readonly outputViews: OutputViews;
+  /** The device state in use: replaced, with a provider, after a device loss. */
+  private state: DeviceState;
   private queue: Promise<unknown> = Promise.resolve();
-  private destroyed = false;
+  private disposed = false;
 
-  private constructor(device: GPUDevice, gen: GpuGenerator, label: string, kernels: KernelChoice) {
-    this.device = device;
-    this.kernels = kernels;
-    this.convKernel = kernels.conv;
-    this.precision = kernels.precision;
-    this.gen = gen;
-    this.hyper = gen.hyper;
+  private constructor(
+    state: DeviceState,
+    label: string,
+    private readonly options: KernelOptions,
+    /** With a provider: the weights, kept on the CPU to be uploaded again after a loss. */
+    private recovery?: { provider: DeviceProvider; weights: GeneratorWeights },
+  ) {
+    this.state = state;
+    this.hyper = state.gen.hyper;
     this.label = label;
-    this.weightBytes = gen.bytes;
-    this.plans = new PlanCache(device, label, (spec) => generatorGraph(gen, kernels, spec));
-    this.outputViews = new OutputViews(device, label);
+  }
+
+  /** The device the engine runs on (a new one after a recovered loss). */
+  get device(): GPUDevice {
+    return this.state.device;
+  }
+  /** Everything chosen for this device and the options (src/policy.ts). */
+  get kernels(): KernelChoice {
+    return this.state.kernels;
+  }
+  /** The convolution kernel this engine runs (kernels.conv). */
+  get convKernel(): ConvKernel {
+    return this.state.kernels.conv;
+  }
+  /** Precision of the activations and convolution weights (class code and MLP: always f32). */
+  get precision(): Precision {
+    return this.state.kernels.precision;
+  }
+  /** Bytes of weights held on the GPU. */
+  get weightBytes(): number {
+    return this.state.gen.bytes;
+  }
+  private get plans() {
+    return this.state.plans;
+  }
+  private get outputViews() {
+    return this.state.outputViews;
+  }
+  private get jobPlans() {
+    return this.state.jobPlans;
   }
 
   /**
-   * Loads safetensors bytes (F32/F16/BF16) or already-read weights, uploads them and creates the
-   * pipelines of a small translation (see warmPipelines). Option conflicts are refused before
-   * anything is uploaded.
+   * Loads a model (safetensors F32/F16/BF16 from an ArrayBuffer, any ArrayBufferView, a Blob, a
+   * Response, a URL or URL string, with `onProgress` and `signal`; or already-read weights),
+   * uploads it and creates the pipelines of a small translation. Option conflicts are refused
+   * before anything is uploaded; a lost device is a DeviceLostError.
+   *
+   * `device` may be a DeviceProvider instead: the engine then keeps the weights as f32 on the CPU
+   * (4 bytes a parameter, whatever the file's dtype) so that, after a device loss, it can ask the
+   * provider for a new device, upload them again and retry the interrupted call once.
    */
   static async create(
-    device: GPUDevice,
-    weights: Uint8Array | GeneratorWeights,
+    device: GPUDevice | DeviceProvider,
+    weights: WeightsSource,
     opts: FunitOptions = {},
   ): Promise<Funit> {
     const label = opts.label ?? "funit";
-    const w = weights instanceof Uint8Array ? readGeneratorWeights(weights) : weights;
-    const kernels = chooseKernels(device, opts);
-    const gen = uploadGenerator(device, w.hyper, w.tensors, label, kernels);
-    const engine = new Funit(device, gen, label, kernels);
-    try {
-      await engine.warmPipelines();
-    } catch (e) {
-      engine.destroy(); // no half-made engine keeps its weights on the device
-      throw e;
-    }
-    return engine;
-  }
-
-  /**
-   * Creates, at load, the pipelines of one small translation: RGBA in, RGBA and texture out (every
-   * kernel of the f32 call, plus pack, unpack and image_to_texture), for every layer. Pipelines
-   * also depend on the image size and batch: the tiled convolution's tile follows a layer's pixel
-   * count, and the CPU convolutions' workgroup size its rows. So a call of another size may create
-   * a few pipelines of its own at its first call (cached per device afterwards); a page that knows
-   * its sizes can make one call of each at load.
-   */
-  private async warmPipelines(): Promise<void> {
-    const ops = smallTranslationOps(this.gen, this.kernels);
-    await Promise.all(ops.map((op) => getKernel(this.device, op.kernel, op.overrides)));
+    const loaded = await loadWeightsBytes(weights, opts);
+    const w = loaded instanceof Uint8Array ? readGeneratorWeights(loaded) : loaded;
+    opts.signal?.throwIfAborted();
+    const provider = typeof device === "function" ? device : undefined;
+    const gpu = provider ? await provider() : device;
+    if (typeof gpu !== "object" || gpu === null || typeof gpu.createBuffer !== "function")
+      throw new InputError(`device: expected a GPUDevice or a function resolving to one`);
+    const kernelOptions: KernelOptions = {
+      conv: opts.conv,
+      precision: opts.precision,
+      convTile: opts.convTile,
+      f16Products: opts.f16Products,
+    };
+    const state = await openOnDevice(gpu as GPUDevice, w, label, kernelOptions);
+    return new Funit(state, label, kernelOptions, provider && { provider, weights: w });
   }
 
   /** Mean class code over the K images: latent_dim floats. */
-  encodeClass(images: ImageRGBA[] | Tensor): Promise<Float32Array> {
-    return this.serial(async () => {
+  encodeClass(images: ImageRGBA[] | Tensor, opts: CallOptions = {}): Promise<Float32Array> {
+    return this.call(() => {
       const cls = classInput(images);
-      const out = await this.run(
-        { classImages: cls.spec, outputFormat: "f32", readback: ["class_code"] },
-        { classImages: cls.data },
-      );
-      return out.class_code!.data;
-    });
+      checkCallLimits(this.hyper, this.device.limits, undefined, cls.spec);
+      return async () => {
+        const out = await this.run(
+          { classImages: cls.spec, outputFormat: "f32", readback: ["class_code"] },
+          { classImages: cls.data },
+        );
+        return out.class_code!.data;
+      };
+    }, opts);
   }
 
   /** Translates each content image into the style (a class code, or K class images). */
-  translate(contents: ImageRGBA[], style: Style): Promise<ImageRGBA[]> {
-    return this.serial(async () => {
-      const { content, output } = await this.translateOnce(contents, style, "rgba8");
-      const rgba = new Uint8ClampedArray(output.buffer, output.byteOffset, output.byteLength);
-      const { n, h, w } = content;
-      return Array.from({ length: n }, (_, i) => ({
-        width: w,
-        height: h,
-        data: rgba.slice(i * h * w * 4, (i + 1) * h * w * 4),
-      }));
-    });
+  translate(contents: ImageRGBA[], style: Style, opts: CallOptions = {}): Promise<ImageRGBA[]> {
+    return this.call(() => {
+      const inputs = this.translationInputs(contents, style, "rgba8");
+      return async () => {
+        const output = await this.translateOnce(inputs);
+        const rgba = new Uint8ClampedArray(output.buffer, output.byteOffset, output.byteLength);
+        const { n, h, w } = inputs.spec.content!;
+        return Array.from({ length: n }, (_, i) => ({
+          width: w,
+          height: h,
+          data: rgba.slice(i * h * w * 4, (i + 1) * h * w * 4),
+        }));
+      };
+    }, opts);
   }
 
   /** Like translate, on [N,3,H,W] tensors in [-1, 1]. */
-  translateTensor(contents: Tensor, style: Style): Promise<Tensor> {
-    return this.serial(async () => ({
-      shape: [...contents.shape],
-      data: (await this.translateOnce(contents, style, "f32")).output,
-    }));
+  translateTensor(contents: Tensor, style: Style, opts: CallOptions = {}): Promise<Tensor> {
+    return this.call(() => {
+      const inputs = this.translationInputs(contents, style, "f32");
+      const shape = [...contents.shape];
+      return async () => ({ shape, data: await this.translateOnce(inputs) });
+    }, opts);
   }
 
   /**
@@ -184,13 +218,26 @@ export class Funit {
     style: Style,
     target: TextureTarget = {},
   ): Promise<GPUTexture> {
-    return this.serial(async () => {
-      const encoder = this.device.createCommandEncoder({ label: `${this.label}:to-texture` });
-      const { texture, upload } = await this.encodeToTexture(encoder, contents, style, target);
-      this.device.queue.submit([encoder.finish()]);
-      upload.destroy(); // freed once the submitted copies are done
-      return texture;
-    });
+    return this.call(
+      () => {
+        const inputs = this.translationInputs(contents, style, "texture", target);
+        return async () => {
+          const encoder = this.device.createCommandEncoder({ label: `${this.label}:to-texture` });
+          const { texture, upload } = await this.encodeToTexture(encoder, inputs, target);
+          this.device.queue.submit([encoder.finish()]);
+          upload.destroy(); // freed once the submitted copies are done
+          // nothing is read back, so a loss meanwhile would go unnoticed: ask
+          const lost = await deviceLoss(this.device);
+          if (lost) {
+            if (!target.texture) texture.destroy();
+            throw lostError(lost);
+          }
+          return texture;
+        };
+      },
+      // a caller's texture belongs to the lost device: only a texture made here can be made again
+      { retry: !target.texture },
+    );
   }
 
   /**
@@ -200,7 +247,7 @@ export class Funit {
    * encoder must have no pass open. Resolves to the texture that the encoder writes once
    * submitted. Submit it before destroying the engine or translating MAX_PLANS (8) other input
    * shapes on it (plans are recycled). The small upload buffer of each call is left to the garbage
-   * collector.
+   * collector. After a device loss the caller's encoder is useless: the call is not retried.
    */
   encodeTranslationToTexture(
     encoder: GPUCommandEncoder,
@@ -208,16 +255,21 @@ export class Funit {
     style: Style,
     target: TextureTarget = {},
   ): Promise<GPUTexture> {
-    return this.serial(
-      async () => (await this.encodeToTexture(encoder, contents, style, target)).texture,
+    return this.call(
+      () => {
+        const inputs = this.translationInputs(contents, style, "texture", target);
+        return async () => (await this.encodeToTexture(encoder, inputs, target)).texture;
+      },
+      { retry: false },
     );
   }
 
   /** Runs content [N,3,H,W] with class images [K,3,H,W] and reads back every intermediate. */
   runWithIntermediates(contents: Tensor, classImages: Tensor): Promise<Intermediates> {
-    return this.serial(async () => {
+    return this.call(() => {
       const content = contentInput(this.hyper, contents);
       const cls = classInput(classImages);
+      checkCallLimits(this.hyper, this.device.limits, content.spec, cls.spec);
       const spec: PlanSpec = {
         content: content.spec,
         classImages: cls.spec,
@@ -225,10 +277,11 @@ export class Funit {
         readback: ["content_code", "class_code", "adain_params", "output"],
       };
       // the spec reads back every intermediate
-      return (await this.run(spec, {
-        content: content.data,
-        classImages: cls.data,
-      })) as Intermediates;
+      return async () =>
+        (await this.run(spec, {
+          content: content.data,
+          classImages: cls.data,
+        })) as Intermediates;
     });
   }
 
@@ -237,26 +290,29 @@ export class Funit {
    * timestamp queries: [{label, ms}] in execution order. Needs the `timestamp-query` feature.
    */
   profile(contents: Tensor, classImages: Tensor): Promise<ProfiledDispatch[]> {
-    return this.serial(async () => {
-      if (!this.device.features.has("timestamp-query"))
-        throw new DeviceError("profiling needs the 'timestamp-query' feature");
+    return this.call(() => {
       const content = contentInput(this.hyper, contents);
       const cls = classInput(classImages);
-      const bundle = await this.plans.get({
-        content: content.spec,
-        classImages: cls.spec,
-        outputFormat: "f32",
-        readback: ["output"],
-      });
-      const data = { content: content.data, classImages: cls.data };
-      const ms = await timePlanOnce(this.device, bundle.plan, planInputs(bundle, data));
-      return bundle.plan.dispatches.map((d, i) => ({
-        label: d.label,
-        kernel: d.kernel,
-        overrides: d.overrides,
-        params: d.params,
-        ms: ms[i]!,
-      }));
+      checkCallLimits(this.hyper, this.device.limits, content.spec, cls.spec);
+      return async () => {
+        if (!this.device.features.has("timestamp-query"))
+          throw new DeviceError("profiling needs the 'timestamp-query' feature");
+        const bundle = await this.plans.get({
+          content: content.spec,
+          classImages: cls.spec,
+          outputFormat: "f32",
+          readback: ["output"],
+        });
+        const data = { content: content.data, classImages: cls.data };
+        const ms = await timePlanOnce(this.device, bundle.plan, planInputs(bundle, data));
+        return bundle.plan.dispatches.map((d, i) => ({
+          label: d.label,
+          kernel: d.kernel,
+          overrides: d.overrides,
+          params: d.params,
+          ms: ms[i]!,
+        }));
+      };
     });
   }
 
@@ -265,32 +321,140 @@ export class Funit {
     return this.plans.activationBytes();
   }
 
+  /**
+   * Frees the engine's GPU memory. Calls queued and not yet started reject with an
+   * EngineDisposedError and run nothing; a call already running rejects with it as well.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    closeState(this.state);
+    this.recovery = undefined; // the CPU copy of the weights can go too
+  }
+
+  /** dispose(), for `using engine = await Funit.create(…)`. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** The former name of dispose(). */
   destroy(): void {
-    this.destroyed = true;
-    this.gen.destroy();
-    this.plans.destroy();
+    this.dispose();
   }
 
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.destroyed) return Promise.reject(new Error(`${this.label}: engine was destroyed`));
-    const next = this.queue.then(fn, fn);
+  /**
+   * Queues a call. `prepare` runs now: it checks and copies the inputs (a bad input rejects at
+   * once, and the caller may reuse its buffers) and returns the work, which runs when the calls
+   * before it are done. When it starts, the work first meets the engine's state then: disposed,
+   * aborted or on a lost device, it is refused before any GPU work (a provider's engine first
+   * moves to a new device). A failure caused by a loss during the work is retried once on a new
+   * device when `retry` allows and there is a provider.
+   */
+  private call<T>(prepare: () => () => Promise<T>, rules: CallRules = {}): Promise<T> {
+    const { signal } = rules;
+    if (this.disposed) return Promise.reject(this.disposedError());
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    let work: () => Promise<T>;
+    try {
+      work = prepare();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const start = () => this.start(work, rules);
+    const next = this.queue.then(start, start);
     this.queue = next.catch(() => undefined);
-    return next;
+    return signal ? settleOnAbort(next, signal) : next;
   }
 
-  /** One translation, output as RGBA8 (one u32 per pixel, returned as its f32 view) or f32. */
-  private async translateOnce(
+  private async start<T>(work: () => Promise<T>, { signal, retry = true }: CallRules): Promise<T> {
+    if (this.disposed) throw this.disposedError();
+    signal?.throwIfAborted();
+    await this.ensureDevice();
+    try {
+      return await this.attempt(work);
+    } catch (e) {
+      if (!(e instanceof DeviceLostError) || !this.recovery || !retry) throw e;
+      await this.ensureDevice();
+      return await this.attempt(work);
+    }
+  }
+
+  /** Runs the work once; a failure of a disposed engine or lost device says so (typed). */
+  private async attempt<T>(work: () => Promise<T>): Promise<T> {
+    if (this.disposed) throw this.disposedError();
+    const state = this.state;
+    try {
+      return await work();
+    } catch (e) {
+      if (this.disposed) throw this.disposedError(e);
+      const lost = await deviceLoss(state.device);
+      if (lost && !(e instanceof DeviceLostError)) throw lostError(lost, { cause: e });
+      throw e;
+    }
+  }
+
+  /**
+   * Makes sure the device is usable: a lost device is a DeviceLostError, or, with a provider, is
+   * replaced by a new one holding the weights again (the old state is dropped first).
+   */
+  private async ensureDevice(): Promise<void> {
+    const lost = await deviceLoss(this.state.device);
+    if (!lost) return;
+    if (!this.recovery) throw lostError(lost);
+    closeState(this.state);
+    const { provider, weights } = this.recovery;
+    let device: GPUDevice;
+    try {
+      device = await provider();
+    } catch (e) {
+      throw new DeviceLostError(
+        String(lost.reason),
+        `${lost.message}; the device provider failed: ${(e as Error).message ?? e}`,
+        { cause: e },
+      );
+    }
+    const state = await openOnDevice(device, weights, this.label, this.options);
+    if (this.disposed) {
+      closeState(state);
+      throw this.disposedError();
+    }
+    this.state = state;
+  }
+
+  private disposedError(cause?: unknown): EngineDisposedError {
+    return new EngineDisposedError(
+      `${this.label}: the engine was disposed`,
+      cause === undefined ? undefined : { cause },
+    );
+  }
+
+  /** A translation's checked and copied inputs and the spec of its plan. */
+  private translationInputs(
     contents: ImageRGBA[] | Tensor,
     style: Style,
-    outputFormat: "rgba8" | "f32",
-  ): Promise<{ content: BatchSpec; output: Float32Array }> {
+    outputFormat: PlanSpec["outputFormat"],
+    target?: TextureTarget,
+  ): { spec: PlanSpec; data: InputData } {
     const content = contentInput(this.hyper, contents);
     const { spec: classSpec, data: classData, code } = styleInput(this.hyper, style);
-    const out = await this.run(
-      { content: content.spec, classImages: classSpec, outputFormat, readback: ["output"] },
-      { content: content.data, classImages: classData, classCode: code },
-    );
-    return { content: content.spec, output: out.output!.data };
+    const texture = outputFormat === "texture";
+    checkCallLimits(this.hyper, this.device.limits, content.spec, classSpec, texture);
+    const { n, h, w } = content.spec;
+    if (target) checkTextureTarget(this.device, target, n, h, w);
+    return {
+      spec: {
+        content: content.spec,
+        classImages: classSpec,
+        outputFormat,
+        readback: texture ? [] : ["output"],
+      },
+      data: { content: content.data, classImages: classData, classCode: code },
+    };
+  }
+
+  /** One translation's output: RGBA8 (one u32 per pixel, returned as its f32 view) or f32. */
+  private async translateOnce(inputs: { spec: PlanSpec; data: InputData }): Promise<Float32Array> {
+    return (await this.run(inputs.spec, inputs.data)).output!.data;
   }
 
   /** Runs the plan of a spec once; returns each read-back tensor (shape from the plan). */
@@ -314,34 +478,38 @@ export class Funit {
   }
 
   /**
-   * Checks the target, then records input copies and the plan into `encoder`. Every check comes
-   * before anything is recorded or created, so a refused call writes nothing.
+   * Records input copies and the plan into `encoder` (the inputs and target were checked when
+   * the call was made, so a refused call wrote nothing).
    */
   private async encodeToTexture(
     encoder: GPUCommandEncoder,
-    contents: ImageRGBA[] | Tensor,
-    style: Style,
+    inputs: { spec: PlanSpec; data: InputData },
     target: TextureTarget,
   ): Promise<{ texture: GPUTexture; upload: GPUBuffer }> {
-    const content = contentInput(this.hyper, contents);
-    const { spec: classSpec, data: classData, code } = styleInput(this.hyper, style);
-    const { n, h, w } = content.spec;
-    checkTextureTarget(this.device, target, n, h, w);
-    const bundle = await this.plans.get({
-      content: content.spec,
-      classImages: classSpec,
-      outputFormat: "texture",
-      readback: [],
-    });
+    const { n, h, w } = inputs.spec.content!;
+    const bundle = await this.plans.get(inputs.spec);
+    if (this.disposed) throw this.disposedError();
     const texture = target.texture ?? createOutputTexture(this.device, this.label, n, h, w);
     await this.outputViews.bind(bundle.plan, texture, target.layer ?? 0, n, !target.texture);
     const upload = encodeTensorWrites(
       this.device,
       encoder,
       bundle.plan,
-      planInputs(bundle, { content: content.data, classImages: classData, classCode: code }),
+      planInputs(bundle, inputs.data),
     );
     encodePlan(encoder, bundle.plan);
     return { texture, upload };
   }
+}
+
+/**
+ * The call's promise, settled early with the signal's reason if it aborts first (the engine's
+ * queue still waits for the work itself, which an abort cannot stop once it runs).
+ */
+function settleOnAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }

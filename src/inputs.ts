@@ -1,12 +1,14 @@
 /**
  * Checking what a caller hands the engine, before any GPU work: content and class images (RGBA8
  * images of one size, or a [N,3,H,W] tensor with finite values) and styles (a class code of
- * latent_dim finite floats, or class images). Each check is an InputError that names the input
- * and what is wrong; what passes comes back as a BatchSpec (the plan's key) and the bytes to
- * upload.
+ * latent_dim finite floats, or class images), and a call's batch sizes against the device's
+ * limits (src/limits.ts). Each check is an InputError that names the input and what is wrong;
+ * what passes comes back as a BatchSpec (the plan's key) and a private copy of the bytes to
+ * upload, so a caller may reuse its buffers as soon as a call has returned its promise.
  */
 import { InputError } from "./errors";
 import type { FunitHyper } from "./hyper";
+import { checkCallFits, type FunitDeviceLimits } from "./limits";
 import type { BatchSpec } from "./model";
 import { checkImageBatch, imageBatchDims, isTensor, type ImageRGBA, type Tensor } from "./tensor";
 
@@ -47,7 +49,7 @@ export function styleInput(
         `class code has ${style.length} values; this model's latent_dim is ${hyper.latent_dim}`,
       );
     if (!style.every(Number.isFinite)) throw new InputError("class code holds a non-finite value");
-    return { code: style };
+    return { code: style.slice() };
   }
   return classInput(style);
 }
@@ -65,10 +67,32 @@ function batchData(x: ImageRGBA[] | Tensor): ArrayBufferView {
   if (isTensor(x)) {
     if (!x.data.every(Number.isFinite))
       throw new InputError("input tensor holds a non-finite value");
-    return x.data;
+    return x.data.slice();
   }
   const plane = x[0]!.width * x[0]!.height * 4;
   const out = new Uint8Array(plane * x.length);
   x.forEach((img, i) => out.set(img.data, i * plane));
   return out;
+}
+
+/**
+ * Refuses (InputError naming the limit) a call of these batches that the device could not run:
+ * checked when the call is made, before any plan or buffer exists.
+ */
+export function checkCallLimits(
+  hyper: FunitHyper,
+  limits: FunitDeviceLimits,
+  content: BatchSpec | undefined,
+  classImages: BatchSpec | undefined,
+  textureOutput = false,
+): void {
+  checkCallFits(hyper, limits, {
+    n: content?.n ?? 0,
+    contentWidth: content?.w ?? 0,
+    contentHeight: content?.h ?? 0,
+    k: classImages?.n ?? 0,
+    classWidth: classImages?.w ?? 0,
+    classHeight: classImages?.h ?? 0,
+    textureOutput,
+  });
 }
