@@ -14,16 +14,16 @@
 // pixels of one row of one image (the last run of a row may stick out past the edge: those pixels
 // are computed on clamped columns and not stored); workgroup_id.y = a block of COB output channels
 // (4, 8 or 16) shared by the workgroup. acc[4p + q] holds pixel p's channels c0 + 4q … c0 + 4q + 3.
-// The reduction runs ky outermost, then input channels, then kx (so that the window slides along x).
+// The reduction runs ky outermost, then input channels, then kx (so the window slides along x).
 //
 // PHASES (for the decoder's 5×5 convolutions of ×2 nearest-upsampled inputs: KSIZE 5, pad 2,
 // STRIDE 1, UPSAMPLE 2; src/runtime/kernels.ts refuses other shapes) splits the output into parts
 // that write disjoint pixels. Away from the reflect padding, output pixel (2m + b, 2n + a) sees
-// stored rows m − 1 … m + 1 and columns n − 1 … n + 1 only, and taps that read the same stored value
-// add their weights: a 3×3 filter per output phase (b, a), 9 multiply-adds instead of 25.
+// stored rows m − 1 … m + 1 and columns n − 1 … n + 1 only, and taps that read the same stored
+// value add their weights: a 3×3 filter per output phase (b, a), 9 multiply-adds instead of 25.
 //   workgroup_id.z = 2b + a < 4: the interior pixels of phase (b, a), so a workgroup shares one
 //     filter; a lane owns PX pixels 2n + a, n = n0 … n0 + PX − 1, of one row and slides a window
-//     over stored columns. Weights: the phase filters, [phase][cin·3·3][cout] (src/model.ts,
+//     over stored columns. Weights: the phase filters, [phase][cin·3·3][cout] (src/upload.ts,
 //     up2PhaseWeights), bound in place of the 5×5 weights.
 //   workgroup_id.z = 4: the frame of width 2 where the padding reflects, with the 5×5 weights read
 //     from the same buffer past the phase filters (from row k_base): rows 0, 1, H − 2, H − 1 whole,
@@ -107,7 +107,7 @@ fn convolve(gid: vec3<u32>, wg: vec3<u32>, lane: u32) {
   var oy = q / runs_w;
   var ox0 = (q - oy * runs_w) * PX;
   var side = false;             // a run at the end of a row between the frame's top and bottom rows
-  var k_base = 0u;              // first weight row (PHASES: the 5×5 weights follow the phase filters)
+  var k_base = 0u;   // first weight row (PHASES: the 5×5 weights follow the phase filters)
   if (PHASES) {
     if (oy >= 2u && oy < 4u) { oy += params.out_h - 4u; }     // the bottom two rows
     if (q >= 4u * runs_w) {
@@ -214,7 +214,8 @@ fn phases(id: u32, wg: vec3<u32>, lane: u32) {
   }
   if (id >= n_runs) { return; }
   let out_row = img * params.cout * params.out_h * params.out_w + (2u * m + b) * params.out_w;
-  // columns of pixels past the interior (n > in_w − 2) are pushed past the row: store_pixel skips them
+  // columns of pixels past the interior (n > in_w − 2) are pushed past the row: store_pixel
+  // skips them
   let past = params.out_w;
   store_pixel(0u, out_row, select(past, 2u * n0 + a, n0 <= cols), c0);
   if (PX > 1u) { store_pixel(1u, out_row, select(past, 2u * (n0 + 1u) + a, n0 + 1u <= cols), c0); }
@@ -222,7 +223,8 @@ fn phases(id: u32, wg: vec3<u32>, lane: u32) {
   if (PX > 3u) { store_pixel(3u, out_row, select(past, 2u * (n0 + 3u) + a, n0 + 3u <= cols), c0); }
 }
 
-// Bias, activation and store of pixel p's COB channels (those past the row or past cout are not stored).
+// Bias, activation and store of pixel p's COB channels (those past the row or past cout are not
+// stored).
 fn store_pixel(p: u32, out_row: u32, ox: u32, c0: u32) {
   if (ox >= params.out_w) { return; }
   let plane_out = params.out_h * params.out_w;

@@ -27,8 +27,8 @@
 // grows with TILE_K (≤ 32 terms), not with cin·k·k (up to thousands).
 //
 // The tile shape (WG_PX, WG_CO) and TILE_K are override constants chosen per adapter and layer by
-// chooseConvTile (src/model.ts): threads ≤ maxComputeInvocationsPerWorkgroup, workgroup memory
-// TILE_K·(WG_PX + WG_CO)·4·sizeof(T) bytes ≤ maxComputeWorkgroupStorageSize.
+// chooseConvTile (src/ops/conv-tiles.ts): threads ≤ maxComputeInvocationsPerWorkgroup, workgroup
+// memory TILE_K·(WG_PX + WG_CO)·4·sizeof(T) bytes ≤ maxComputeWorkgroupStorageSize.
 //
 // Weights are stored transposed, [cin·k·k][cout], as T, so a row of a channel tile is contiguous.
 
@@ -39,11 +39,13 @@ override WG_CO: u32 = 16u;     // threads along output channels (4 channels each
 override TILE_K: u32 = 16u;    // reduction rows staged per step
 
 @group(0) @binding(1) var<storage, read> input: array<T>;
-@group(0) @binding(2) var<storage, read> weight: array<vec4<T>>;   // [cin·k·k][cout] as vec4s (buffer padded to 16 bytes)
+// [cin·k·k][cout] as vec4s (the buffer is padded to 16 bytes)
+@group(0) @binding(2) var<storage, read> weight: array<vec4<T>>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> output: array<T>;
 
-// tile_w[kk·WG_CO + ty] = weights of channels 4·ty…4·ty+3; tile_x[kk·WG_PX + tx] = pixels tx + j·WG_PX.
+// tile_w[kk·WG_CO + ty] = weights of channels 4·ty…4·ty+3;
+// tile_x[kk·WG_PX + tx] = pixels tx + j·WG_PX.
 var<workgroup> tile_w: array<vec4<T>, TILE_K * WG_CO>;
 var<workgroup> tile_x: array<vec4<T>, TILE_K * WG_PX>;
 
