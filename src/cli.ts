@@ -6,15 +6,25 @@
  * anything is decoded or a device is opened, so a mistake costs no device start-up; outputs are
  * written atomically, so a failed run leaves no file behind. Every command parses its arguments
  * with src/node/args.ts and throws typed errors; `exitCodeFor` is the one place that maps them to
- * exit statuses. Errors print as `funit: <message>`; FUNIT_DEBUG=1 adds the stack trace.
+ * exit statuses. Everything a command prints on stderr starts `funit <command>: `; FUNIT_DEBUG=1
+ * adds the stack trace. `translate` reads an input from stdin and writes its PNG to stdout for `-`.
  */
-import { extname } from "node:path";
+import { readFileSync } from "node:fs";
+import { extname, join } from "node:path";
 import { parseSafetensors } from "./safetensors";
 import { floatTensors, maxAbsError, type ImageRGBA, type Tensor } from "./tensor";
-import { convertCommand, CONVERT_USAGE } from "./node/convert";
-import { runDemo } from "./node/demo";
-import { fontCommand } from "./node/font-command";
-import { parseCommand, positiveInteger, requireString } from "./node/args";
+import { convertCommand, CONVERT_COMMAND } from "./node/convert";
+import { DEFAULT_DEMO_OUT, DEFAULT_DEMO_TEXT, DEFAULT_DEMO_WEIGHTS, runDemo } from "./node/demo";
+import { FONT_COMMAND, fontCommand } from "./node/font-command";
+import { packageRoot } from "./node/assets";
+import {
+  helpText,
+  parseCommand,
+  synopsis,
+  positiveInteger,
+  requireString,
+  type CommandSpec,
+} from "./node/args";
 import {
   checkTranslateCall,
   loadInputImages,
@@ -23,6 +33,7 @@ import {
   openEngine,
 } from "./node/session";
 import { checkOutputPath, encodePng, readInputFile, writeFilesAtomic } from "./node/images";
+import { writeStdout } from "./node/stdio";
 import {
   CheckpointError,
   DeviceError,
@@ -45,49 +56,117 @@ export const EXIT_USAGE = 2;
 /** The WebGPU device failed or is missing: DeviceError (no adapter, a missing feature, a loss). */
 export const EXIT_DEVICE = 3;
 
-const USAGE = `funit: FUNIT few-shot image-to-image translation on WebGPU
-
-usage:
-  funit translate --weights W --content A.png [B.png …] --class S1.png [S2.png …] --out OUT [--size S]
-  funit verify    --weights W --expected E.safetensors [--atol 1e-4] [--json]
-  funit convert   …            (see funit convert --help)
-  funit demo      [TEXT] [--out FILE] [--weights W]
-  funit font      (--style-font NAME | --class G1.png …) --out F.otf [--woff2 F.woff2] [--chars ks|all|TEXT]
-  funit help      [COMMAND]
-
-exit status: 0 ok, 1 failed check (verify) or internal error, 2 usage or input error (a bad or
-too-large image, file or model; every refusal names its limit), 3 WebGPU device error`;
-
-const COMMAND_USAGE: Record<string, string> = {
-  convert: CONVERT_USAGE,
-  translate: `usage: funit translate --weights W --content A.png [B.png …] --class S1.png [S2.png …] --out OUT [--size S]
-
-Translates each content image into the class (style) shown by the K ≥ 1 class images.
-  --weights W   generator weights (.safetensors, F32 or F16)
-  --content     one or more content images (PNG or JPEG)
-  --class       one or more class images, K ≥ 1 (PNG or JPEG)
-  --out OUT     output PNG; with several content images, OUT-0.png, OUT-1.png, … in content
-                order (a trailing .png on OUT is kept once: out.png → out-0.png)
-  --size S      resize every input to S×S first (PIL bilinear, antialiased, as the NVlabs test
-                script does); S ≤ 2048 and a multiple of 2^n_downs_content; without it, content
-                height and width must be multiples of 2^n_downs_content
-Grey, RGB and RGBA inputs all become RGB; transparency is composited onto white.`,
-  verify: `usage: funit verify --weights W --expected E.safetensors [--atol 1e-4] [--json]
-
-Runs the engine on the 'content' and 'class_images' tensors of a funit-expected/1 file and reports
-the max absolute error of every stored intermediate (content_code, class_code, adain_params,
-output). Exit 0 only when all are within atol, 1 otherwise.
-  --json        print exactly one JSON object: { "<tensor>": { "maxAbsErr", "shape" }, …, "ok" }`,
-  demo: `usage: funit demo [TEXT] [--out FILE] [--weights W]
-
-Renders TEXT (default "퓨샷 폰트 생성") in each of the 8 held-out fonts from K=5 reference glyphs
-of each: top row the source font, then one row per font (references, gap, generated text).
-  --out FILE    output PNG (default out/demo.png)
-  --weights W   generator weights (default weights/hangul64-f16.safetensors in the package)`,
+const TRANSLATE_COMMAND: CommandSpec = {
+  name: "translate",
+  usage:
+    "translate --content A.png [B.png …] --class S1.png [S2.png …] --out OUT [--weights W]\n" +
+    "[--size S]",
+  about: "Translates each content image into the class (style) shown by the K ≥ 1 class images.",
+  options: {
+    content: {
+      type: "string",
+      multiple: true,
+      value: "A.png …",
+      help: "one or more content images (PNG or JPEG); - reads one image from stdin",
+    },
+    class: {
+      type: "string",
+      multiple: true,
+      value: "S1.png …",
+      help: "one or more class images, K ≥ 1 (PNG or JPEG); - reads one image from stdin",
+    },
+    out: {
+      type: "string",
+      value: "OUT",
+      help:
+        "output PNG; - writes it to stdout (one content image only; nothing else goes\n" +
+        "there); with several content images, OUT-0.png, OUT-1.png, … in content order\n" +
+        "(a trailing .png on OUT is kept once: out.png → out-0.png)",
+    },
+    weights: {
+      type: "string",
+      value: "W",
+      help:
+        "generator weights (.safetensors, F32 or F16); default, as for demo,\n" +
+        `${DEFAULT_DEMO_WEIGHTS} in the package`,
+    },
+    size: {
+      type: "string",
+      value: "S",
+      help:
+        "resize every input to S×S first (PIL bilinear, antialiased, as the NVlabs test\n" +
+        "script does); S ≤ 2048 and a multiple of 2^n_downs_content; without it, content\n" +
+        "height and width must be multiples of 2^n_downs_content",
+    },
+  },
+  notes: "Grey, RGB and RGBA inputs all become RGB; transparency is composited onto white.",
 };
 
-function usageFor(command: string): string {
-  return COMMAND_USAGE[command] ?? USAGE;
+const VERIFY_COMMAND: CommandSpec = {
+  name: "verify",
+  usage: "verify --weights W --expected E.safetensors [--atol 1e-4] [--json]",
+  about:
+    "Runs the engine on the 'content' and 'class_images' tensors of a funit-expected/1 file and\n" +
+    "reports the max absolute error of every stored intermediate (content_code, class_code,\n" +
+    "adain_params, output). Exit 0 only when all are within atol, 1 otherwise.",
+  options: {
+    weights: { type: "string", value: "W", help: "generator weights (.safetensors)" },
+    expected: {
+      type: "string",
+      value: "E",
+      help: "the funit-expected/1 reference file (.safetensors)",
+    },
+    atol: { type: "string", value: "A", help: "absolute tolerance (default 1e-4)" },
+    json: {
+      type: "boolean",
+      help: 'print exactly one JSON object: { "<tensor>": { "maxAbsErr", "shape" }, …, "ok" }',
+    },
+  },
+};
+
+const DEMO_COMMAND: CommandSpec = {
+  name: "demo",
+  usage: "demo [TEXT] [--out FILE] [--weights W]",
+  about:
+    `Renders TEXT (default "${DEFAULT_DEMO_TEXT}") in each of the 8 held-out fonts from K=5\n` +
+    "reference glyphs of each: top row the source font, then one row per font (its name, the\n" +
+    "references, a gap, the generated text).",
+  options: {
+    out: { type: "string", value: "FILE", help: `output PNG (default ${DEFAULT_DEMO_OUT})` },
+    weights: {
+      type: "string",
+      value: "W",
+      help: `generator weights (default ${DEFAULT_DEMO_WEIGHTS} in the package)`,
+    },
+  },
+  maxPositionals: Infinity,
+};
+
+/** Every command's description, for `funit help` and the test that each option has help. */
+export const COMMANDS: Record<string, CommandSpec> = {
+  translate: TRANSLATE_COMMAND,
+  verify: VERIFY_COMMAND,
+  convert: CONVERT_COMMAND,
+  demo: DEMO_COMMAND,
+  font: FONT_COMMAND,
+};
+
+const USAGE = [
+  "funit: FUNIT few-shot image-to-image translation on WebGPU",
+  "",
+  "usage:",
+  ...Object.values(COMMANDS).map((spec) => `  funit ${synopsis(spec, 0)}`),
+  "  funit help [COMMAND]     (or funit COMMAND --help)",
+  "  funit --version",
+  "",
+  "exit status: 0 ok, 1 failed check (verify) or internal error, 2 usage or input error (a bad or",
+  "too-large image, file or model; every refusal names its limit), 3 WebGPU device error",
+].join("\n");
+
+/** "funit-webgpu 0.1.0", from the package's own package.json. */
+export function versionText(): string {
+  const manifest = JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8"));
+  return `${manifest.name} ${manifest.version}`;
 }
 
 // --- shared steps --------------------------------------------------------------------------------------
@@ -104,30 +183,32 @@ export function outputPaths(out: string, count: number): string[] {
 
 // --- commands ------------------------------------------------------------------------------------------
 
+/** The path that means stdin (an input) or stdout (the output). */
+const STDIO = "-";
+
 async function translateCommand(args: string[]): Promise<number> {
-  const { values } = parseCommand("translate", args, {
-    weights: { type: "string" },
-    content: { type: "string", multiple: true },
-    class: { type: "string", multiple: true },
-    out: { type: "string" },
-    size: { type: "string" },
-  });
-  if (values.help) return printHelp("translate");
-  const weightsPath = requireString("translate", values, "weights");
-  const outPath = requireString("translate", values, "out");
+  const { values } = parseCommand(TRANSLATE_COMMAND, args);
+  if (values.help) return printHelp(TRANSLATE_COMMAND);
+  const weightsPath =
+    (values.weights as string | undefined) ?? join(packageRoot(), DEFAULT_DEMO_WEIGHTS);
+  const outPath = requireString(values, "out");
   const contentPaths = (values.content as string[] | undefined) ?? [];
   const classPaths = (values.class as string[] | undefined) ?? [];
-  if (contentPaths.length === 0)
-    throw new UsageError("translate: --content needs at least one image");
+  if (contentPaths.length === 0) throw new UsageError("--content needs at least one image");
   if (classPaths.length === 0)
-    throw new UsageError("translate: K = 0: --class needs at least one class image");
+    throw new UsageError("K = 0: --class needs at least one class image");
+  if ([...contentPaths, ...classPaths].filter((p) => p === STDIO).length > 1)
+    throw new UsageError("stdin holds one image: '-' may be given once");
+  if (outPath === STDIO && contentPaths.length > 1)
+    throw new UsageError(
+      `--out - writes one PNG to stdout, but ${contentPaths.length} content images make ` +
+        `${contentPaths.length}: give --out a file name`,
+    );
   const size =
-    values.size === undefined
-      ? undefined
-      : positiveInteger("translate", "size", values.size as string);
+    values.size === undefined ? undefined : positiveInteger("size", values.size as string);
   if (size !== undefined) checkLimit("maxSize", size, "--size");
 
-  const outPaths = outputPaths(outPath, contentPaths.length);
+  const outPaths = outPath === STDIO ? [] : outputPaths(outPath, contentPaths.length);
   for (const p of outPaths) await checkOutputPath(p);
   const weights = await loadWeights(weightsPath);
   // Sizes from the headers, against the model, src/limits.ts and the adapter: nothing decoded yet.
@@ -141,6 +222,10 @@ async function translateCommand(args: string[]): Promise<number> {
     outputs = await engine.funit.translate(contents, classImages);
   } finally {
     engine.close();
+  }
+  if (outPath === STDIO) {
+    await writeStdout(encodePng(outputs[0]!));
+    return EXIT_OK;
   }
   await writeFilesAtomic(outputs.map((img, i) => ({ path: outPaths[i]!, bytes: encodePng(img) })));
   for (const p of outPaths) console.log(p);
@@ -184,19 +269,14 @@ async function readExpected(path: string): Promise<Map<string, Tensor>> {
 }
 
 async function verifyCommand(args: string[]): Promise<number> {
-  const { values } = parseCommand("verify", args, {
-    weights: { type: "string" },
-    expected: { type: "string" },
-    atol: { type: "string" },
-    json: { type: "boolean" },
-  });
-  if (values.help) return printHelp("verify");
-  const weightsPath = requireString("verify", values, "weights");
-  const expectedPath = requireString("verify", values, "expected");
+  const { values } = parseCommand(VERIFY_COMMAND, args);
+  if (values.help) return printHelp(VERIFY_COMMAND);
+  const weightsPath = requireString(values, "weights");
+  const expectedPath = requireString(values, "expected");
   const atolText = (values.atol as string | undefined) ?? "1e-4";
   const atol = Number(atolText);
   if (atolText.trim() === "" || !Number.isFinite(atol) || atol < 0)
-    throw new UsageError(`verify: --atol must be a non-negative number, got '${atolText}'`);
+    throw new UsageError(`--atol must be a non-negative number, got '${atolText}'`);
 
   const expected = await readExpected(expectedPath);
   const weights = await loadWeights(weightsPath);
@@ -266,13 +346,8 @@ function printVerifyTable(
 }
 
 async function demoCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommand(
-    "demo",
-    args,
-    { out: { type: "string" }, weights: { type: "string" } },
-    Infinity,
-  );
-  if (values.help) return printHelp("demo");
+  const { values, positionals } = parseCommand(DEMO_COMMAND, args);
+  if (values.help) return printHelp(DEMO_COMMAND);
   await runDemo({
     text: positionals.length ? positionals.join(" ") : undefined,
     out: values.out as string | undefined,
@@ -281,8 +356,8 @@ async function demoCommand(args: string[]): Promise<number> {
   return EXIT_OK;
 }
 
-function printHelp(command?: string): number {
-  console.log(command ? usageFor(command) : USAGE);
+function printHelp(spec?: CommandSpec): number {
+  console.log(spec ? helpText(spec) : USAGE);
   return EXIT_OK;
 }
 
@@ -323,7 +398,12 @@ export async function main(argv: string[]): Promise<number> {
       case "help":
       case "--help":
       case "-h":
-        return printHelp(rest[0]);
+        if (rest[0] !== undefined && !(rest[0] in COMMANDS))
+          throw new UsageError(`unknown command '${rest[0]}'`);
+        return printHelp(rest[0] === undefined ? undefined : COMMANDS[rest[0]]);
+      case "--version":
+        console.log(versionText());
+        return EXIT_OK;
       case undefined:
         console.error(USAGE);
         return EXIT_USAGE;
@@ -331,17 +411,20 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command '${command}'`);
     }
   } catch (e) {
-    return reportError(e, command);
+    return reportError(e, command !== undefined && command in COMMANDS ? command : undefined);
   }
 }
 
+/**
+ * Prints a failure as `funit <command>: <message>` (plain `funit:` outside a command), the one
+ * prefix of everything a command says on stderr, and returns its exit status.
+ */
 function reportError(e: unknown, command: string | undefined): number {
   const err = e instanceof Error ? e : new Error(String(e));
-  console.error(`funit: ${err.message}`);
+  const prefix = command ? `funit ${command}:` : "funit:";
+  console.error(`${prefix} ${err.message}`);
   if (err instanceof UsageError)
-    console.error(
-      `run 'funit help${command && command in COMMAND_USAGE ? ` ${command}` : ""}' for usage`,
-    );
+    console.error(`${prefix} run 'funit help${command ? ` ${command}` : ""}' for usage`);
   const code = exitCodeFor(err);
   if ((process.env.FUNIT_DEBUG === "1" || code === EXIT_CHECK_FAILED) && err.stack)
     console.error(err.stack); // an untyped error is a bug: its stack is what a report needs

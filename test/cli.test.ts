@@ -22,7 +22,10 @@ import jpeg from "jpeg-js";
 import { PNG } from "pngjs";
 import { encodePng } from "../src/node/images";
 import { packageRoot } from "../src/node/assets";
-import { exitCodeFor, EXIT_CHECK_FAILED, EXIT_DEVICE, EXIT_USAGE } from "../src/cli";
+import { ROW_LABELS } from "../src/node/demo";
+import { UNSEEN_FONTS } from "../src/glyphs";
+import { COMMANDS, exitCodeFor, EXIT_CHECK_FAILED, EXIT_DEVICE, EXIT_USAGE } from "../src/cli";
+import { allOptions } from "../src/node/args";
 import {
   CheckpointError,
   DeviceError,
@@ -38,7 +41,11 @@ const root = packageRoot();
 const TINY_WEIGHTS = join(root, "test/fixtures/tiny-a/gen_test.safetensors");
 const TINY_EXPECTED = join(root, "test/fixtures/tiny-a/expected.safetensors");
 
+/** Dawn's own adapter warnings on lavapipe (see the README); not ours. */
+const DAWN_WARNING = /^Warning: maxDynamic\w+ artificially reduced/;
+
 interface Run {
+  command: string;
   status: number | null;
   stdout: string;
   stderr: string;
@@ -50,7 +57,7 @@ function funit(...args: string[]): Run {
     encoding: "utf8",
     timeout: 60_000,
   });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return { command: args[0] ?? "", status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** A grey test pattern (a dark square on white), PNG bytes. */
@@ -70,10 +77,19 @@ function freshOutDir(): string {
   return mkdtempSync(join(dir, "out-"));
 }
 
-/** The error contract: exit 2, one `funit:` message matching `pattern`, no stack, nothing written. */
+/**
+ * The error contract: exit 2, messages matching `pattern`, every stderr line with the command's
+ * prefix (`funit <command>:`, or `funit:` outside a command), no stack, nothing written.
+ */
 function expectInputFailure(r: Run, pattern: RegExp, outDir?: string): void {
   expect(r.status, r.stderr).toBe(2);
-  expect(r.stderr).toMatch(/^funit: /m);
+  const prefix = r.command in COMMANDS ? `funit ${r.command}: ` : "funit: ";
+  const lines = r.stderr
+    .trimEnd()
+    .split("\n")
+    .filter((l) => !DAWN_WARNING.test(l));
+  expect(lines.length).toBeGreaterThan(0);
+  for (const line of lines) expect(line.startsWith(prefix), line).toBe(true);
   expect(r.stderr).toMatch(pattern);
   expect(r.stderr).not.toMatch(/\n\s+at /);
   expect(r.stdout).toBe("");
@@ -124,6 +140,32 @@ describe("usage errors", () => {
     expect(funit("translate", "--help").stdout).toMatch(/--size S/);
   });
 
+  it("--version prints the package's name and version", () => {
+    const r = funit("--version");
+    expect(r.status).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+    expect(r.stdout).toBe(`${manifest.name} ${manifest.version}\n`);
+  });
+
+  it("every command's --help lists every option its parser accepts, and help COMMAND says the same", () => {
+    expect(Object.keys(COMMANDS).sort()).toEqual([
+      "convert",
+      "demo",
+      "font",
+      "translate",
+      "verify",
+    ]);
+    for (const [name, spec] of Object.entries(COMMANDS)) {
+      const r = funit(name, "--help");
+      expect(r.status, name).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^usage: funit ${name} `));
+      const listed = [...r.stdout.matchAll(/^ {2}(?:-\w, )?--([\w-]+)/gm)].map((m) => m[1]);
+      expect(listed, name).toEqual(Object.keys(allOptions(spec)));
+      expect(funit("help", name).stdout).toBe(r.stdout);
+      expect(funit("help").stdout).toContain(`funit ${name} `);
+    }
+  });
+
   it("unknown commands, unknown options, stray arguments and missing options exit 2", () => {
     expectInputFailure(funit("frobnicate"), /unknown command 'frobnicate'/);
     expectInputFailure(funit("translate", "--weigths", "w"), /Unknown option '--weigths'/);
@@ -132,13 +174,34 @@ describe("usage errors", () => {
       /unexpected argument 'stray'/,
     );
     expectInputFailure(
-      funit("translate", "--content", png32, "--class", png32, "--out", "x.png"),
-      /--weights is required/,
+      funit("translate", "--content", png32, "--class", png32),
+      /--out is required/,
     );
     expectInputFailure(
       funit("verify", "--weights", TINY_WEIGHTS, "--expected", TINY_EXPECTED, "--atol", "tight"),
       /--atol must be a non-negative number/,
     );
+    expectInputFailure(funit("demo", "--size", "3"), /Unknown option '--size'/);
+    expectInputFailure(funit("font", "--style-font", "Arial", "--out", "x.otf"), /'Arial'/);
+    expectInputFailure(funit("convert", "a.pt"), /expected IN\.pt and OUT\.safetensors/);
+    expectInputFailure(funit("help", "nope"), /unknown command 'nope'/);
+  });
+
+  it("'-' is stdin once, and --out - takes one content image", () => {
+    expectInputFailure(
+      funit("translate", "--content", "-", "--class", "-", "--out", "o.png"),
+      /'-' may be given once/,
+    );
+    expectInputFailure(
+      funit("translate", "--content", png32, png32, "--class", png32, "--out", "-"),
+      /--out - writes one PNG to stdout, but 2 content images/,
+    );
+    const r = spawnSync(
+      process.execPath,
+      [join(root, "bin/funit.mjs"), "translate", "--content", "-", "--class", png32, "--out", "-"],
+      { cwd: root, encoding: "utf8", input: "not an image" },
+    );
+    expectInputFailure({ command: "translate", ...r }, /stdin: not a PNG or JPEG/);
   });
 });
 
@@ -424,16 +487,63 @@ describe("with the engine", () => {
     );
   });
 
-  it("demo writes a PNG of the right size and names a syllable the source atlas lacks", () => {
+  it("translate reads stdin and writes stdout for '-', with the shipped model by default", () => {
+    // a 64×64 glyph-like input for the shipped 64-pixel Hangul model
+    const glyph = patternPng(64);
+    const glyphPath = join(dir, "glyph64.png");
+    writeFileSync(glyphPath, glyph);
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(root, "bin/funit.mjs"),
+        "translate",
+        "--content",
+        "-",
+        "--class",
+        glyphPath,
+        "--out",
+        "-",
+      ],
+      { cwd: root, input: glyph, timeout: 120_000 },
+    );
+    expect(r.status, r.stderr.toString()).toBe(0);
+    const out = freshOutDir();
+    const file = join(out, "o.png");
+    const w = funit("translate", "--content", glyphPath, "--class", glyphPath, "--out", file);
+    expect(w.status, w.stderr).toBe(0);
+    // stdout is the PNG and nothing else: the same bytes the file run wrote, from the same model
+    expect(Buffer.compare(r.stdout, readFileSync(file))).toBe(0);
+    expect([readPng(file).width, readPng(file).height]).toEqual([64, 64]);
+  });
+
+  it("demo writes a labelled PNG of the right size and names a syllable the source atlas lacks", () => {
     const out = freshOutDir();
     expectInputFailure(funit("demo", "가똠", "--out", join(out, "d.png")), /'똠' \(U\+B620\)/, out);
     const path = join(out, "demo.png");
     const r = funit("demo", "가 가", "--out", path);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/ms per glyph/);
+    for (const font of UNSEEN_FONTS) expect(r.stdout).toContain(`${font} ${ROW_LABELS[font]}`);
     const img = readPng(path);
-    // 5 references + a gap + 3 cells; a source row + 8 fonts; 64-pixel cells.
-    expect([img.width, img.height]).toEqual([(5 + 1 + 3) * 64, 9 * 64]);
-    expect(existsSync(path)).toBe(true);
+    // a label column as wide as the longest label (half-size glyphs, half a cell of margin on
+    // each side), then 5 references + a gap + 3 cells; a source row + 8 fonts; 64-pixel cells
+    const longest = Math.max(...Object.values(ROW_LABELS).map((l) => [...l].length));
+    const labelWidth = longest * 32 + 32;
+    expect([img.width, img.height]).toEqual([labelWidth + (5 + 1 + 3) * 64, 9 * 64]);
+    // each row's label has ink, ink as wide as its label, and no two rows' labels are the same
+    const labels = Array.from({ length: 9 }, (_, row) => {
+      const ink: number[] = [];
+      for (let y = row * 64; y < (row + 1) * 64; y++)
+        for (let x = 0; x < labelWidth; x++)
+          if (img.data[(y * img.width + x) * 4]! < 128) ink.push(x);
+      return ink;
+    });
+    const names = [ROW_LABELS.source, ...UNSEEN_FONTS.map((f) => ROW_LABELS[f])];
+    labels.forEach((ink, row) => {
+      expect(ink.length, names[row]).toBeGreaterThan(0);
+      expect(Math.max(...ink), names[row]).toBeGreaterThan(16 + ([...names[row]!].length - 1) * 32);
+      expect(Math.max(...ink), names[row]).toBeLessThan(16 + [...names[row]!].length * 32);
+    });
+    expect(new Set(labels.map((ink) => ink.join())).size).toBe(9);
   });
 });

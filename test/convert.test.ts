@@ -556,7 +556,7 @@ describe("funit convert command", () => {
     const io = capture();
     expect(await runConvertCommand(argv as string[])).toBe(2);
     expect(io.err.join("")).toMatch(message);
-    expect(io.err.join("")).toMatch(/^funit: convert: /);
+    expect(io.err.join("")).toMatch(/^funit convert: /);
     expect(io.err.join("")).toContain("run 'funit help convert' for usage");
   });
 
@@ -581,7 +581,7 @@ describe("funit convert command", () => {
     io = capture();
     expect(await runConvertCommand([join(dir, "bad.pt"), join(dir, "out.safetensors")])).toBe(2);
     expect(io.err.join("")).toMatch(
-      /^funit: .*bad\.pt: pickle byte \d+: global 'builtins\.exec' is not allowed/,
+      /^funit convert: .*bad\.pt: pickle byte \d+: global 'builtins\.exec' is not allowed/,
     );
     expect(existsSync(join(dir, "out.safetensors"))).toBe(false);
     expect(readdirSync(dir)).toEqual(["bad.pt"]);

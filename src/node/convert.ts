@@ -22,7 +22,7 @@ import {
   UsageError,
 } from "../errors";
 import { LIMITS } from "../limits";
-import { oneOf, parseCommand } from "./args";
+import { helpText, oneOf, parseCommand, type CommandSpec } from "./args";
 import { checkOutputPath, checkOutputTarget, describeFsError } from "./images";
 
 export interface ConvertCheckpointOptions {
@@ -132,11 +132,20 @@ export async function convertCheckpoint(
   }
 }
 
-export const CONVERT_USAGE = `usage: funit convert IN.pt OUT.safetensors [--generator gen_test|gen] [--dtype f32|f16]
-
-Converts an NVlabs FUNIT PyTorch checkpoint (zip or legacy format) to safetensors.
-  --generator   which generator of a {gen, gen_test} checkpoint (default gen_test)
-  --dtype       output element type (default f32)`;
+export const CONVERT_COMMAND: CommandSpec = {
+  name: "convert",
+  usage: "convert IN.pt OUT.safetensors [--generator gen_test|gen] [--dtype f32|f16]",
+  about: "Converts an NVlabs FUNIT PyTorch checkpoint (zip or legacy format) to safetensors.",
+  options: {
+    generator: {
+      type: "string",
+      value: "G",
+      help: "which generator of a {gen, gen_test} checkpoint: gen_test (default) or gen",
+    },
+    dtype: { type: "string", value: "T", help: "output element type: f32 (default) or f16" },
+  },
+  maxPositionals: 2,
+};
 
 function megabytes(bytes: number): string {
   return (bytes / 1e6).toFixed(1);
@@ -148,26 +157,16 @@ function megabytes(bytes: number): string {
  * codes (a checkpoint's errors get the input's name in front, so they say which file is wrong).
  */
 export async function convertCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommand(
-    "convert",
-    args,
-    {
-      generator: { type: "string" },
-      dtype: { type: "string" },
-    },
-    2,
-  );
+  const { values, positionals } = parseCommand(CONVERT_COMMAND, args);
   if (values.help) {
-    process.stdout.write(`${CONVERT_USAGE}\n`);
+    process.stdout.write(`${helpText(CONVERT_COMMAND)}\n`);
     return 0;
   }
   if (positionals.length !== 2)
-    throw new UsageError(
-      `convert: expected IN.pt and OUT.safetensors, got ${positionals.length} paths`,
-    );
+    throw new UsageError(`expected IN.pt and OUT.safetensors, got ${positionals.length} paths`);
   const [inPath, outPath] = positionals as [string, string];
-  const generator = oneOf("convert", values, "generator", ["gen_test", "gen"] as const, "gen_test");
-  const dtype = oneOf("convert", values, "dtype", ["f32", "f16"] as const, "f32");
+  const generator = oneOf(values, "generator", ["gen_test", "gen"] as const, "gen_test");
+  const dtype = oneOf(values, "dtype", ["f32", "f16"] as const, "f32");
 
   const bar = process.stderr.isTTY
     ? new cliProgress.SingleBar(

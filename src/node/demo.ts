@@ -3,8 +3,9 @@
  * fonts held out of training, each generated from only K = 5 reference glyphs of that font. The
  * phrase's syllables are cut from the source-font atlas (content), the references from the never-
  * trained last 100 cells of each held-out font's atlas (class), and the picture has one row per font:
- * the 5 references on a tinted background, a blank gap, then the generated phrase; a top row shows
- * the phrase in the source font. It prints the PNG's path and the inference time per glyph.
+ * its name, the 5 references on a tinted background, a blank gap, then the generated phrase; a top
+ * row shows the phrase in the source font. It prints the PNG's path, a legend of the rows and the
+ * inference time per glyph.
  */
 import { mkdir } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
@@ -22,7 +23,7 @@ import {
 } from "../glyphs";
 import { type ImageRGBA } from "../tensor";
 import { loadSourceAtlas, loadUnseenAtlas, packageRoot } from "./assets";
-import { encodePng, writeFileAtomic } from "./images";
+import { encodePng, resizeBilinear, writeFileAtomic } from "./images";
 import { checkContentSize, loadWeights, openEngine } from "./session";
 import { InputError } from "../errors";
 
@@ -32,6 +33,54 @@ export const DEFAULT_DEMO_TEXT = "퓨샷 폰트 생성";
 export const DEFAULT_DEMO_OUT = join("out", "demo.png");
 
 const K = 5;
+
+/**
+ * Each row's label, in Hangul: the font's Korean name, or its Latin name transliterated. The only
+ * glyphs the package ships are Hangul syllables (the atlases), so the labels are drawn with the
+ * source font's glyphs, with no font file or text renderer; the Latin names are printed as a legend.
+ */
+export const ROW_LABELS: Record<"source" | (typeof UNSEEN_FONTS)[number], string> = {
+  source: "노토 산스",
+  Bandal: "반달",
+  NanumBarunpenR: "나눔바른펜",
+  NanumBrush: "나눔붓",
+  NanumPen: "나눔펜",
+  NanumSquareRoundB: "나눔스퀘어라운드",
+  "NotoSerifCJK-SemiBold": "노토 세리프",
+  UnShinmun: "은신문",
+  hline: "에이치라인",
+};
+/** Label glyphs are drawn at half a cell; the label column fits the longest label. */
+const LABEL_CELL = GLYPH_CELL / 2;
+
+/** A label as one strip of half-size source-font glyphs (blank for a space). */
+function labelStrip(source: GlyphAtlas, label: string): (ImageRGBA | null)[] {
+  return phraseCells(label).map((ch) =>
+    ch === null ? null : resizeBilinear(glyphOf(source, ch), LABEL_CELL, LABEL_CELL),
+  );
+}
+
+/** Copies `src` into `dst` with its top-left corner at (x, y); it must fit. */
+function paste(dst: ImageRGBA, src: ImageRGBA, x: number, y: number): void {
+  for (let row = 0; row < src.height; row++)
+    dst.data.set(
+      src.data.subarray(row * src.width * 4, (row + 1) * src.width * 4),
+      ((y + row) * dst.width + x) * 4,
+    );
+}
+
+/** `picture` with a label column on its left: each row's strip, centred in its row's height. */
+function withRowLabels(picture: ImageRGBA, labels: (ImageRGBA | null)[][]): ImageRGBA {
+  const strips = labels.map((strip) => composeGrid([strip], LABEL_CELL, LABEL_CELL));
+  const margin = LABEL_CELL / 2;
+  const left = Math.max(...strips.map((s) => s.width)) + 2 * margin;
+  const width = left + picture.width;
+  const out = { width, height: picture.height, data: new Uint8Array(width * picture.height * 4) };
+  out.data.fill(255);
+  paste(out, picture, left, 0);
+  strips.forEach((s, r) => paste(out, s, margin, r * GLYPH_CELL + (GLYPH_CELL - LABEL_CELL) / 2));
+  return out;
+}
 
 export interface DemoOptions {
   text?: string;
@@ -56,11 +105,11 @@ function phraseCells(text: string): (string | null)[] {
 
 function checkPhrase(text: string, source: GlyphAtlas): void {
   if (!phraseCells(text).some((c) => c !== null))
-    throw new InputError("demo: the text has no syllables to draw");
+    throw new InputError("the text has no syllables to draw");
   const missing = missingChars(source, text);
   if (missing.length) {
     throw new InputError(
-      `demo: not in the source font atlas (the 2,350 KS X 1001 syllables): ${missing.map(describeChar).join(", ")}`,
+      `not in the source font atlas (the 2,350 KS X 1001 syllables): ${missing.map(describeChar).join(", ")}`,
     );
   }
 }
@@ -111,7 +160,11 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       ...place(generated[f]!),
     ]),
   ];
-  const picture = composeGrid(rows, GLYPH_CELL, GLYPH_CELL);
+  const labels = [ROW_LABELS.source, ...UNSEEN_FONTS.map((font) => ROW_LABELS[font])];
+  const picture = withRowLabels(
+    composeGrid(rows, GLYPH_CELL, GLYPH_CELL),
+    labels.map((label) => labelStrip(source, label)),
+  );
   await writeFileAtomic(outPath, encodePng(picture));
 
   const glyphCount = fonts.length * syllables.length;
@@ -124,6 +177,11 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   };
   const shown = isAbsolute(outPath) ? outPath : resolve(outPath);
   console.log(shown);
+  console.log(
+    `rows: ${["source (Noto Sans CJK KR)", ...UNSEEN_FONTS]
+      .map((name, i) => `${name} ${labels[i]}`)
+      .join(", ")}`,
+  );
   console.log(
     `${fonts.length} fonts × ${syllables.length} syllable${syllables.length === 1 ? "" : "s"} (K = ${K} references each): ${glyphCount} glyphs in ${inferenceMs.toFixed(0)} ms, ${result.msPerGlyph.toFixed(2)} ms per glyph (class encoding included)`,
   );

@@ -14,26 +14,60 @@ import { type ImageRGBA } from "../tensor";
 import { InputError, UsageError } from "../errors";
 import { fontChars } from "../font/chars";
 import { DEFAULT_FONT_BATCH, generateFont, type FontProgress } from "../font/generate";
-import { parseCommand, positiveInteger, requireString } from "./args";
+import { helpText, parseCommand, positiveInteger, requireString, type CommandSpec } from "./args";
 import { loadAllHangulAtlas, loadSourceAtlas, loadUnseenAtlas, packageRoot } from "./assets";
 import { DEFAULT_DEMO_WEIGHTS } from "./demo";
 import { flattenOnWhite, readImageFile, resizeBilinear, writeFilesAtomic } from "./images";
 import { checkContentSize, loadWeights, openEngine } from "./session";
 
-export const FONT_USAGE = `usage: funit font (--style-font NAME | --class G1.png …) --out F.otf [--woff2 F.woff2]
-                  [--chars ks|all|TEXT] [--name "Family"] [--weights W] [--batch N]
-
-Writes every requested Hangul syllable in one style and packages them as an OpenType font.
-  --style-font  a held-out font's K = 5 reference glyphs: ${UNSEEN_FONTS.join(", ")}
-  --class       your own glyph images instead (PNG or JPEG, any size: scaled to 64×64)
-  --out F.otf   the OpenType (CFF) font to write
-  --woff2 F     also write it as WOFF2, for web pages
-  --chars       ks: the 2,350 KS X 1001 syllables (default); all: the 11,172 modern syllables
-                U+AC00–U+D7A3; any other text: its distinct syllables
-  --name        family name (default "Funit <font>" or "Funit Custom")
-  --weights W   generator weights (default weights/hangul64-f16.safetensors in the package)
-  --batch N     glyphs per GPU submit (default ${DEFAULT_FONT_BATCH})
-Ctrl-C stops the run and writes nothing.`;
+export const FONT_COMMAND: CommandSpec = {
+  name: "font",
+  usage:
+    "font (--style-font NAME | --class G1.png …) --out F.otf [--woff2 F.woff2]\n" +
+    '[--chars ks|all|TEXT] [--name "Family"] [--weights W] [--batch N]',
+  about:
+    "Writes every requested Hangul syllable in one style and packages them as an OpenType font.",
+  options: {
+    "style-font": {
+      type: "string",
+      value: "NAME",
+      help:
+        `a held-out font's K = 5 reference glyphs: ${UNSEEN_FONTS.slice(0, 3).join(", ")},\n` +
+        UNSEEN_FONTS.slice(3).join(", "),
+    },
+    class: {
+      type: "string",
+      multiple: true,
+      value: "G1.png …",
+      help: "your own glyph images instead (PNG or JPEG, any size: scaled to 64×64)",
+    },
+    out: { type: "string", value: "F.otf", help: "the OpenType (CFF) font to write" },
+    woff2: { type: "string", value: "F", help: "also write it as WOFF2, for web pages" },
+    chars: {
+      type: "string",
+      value: "SET",
+      help:
+        "ks: the 2,350 KS X 1001 syllables (default); all: the 11,172 modern syllables\n" +
+        "U+AC00–U+D7A3; any other text: its distinct syllables",
+    },
+    name: {
+      type: "string",
+      value: "FAMILY",
+      help: 'family name (default "Funit <font>" or "Funit Custom")',
+    },
+    weights: {
+      type: "string",
+      value: "W",
+      help: "generator weights (default weights/hangul64-f16.safetensors in the package)",
+    },
+    batch: {
+      type: "string",
+      value: "N",
+      help: `glyphs per GPU submit (default ${DEFAULT_FONT_BATCH})`,
+    },
+  },
+  notes: "Ctrl-C stops the run and writes nothing.",
+};
 
 const K = 5;
 
@@ -80,35 +114,24 @@ function progressBar(): { update(p: FontProgress): void; stop(): void } {
 }
 
 export async function fontCommand(args: string[]): Promise<number> {
-  const { values } = parseCommand("font", args, {
-    "style-font": { type: "string" },
-    class: { type: "string", multiple: true },
-    out: { type: "string" },
-    woff2: { type: "string" },
-    chars: { type: "string" },
-    name: { type: "string" },
-    weights: { type: "string" },
-    batch: { type: "string" },
-  });
+  const { values } = parseCommand(FONT_COMMAND, args);
   if (values.help) {
-    console.log(FONT_USAGE);
+    console.log(helpText(FONT_COMMAND));
     return 0;
   }
   const styleFont = values["style-font"] as string | undefined;
   const classPaths = (values.class as string[] | undefined) ?? [];
   if ((styleFont === undefined) === (classPaths.length === 0))
-    throw new UsageError("font: give either --style-font NAME or --class G1.png …, not both");
+    throw new UsageError("give either --style-font NAME or --class G1.png …, not both");
   if (styleFont !== undefined && !(UNSEEN_FONTS as readonly string[]).includes(styleFont))
-    throw new UsageError(
-      `font: --style-font '${styleFont}' is not one of ${UNSEEN_FONTS.join(", ")}`,
-    );
-  const outPath = requireString("font", values, "out");
+    throw new UsageError(`--style-font '${styleFont}' is not one of ${UNSEEN_FONTS.join(", ")}`);
+  const outPath = requireString(values, "out");
   const woff2Path = values.woff2 as string | undefined;
-  if (woff2Path === outPath) throw new UsageError("font: --out and --woff2 are the same file");
+  if (woff2Path === outPath) throw new UsageError("--out and --woff2 are the same file");
   const batch =
     values.batch === undefined
       ? DEFAULT_FONT_BATCH
-      : positiveInteger("font", "batch", values.batch as string);
+      : positiveInteger("batch", values.batch as string);
   const family = (values.name as string | undefined) ?? `Funit ${styleFont ?? "Custom"}`;
 
   // every input check before the GPU starts
@@ -127,7 +150,7 @@ export async function fontCommand(args: string[]): Promise<number> {
   checkContentSize(style[0]!, weights.hyper, `glyph cell (${GLYPH_CELL}x${GLYPH_CELL})`);
 
   const abort = new AbortController();
-  const onSigint = () => abort.abort(new Error("font: interrupted; nothing written"));
+  const onSigint = () => abort.abort(new Error("interrupted; nothing written"));
   process.once("SIGINT", onSigint);
   console.error(
     `funit font: ${chars.length} glyphs, ${batch} a batch, in the style of ` +

@@ -19,6 +19,8 @@ import { type ImageRGBA } from "../tensor";
 import { readGeneratorWeights, type GeneratorWeights } from "../weights";
 import { getNodeDevice, getNodeGPU } from "./gpu";
 import {
+  checkedImageHeader,
+  decodeImage,
   flattenOnWhite,
   readImageFile,
   readImageFileHeader,
@@ -26,6 +28,7 @@ import {
   resizeBilinear,
   type ImageHeader,
 } from "./images";
+import { readStdin, STDIN_NAME } from "./stdio";
 import { DeviceError, InputError } from "../errors";
 
 export interface LoadedWeights {
@@ -117,9 +120,19 @@ function checkSameSize(headers: ImageHeader[], paths: string[], what: string): v
   });
 }
 
+/** The path `-` is an image on stdin. */
+const STDIN_PATH = "-";
+
 async function readHeaders(paths: string[]): Promise<ImageHeader[]> {
   const headers: ImageHeader[] = [];
-  for (const p of paths) headers.push(await readImageFileHeader(p)); // one file open at a time
+  for (const p of paths) {
+    // one file open at a time
+    headers.push(
+      p === STDIN_PATH
+        ? checkedImageHeader(await readStdin(), STDIN_NAME)
+        : await readImageFileHeader(p),
+    );
+  }
   return headers;
 }
 
@@ -167,7 +180,7 @@ export async function checkTranslateCall(
 
 /**
  * Decodes, flattens and (with `size`) resizes images one at a time, so one full-size decode is
- * alive at once.
+ * alive at once. The path `-` is the image on stdin.
  */
 export async function loadInputImages(
   paths: string[],
@@ -175,7 +188,9 @@ export async function loadInputImages(
 ): Promise<ImageRGBA[]> {
   const images: ImageRGBA[] = [];
   for (const p of paths) {
-    const rgb = flattenOnWhite(await readImageFile(p));
+    const image =
+      p === STDIN_PATH ? decodeImage(await readStdin(), STDIN_NAME) : await readImageFile(p);
+    const rgb = flattenOnWhite(image);
     images.push(size === undefined ? rgb : resizeBilinear(rgb, size, size));
   }
   return images;
