@@ -21,12 +21,13 @@ import { closeState, deviceLoss, lostError, openOnDevice, type DeviceState } fro
 import { DeviceError, DeviceLostError, EngineDisposedError, InputError } from "./errors";
 import type { FunitHyper } from "./hyper";
 import { checkCallLimits, classInput, contentInput, styleInput, type Style } from "./inputs";
-import { JobPlans, TranslationJob, type JobOptions, type JobResult } from "./job";
+import { jobTarget, TranslationJob, type JobOptions, type JobResult } from "./job";
 import { loadWeightsBytes, type LoadOptions, type WeightsSource } from "./load";
 import type { PlanSpec, Readback } from "./model";
 import { planInputs, type InputData } from "./plan-cache";
 import type { ConvKernel, KernelChoice, KernelOptions, Precision } from "./policy";
-import { prepareShapes, type PrepareShape } from "./prepare";
+import { generatorGraph } from "./model";
+import { prepareShapes, prepareSpecs, type PrepareShape } from "./prepare";
 import type { Dispatch } from "./runtime/graph";
 import { encodePlan, encodeTensorWrites, runPlanOnce, timePlanOnce } from "./runtime/run";
 import type { ImageRGBA, Tensor } from "./tensor";
@@ -157,7 +158,51 @@ export class Funit {
       f16Products: opts.f16Products,
     };
     const state = await openOnDevice(gpu as GPUDevice, w, label, kernelOptions);
-    return new Funit(state, label, kernelOptions, provider && { provider, weights: w });
+    const engine = new Funit(state, label, kernelOptions, provider && { provider, weights: w });
+    if (opts.prepare) {
+      try {
+        await engine.prepare(opts.prepare);
+      } catch (e) {
+        engine.dispose(); // no half-made engine keeps its weights on the device
+        throw e;
+      }
+    }
+    return engine;
+  }
+
+  /**
+   * Builds the plan and creates every pipeline that calls of these shapes need (src/prepare.ts),
+   * so that their first call creates no pipeline. A bad shape is an InputError.
+   */
+  prepare(shapes: PrepareShape | PrepareShape[], opts: CallOptions = {}): Promise<void> {
+    const list = Array.isArray(shapes) ? shapes : [shapes];
+    return this.call(() => {
+      const specs = list.map((shape) => prepareSpecs(this.hyper, shape));
+      return () => {
+        const { device, plans, gen, kernels } = this.state;
+        const build = (spec: PlanSpec) => generatorGraph(gen, kernels, spec);
+        return prepareShapes({ device, plans, build }, specs);
+      };
+    }, opts);
+  }
+
+  /**
+   * A translation to record a few dispatches at a time into the caller's encoders (src/job.ts):
+   * `job.encode(encoder, { maxDispatches })`, then `job.result()`: the images, or with
+   * `options.texture` (the caller's texture, or true for a new one) the texture. The inputs are
+   * checked and copied here (InputErrors); the job holds a plan of its own, so jobs and calls do
+   * not wait for each other. A job does not survive a device loss (it fails; make a new one).
+   */
+  createJob<O extends JobOptions = Record<string, never>>(
+    contents: ImageRGBA[] | Tensor,
+    style: Style,
+    options?: O,
+  ): TranslationJob<JobResult<O>> {
+    if (this.disposed) throw this.disposedError();
+    const target = jobTarget(options ?? {});
+    const inputs = this.translationInputs(contents, style, target ? "texture" : "rgba8", target);
+    const { device, jobPlans: plans, outputViews } = this.state;
+    return new TranslationJob({ device, label: this.label, plans, outputViews }, inputs, target);
   }
 
   /** Mean class code over the K images: latent_dim floats. */

@@ -16,6 +16,14 @@ export {
   type TextureTarget,
 } from "./engine";
 export {
+  TranslationJob,
+  MAX_IDLE_JOB_PLANS,
+  type JobOptions,
+  type JobResult,
+  type EncodeOptions,
+} from "./job";
+export { type PrepareShape } from "./prepare";
+export {
   requestFunitDevice,
   checkAdapterLimits,
   watchDevice,

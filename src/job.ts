@@ -12,13 +12,11 @@
  * cannot tell whether the job's last slices are still queued on the GPU).
  */
 import { InputError } from "./errors";
-import type { FunitHyper } from "./hyper";
-import { contentInput, styleInput, type Style } from "./inputs";
 import type { GeneratorGraph, PlanSpec } from "./model";
 import { compileBundle, planInputs, type InputData, type PlanBundle } from "./plan-cache";
 import { encodeSlice, encodeTensorWrites } from "./runtime/run";
-import type { ImageRGBA, Tensor } from "./tensor";
-import { checkTextureTarget, createOutputTexture, type OutputViews } from "./texture-output";
+import type { ImageRGBA } from "./tensor";
+import { createOutputTexture, type OutputViews, type TextureTarget } from "./texture-output";
 
 /** Idle plan instances the pool keeps for the next jobs (the oldest is destroyed beyond that). */
 export const MAX_IDLE_JOB_PLANS = 4;
@@ -109,9 +107,19 @@ export interface EncodeOptions {
 export interface JobEngine {
   device: GPUDevice;
   label: string;
-  hyper: FunitHyper;
   plans: JobPlans;
   outputViews: OutputViews;
+}
+
+/** The texture target of a job's options (none: the images are read back). */
+export function jobTarget(options: JobOptions): TextureTarget | undefined {
+  if (options.texture === undefined) {
+    if (options.layer !== undefined)
+      throw new InputError("layer: only meaningful with a texture output (options.texture)");
+    return undefined;
+  }
+  const { texture, layer } = options;
+  return texture === true ? { layer } : { texture, layer };
 }
 
 type JobState = "starting" | "encoding" | "encoded" | "reading" | "done" | "cancelled";
@@ -134,31 +142,16 @@ export class TranslationJob<T extends ImageRGBA[] | GPUTexture = ImageRGBA[]> {
   private readonly spec: PlanSpec;
   private readonly data: InputData;
 
-  /** Checks every input (typed errors, before any GPU work), then starts leasing the plan. */
+  /** Starts leasing the plan; the engine has checked and copied the inputs (createJob). */
   constructor(
     private readonly engine: JobEngine,
-    contents: ImageRGBA[] | Tensor,
-    style: Style,
-    options: JobOptions,
+    { spec, data }: { spec: PlanSpec; data: InputData },
+    target: TextureTarget | undefined,
   ) {
     if (engine.plans.isDestroyed) throw new Error(`${engine.label}: engine was destroyed`);
-    const content = contentInput(engine.hyper, contents);
-    const { spec: classSpec, data: classData, code } = styleInput(engine.hyper, style);
-    const toTexture = options.texture !== undefined;
-    if (!toTexture && options.layer !== undefined)
-      throw new InputError("layer: only meaningful with a texture output (options.texture)");
-    const { n, h, w } = content.spec;
-    const given = options.texture === true ? undefined : options.texture;
-    if (toTexture)
-      checkTextureTarget(engine.device, { texture: given, layer: options.layer }, n, h, w);
-    this.spec = {
-      content: content.spec,
-      classImages: classSpec,
-      outputFormat: toTexture ? "texture" : "rgba8",
-      readback: toTexture ? [] : ["output"],
-    };
-    this.data = { content: content.data, classImages: classData, classCode: code };
-    this.ready = this.start(toTexture, given, options.layer ?? 0);
+    this.spec = spec;
+    this.data = data;
+    this.ready = this.start(!!target, target?.texture, target?.layer ?? 0);
     this.ready.catch(() => undefined); // reported by encode() and result()
   }
 

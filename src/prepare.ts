@@ -23,7 +23,6 @@ export interface PrepareShape {
 /** What preparing needs from the engine. */
 export interface PrepareEngine {
   device: GPUDevice;
-  hyper: FunitHyper;
   plans: PlanCache;
   build: (spec: PlanSpec) => GeneratorGraph;
 }
@@ -72,9 +71,11 @@ function batch(n: number, size: { height: number; width: number }, what: string)
   return { n, h: size.height, w: size.width, format: "rgba8" };
 }
 
-/** Checks every shape, then builds each plan and creates each pipeline (see the summary above). */
-export async function prepareShapes(engine: PrepareEngine, shapes: PrepareShape[]): Promise<void> {
-  const specs = shapes.map((s) => prepareSpecs(engine.hyper, s));
+/** Builds each plan and creates each pipeline of the shapes' specs (see the summary above). */
+export async function prepareShapes(
+  engine: PrepareEngine,
+  specs: ReturnType<typeof prepareSpecs>[],
+): Promise<void> {
   for (const { plan, pipelines } of specs) {
     await engine.plans.get(plan);
     const ops = pipelines.flatMap((spec) => engine.build(spec).graph.ops);
