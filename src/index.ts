@@ -14,6 +14,11 @@ export {
   type ProfiledDispatch,
   type Style,
   type TextureTarget,
+  type DeviceProvider,
+  type CallOptions,
+  type LoadOptions,
+  type LoadProgress,
+  type WeightsSource,
 } from "./engine";
 export {
   TranslationJob,
@@ -45,6 +50,8 @@ export {
 export {
   InputError,
   DeviceError,
+  DeviceLostError,
+  EngineDisposedError,
   ModelFormatError,
   SafetensorsError,
   CheckpointError,
