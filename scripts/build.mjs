@@ -12,6 +12,7 @@ import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { loadWgsl, wgslPlugin } from "./wgsl-loader.mjs";
+import { wawoff2BrowserPlugin } from "./wawoff2-browser.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 // WGSL files are reflected as they are bundled (scripts/wgsl-loader.mjs); the reflection code
@@ -112,6 +113,7 @@ await build({
   minify: true,
   // the font panel's WebAssembly glue (potrace, wawoff2) names Node modules only on Node's path
   external: ["fs", "path", "node:fs"],
+  plugins: [...common.plugins, wawoff2BrowserPlugin()],
 });
 
 // The numeric test bundles (test/portable/, run by test/browser-numeric.test.ts and

@@ -1,12 +1,13 @@
 /**
- * The "Make a font" panel: writes every KS X 1001 syllable (2,350) or every modern syllable
- * (11,172) in the current style with the font library (src/font), showing progress with glyphs/s
+ * The "Make a font" panel: writes every KS X 1001 syllable (2,350), every modern syllable (11,172)
+ * or the syllables of the text above in the current style with the font library (src/font), showing progress with glyphs/s
  * and the time left; Cancel stops it between glyphs. The finished OTF and WOFF2 are offered as
  * downloads, and the WOFF2 is loaded through the FontFace API so that text typed into the preview
  * box is set in the new font. The panel builds its own controls inside its section of the page.
  */
 import { ALL_HANGUL_ATLAS, type GlyphAtlas } from "../../src/glyphs";
-import { generateFont, type FontProgress, type FontResult } from "../../src/font";
+import { InputError } from "../../src/errors";
+import { fontChars, generateFont, type FontProgress, type FontResult } from "../../src/font";
 import { loadAtlas } from "../assets";
 import type { Demo, Panel } from "../state";
 import { currentStyle } from "../style";
@@ -65,6 +66,7 @@ function setup(demo: Demo): void {
       { className: "row" },
       radio("ks", "KS X 1001 (2,350 syllables)", true),
       radio("all", "all modern syllables (11,172)"),
+      radio("text", "the text above's syllables"),
     ),
     el("div", { className: "row" }, name, make, cancel),
     progress,
@@ -94,8 +96,13 @@ function setup(demo: Demo): void {
       const engine = state.engine;
       if (!engine || !state.source) throw new UserError("the model is not loaded yet");
       const set = document.querySelector<HTMLInputElement>("input[name=font-chars]:checked")!;
+      const chars = fontChars(
+        set.value === "text" ? demo.ui.text.value : set.value,
+        state.source.chars,
+      );
       let source = state.source;
-      if (set.value === "all") {
+      const inKs = new Set(source.chars);
+      if (!chars.every((ch) => inKs.has(ch))) {
         allAtlas ??= loadAtlas(ALL_HANGUL_ATLAS);
         allAtlas.catch(() => (allAtlas = undefined));
         source = await allAtlas;
@@ -107,7 +114,7 @@ function setup(demo: Demo): void {
         { encodeClass: (refs) => engine.encodeClass(refs), translate: engine.translateBatch },
         code,
         source,
-        source.chars,
+        chars,
         {
           names: { family },
           signal: abort.signal,
@@ -143,6 +150,7 @@ function setup(demo: Demo): void {
         "ok",
       );
     } catch (e) {
+      if (e instanceof InputError) e = new UserError(e.message);
       const why = abort.signal.aborted ? "cancelled: no font was made" : (e as Error).message;
       report(status, e instanceof UserError || abort.signal.aborted ? why : `failed: ${why}`);
       if (!(e instanceof UserError) && !abort.signal.aborted) console.error(e);
