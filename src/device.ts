@@ -58,9 +58,18 @@ export async function requestFunitDevice(
       maxComputeWorkgroupSizeY: adapter.limits.maxComputeWorkgroupSizeY,
     },
   });
+  // Deno's wgpu forgets an adapter once its JS object is collected, and a first read of
+  // device.adapterInfo after that panics ("Adapter[Id(0,1)] does not exist"): the kernel choice
+  // reads it at Funit.create, often after an await on a file read. So read it now, while the
+  // adapter is alive (the device keeps what it read), and keep the adapter as long as the device.
+  void (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  adapters.set(device, adapter);
   watchDevice(device, opts.onError);
   return device;
 }
+
+/** Each device's adapter, kept alive with it (see requestFunitDevice). */
+const adapters = new WeakMap<GPUDevice, GPUAdapter>();
 
 /** Routes device loss and uncaptured errors to a handler (console.error by default). */
 export function watchDevice(
