@@ -9,7 +9,7 @@
  * web/panels/, listed once in PANELS below (a new panel is one more entry there).
  */
 import { SOURCE_ATLAS } from "../src/glyphs";
-import { fetchOk, loadAtlas } from "./assets";
+import { loadAtlas } from "./assets";
 import { loadEngine, requestDevice } from "./engine";
 import { blendPanel } from "./panels/blend";
 import { codePanel } from "./panels/code";
@@ -21,6 +21,7 @@ import { uploadPanel } from "./panels/upload";
 import { createState, type Demo, type Panel } from "./state";
 import { installTestHook } from "./test-hook";
 import { findUi, report, UserError } from "./ui";
+import { loadWeightsShown } from "./weights";
 
 const WEIGHTS_URL = "../weights/hangul64-f16.safetensors";
 
@@ -41,7 +42,7 @@ async function start(demo: Demo): Promise<void> {
   const device = await requestDevice((m) => report(ui.report, m));
   ui.status.textContent = "Loading the model and glyphs…";
   const [weights, atlas] = await Promise.all([
-    fetchOk(WEIGHTS_URL).then((r) => r.arrayBuffer()),
+    loadWeightsShown(WEIGHTS_URL, document.getElementById("weights")!),
     loadAtlas(SOURCE_ATLAS),
     ...PANELS.map((panel) => panel.load?.(demo)),
   ]);
