@@ -8,6 +8,7 @@
  */
 import { type ImageRGBA } from "../tensor";
 import { InputError } from "../errors";
+import { importEmscripten } from "./emscripten";
 
 /** One path command, in the shape opentype.js's Path uses (absolute coordinates). */
 export type OutlineCommand =
@@ -38,25 +39,13 @@ type PotraceFn = (
 
 let potracePromise: Promise<PotraceFn> | undefined;
 
-/**
- * Loads potrace once. Its Emscripten glue, when it sees a `process` global (Node, Deno), evaluates
- * require("node:fs") and __dirname at start-up although the wasm is inlined and neither is used;
- * in an ES module both are undefined, so harmless stand-ins exist only while the module evaluates.
- */
+/** Loads potrace once (its glue needs Node stand-ins under Node and Deno: ./emscripten). */
 export function loadPotrace(): Promise<PotraceFn> {
-  potracePromise ??= (async () => {
-    const g = globalThis as Record<string, unknown>;
-    const shimmed = ["require", "__dirname"].filter((name) => !(name in g));
-    g.require ??= () => ({});
-    g.__dirname ??= "";
-    try {
-      const mod = await import("esm-potrace-wasm");
-      await mod.init();
-      return mod.potrace as unknown as PotraceFn;
-    } finally {
-      for (const name of shimmed) delete g[name];
-    }
-  })();
+  potracePromise ??= importEmscripten(async () => {
+    const mod = await import("esm-potrace-wasm");
+    await mod.init();
+    return mod.potrace as unknown as PotraceFn;
+  });
   return potracePromise;
 }
 

@@ -10,6 +10,7 @@
 // the ES module build: the package's main entry is a UMD bundle whose names Node cannot import
 import { Font, Glyph, Path } from "opentype.js/dist/opentype.mjs";
 import { InputError } from "../errors";
+import { importEmscripten } from "./emscripten";
 import { type GlyphOutline } from "./trace";
 
 export const UNITS_PER_EM = 1000;
@@ -160,6 +161,6 @@ export function writeOpenType(
 /** WOFF2 of an OpenType font (wawoff2; its wasm is inlined in the module, loaded on first use). */
 export async function encodeWoff2(otf: Uint8Array): Promise<Uint8Array> {
   // the encoder alone: the package's index also loads the 300 KiB decoder
-  const { default: compress } = await import("wawoff2/compress.js");
+  const { default: compress } = await importEmscripten(() => import("wawoff2/compress.js"));
   return new Uint8Array(await compress(otf));
 }
