@@ -1,23 +1,19 @@
 /**
  * The model's weights for the page: downloaded once with progress (the response body read chunk by
- * chunk through its ReadableStream, against its Content-Length), then kept with the Cache API, so
- * a later visit reads them from the browser's cache instead of the network; the page says which.
+ * chunk by src/load.ts, as Funit.create reads one, against its Content-Length), then kept with the
+ * Cache API, so a later visit reads them from the browser's cache instead of the network; the page
+ * says which.
  * The cache's name carries WEIGHTS_CACHE_VERSION: shipping different weights at the same URL means
  * raising it, and caches of other versions are deleted when the page starts. Where the Cache API
  * is missing (an insecure origin) or refuses to store (quota), the page still works: it downloads.
  */
+import { loadWeightsBytes, type LoadProgress } from "../src/load";
 import { fetchOk } from "./assets";
 
 /** Raise when the shipped weights change, so that no visitor keeps the old ones. */
 export const WEIGHTS_CACHE_VERSION = 1;
 const CACHE_PREFIX = "funit-weights-v";
 export const WEIGHTS_CACHE = `${CACHE_PREFIX}${WEIGHTS_CACHE_VERSION}`;
-
-export interface WeightsProgress {
-  loaded: number;
-  /** From Content-Length; null when the server did not send it. */
-  total: number | null;
-}
 
 export interface PageWeights {
   bytes: ArrayBuffer;
@@ -41,43 +37,19 @@ async function openWeightsCache(): Promise<Cache | null> {
   }
 }
 
-/** The whole body, reporting progress after every chunk. */
-async function readWithProgress(
-  res: Response,
-  onProgress: (p: WeightsProgress) => void,
-): Promise<Uint8Array> {
-  const total = Number(res.headers.get("content-length")) || null;
-  if (!res.body) return new Uint8Array(await res.arrayBuffer());
-  const chunks: Uint8Array[] = [];
-  let loaded = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    loaded += value.byteLength;
-    onProgress({ loaded, total });
-  }
-  const bytes = new Uint8Array(loaded);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return bytes;
-}
-
 /** The weights at `url`: from the cache when they are there, else downloaded and then cached. */
 export async function loadWeights(
   url: string,
-  onProgress: (p: WeightsProgress) => void = () => {},
+  onProgress: (p: LoadProgress) => void = () => {},
 ): Promise<PageWeights> {
   const request = new Request(new URL(url, document.baseURI));
   const cache = await openWeightsCache();
   const cached = await cache?.match(request).catch(() => undefined);
   if (cached) return { bytes: await cached.arrayBuffer(), fromCache: true, cached: true };
-  const bytes = await readWithProgress(await fetchOk(request.url), onProgress);
-  const copy = new Response(bytes.slice(), {
+  const response = await fetchOk(request.url);
+  const bytes = (await loadWeightsBytes(response, { onProgress })) as Uint8Array;
+  // the Response copies the bytes (the page may transfer its own to a worker)
+  const copy = new Response(bytes as Uint8Array<ArrayBuffer>, {
     headers: { "content-type": "application/octet-stream" },
   });
   // over quota or no cache: the next visit downloads again
@@ -87,13 +59,18 @@ export async function loadWeights(
         () => false,
       )
     : false;
-  return { bytes: bytes.buffer as ArrayBuffer, fromCache: false, cached: stored };
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+  return {
+    bytes: (whole ? bytes : bytes.slice()).buffer as ArrayBuffer,
+    fromCache: false,
+    cached: stored,
+  };
 }
 
 const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
 
 /** "Downloading the model: 1.2 of 5.0 MB (24%)". */
-export function progressText({ loaded, total }: WeightsProgress): string {
+export function progressText({ loaded, total }: LoadProgress): string {
   return total
     ? `Downloading the model: ${mb(loaded)} of ${mb(total)} MB (${Math.floor((loaded / total) * 100)}%)`
     : `Downloading the model: ${mb(loaded)} MB`;
