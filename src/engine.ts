@@ -60,6 +60,16 @@ export interface FunitOptions extends KernelOptions, LoadOptions {
   prepare?: PrepareShape[];
 }
 
+declare global {
+  interface SymbolConstructor {
+    /**
+     * Explicit resource management's Symbol.dispose, declared for consumers whose TypeScript lib
+     * predates it (ES2022), so that Funit's `[Symbol.dispose]` type-checks there too.
+     */
+    readonly dispose: unique symbol;
+  }
+}
+
 /**
  * Gives the engine a device: at creation, and again after each device loss. Each call must
  * return a new, working device (for instance `() => requestFunitDevice(navigator.gpu)`).
