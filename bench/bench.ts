@@ -29,6 +29,7 @@ import {
 import { getNodeDevice } from "../src/node/gpu";
 import { benchModels, TOLERANCES } from "./cases";
 import { runFontBench } from "./font";
+import { runSlicesBench } from "./slices";
 import { loadPeers } from "./load-peers";
 import { ANIMALS_DIR, animalsInputs, animalsWeights } from "./models/animals";
 import { parseBenchArgs, type BenchOptions } from "./options";
@@ -104,8 +105,14 @@ async function bench(opts: BenchOptions): Promise<BenchResult> {
 }
 
 async function main(args: string[]): Promise<number> {
-  const font = args.findIndex((a, i) => a === "font" && args[i - 1] === "--case");
-  if (font > 0) return runFontBench(args.filter((_, i) => i !== font && i !== font - 1));
+  // cases with their own runner and options: --case font, --case slices
+  for (const [name, run] of [
+    ["font", runFontBench],
+    ["slices", runSlicesBench],
+  ] as const) {
+    const at = args.findIndex((a, i) => a === name && args[i - 1] === "--case");
+    if (at > 0) return run(args.filter((_, i) => i !== at && i !== at - 1));
+  }
   const opts = parseBenchArgs(args);
   if (opts.writeAnimals) {
     writeAnimals();

@@ -101,6 +101,8 @@ export type JobResult<O extends JobOptions> = O extends { texture: GPUTexture | 
 export interface EncodeOptions {
   /** The most dispatches this call records (a whole number ≥ 1). */
   maxDispatches: number;
+  /** Timestamps around this slice's compute pass (needs `timestamp-query`): its GPU time. */
+  timestampWrites?: GPUComputePassTimestampWrites;
 }
 
 /** What a job needs from its engine. */
@@ -188,7 +190,7 @@ export class TranslationJob<T extends ImageRGBA[] | GPUTexture = ImageRGBA[]> {
    * and returns true once the last one is recorded (and from then on). Before `ready`, it records
    * nothing and returns false. Submit the encoders in the order they were given to the job.
    */
-  encode(encoder: GPUCommandEncoder, { maxDispatches }: EncodeOptions): boolean {
+  encode(encoder: GPUCommandEncoder, { maxDispatches, timestampWrites }: EncodeOptions): boolean {
     if (!Number.isSafeInteger(maxDispatches) || maxDispatches < 1)
       throw new InputError(`maxDispatches must be a whole number ≥ 1, got ${maxDispatches}`);
     if (this.failure) throw this.failure;
@@ -208,7 +210,8 @@ export class TranslationJob<T extends ImageRGBA[] | GPUTexture = ImageRGBA[]> {
         planInputs(bundle, this.data),
       );
     const end = Math.min(total, this.next + maxDispatches);
-    encodeSlice(encoder, plan, this.next, end, `${plan.label}:slice ${this.next}-${end - 1}`);
+    const label = `${plan.label}:slice ${this.next}-${end - 1}`;
+    encodeSlice(encoder, plan, this.next, end, label, timestampWrites);
     this.next = end;
     if (end < total) return false;
     const output = bundle.readbacks[0];
