@@ -115,6 +115,16 @@ await build({
   external: ["fs", "path", "node:fs"],
   plugins: [...common.plugins, wawoff2BrowserPlugin()],
 });
+// The demo page's engine runs in a module worker (web/engine-worker.ts), which the page starts
+// from dist/web/engine-worker.js, next to dist/web/demo.js.
+await build({
+  ...common,
+  entryPoints: ["web/engine-worker.ts"],
+  outfile: "dist/web/engine-worker.js",
+  platform: "browser",
+  target: "es2022",
+  minify: true,
+});
 
 // The numeric test bundles (test/portable/, run by test/browser-numeric.test.ts and
 // test/deno-numeric.test.ts): dist/test/browser-numeric.js for test/browser/numeric.html, and
