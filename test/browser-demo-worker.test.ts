@@ -9,28 +9,17 @@
  * machine's load moves them. The page's outputs against Node's are test/browser-demo.test.ts.
  */
 import { expect, it } from "vitest";
-import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { launchChromium } from "./helpers/chromium";
-// @ts-expect-error: a plain .mjs helper without type declarations
-import { serveDirectory } from "../scripts/static-server.mjs";
+import type { Page } from "puppeteer-core";
+import { withServedPage } from "./helpers/served-page";
 
 /** 20 distinct syllables of the source atlas. */
 const TEXT = "가각간갇갈갉갊감갑값갓갔강갖갗같갚갛개객";
 
 it("generates 20 glyphs in the worker with no WebGPU call on the main thread; long tasks measured", async () => {
-  execFileSync(process.execPath, ["scripts/build.mjs"]);
-  const server: { url: string; close: () => Promise<void> } = await serveDirectory(process.cwd());
-  const { browser, close } = await launchChromium();
-  try {
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(String(e)));
-    page.on("console", (m) => {
-      if (m.type() === "error") errors.push(m.text());
-    });
-    // From the first script on: long tasks (buffered) and the page's own WebGPU calls.
-    await page.evaluateOnNewDocument(() => {
+  // From the first script on: long tasks (buffered) and the page's own WebGPU calls.
+  const watch = (page: Page) =>
+    page.evaluateOnNewDocument(() => {
       const w = window as unknown as { longTasks: number[]; gpuCalls: number };
       w.longTasks = [];
       w.gpuCalls = 0;
@@ -49,8 +38,10 @@ it("generates 20 glyphs in the worker with no WebGPU call on the main thread; lo
         };
       }
     });
-    await page.goto(`${server.url}web/`);
-    const result = (await page.evaluate(`(async () => {
+  await withServedPage(
+    "web/",
+    async (page, errors) => {
+      const result = (await page.evaluate(`(async () => {
       const ready = await window.funitDemo.ready;
       await new Promise((r) => setTimeout(r, 200)); // let start-up's long tasks be reported
       const startup = window.longTasks.splice(0);
@@ -62,29 +53,28 @@ it("generates 20 glyphs in the worker with no WebGPU call on the main thread; lo
       return { ready, glyphs: run.glyphs.map((g) => g.ch).join(""), ms: Math.round(ms),
         generating: window.longTasks.splice(0), startup, gpuCalls: window.gpuCalls };
     })()`)) as {
-      ready: { ok: boolean; adapter: string };
-      glyphs: string;
-      ms: number;
-      generating: number[];
-      startup: number[];
-      gpuCalls: number;
-    };
-    expect(result.ready.ok).toBe(true);
-    expect(result.ready.adapter).toMatch(/\(in a worker\)/);
-    expect(result.glyphs).toBe(TEXT);
-    expect(result.gpuCalls).toBe(0);
-    expect(errors).toEqual([]);
-    const figures = {
-      glyphs: TEXT.length,
-      generationMs: result.ms,
-      longTasksWhileGenerating: result.generating,
-      longTasksAtStartup: result.startup,
-    };
-    console.log(`demo page, engine in a worker: ${JSON.stringify(figures)}`);
-    mkdirSync("out/test-artifacts", { recursive: true });
-    writeFileSync("out/test-artifacts/demo-longtasks.json", JSON.stringify(figures, null, 2));
-  } finally {
-    await close();
-    await server.close();
-  }
+        ready: { ok: boolean; adapter: string };
+        glyphs: string;
+        ms: number;
+        generating: number[];
+        startup: number[];
+        gpuCalls: number;
+      };
+      expect(result.ready.ok).toBe(true);
+      expect(result.ready.adapter).toMatch(/\(in a worker\)/);
+      expect(result.glyphs).toBe(TEXT);
+      expect(result.gpuCalls).toBe(0);
+      expect(errors).toEqual([]);
+      const figures = {
+        glyphs: TEXT.length,
+        generationMs: result.ms,
+        longTasksWhileGenerating: result.generating,
+        longTasksAtStartup: result.startup,
+      };
+      console.log(`demo page, engine in a worker: ${JSON.stringify(figures)}`);
+      mkdirSync("out/test-artifacts", { recursive: true });
+      writeFileSync("out/test-artifacts/demo-longtasks.json", JSON.stringify(figures, null, 2));
+    },
+    watch,
+  );
 }, 600_000);

@@ -9,23 +9,10 @@
  * have been raised.
  */
 import { expect, it } from "vitest";
-import { execFileSync } from "node:child_process";
-import { launchChromium } from "./helpers/chromium";
-// @ts-expect-error: a plain .mjs helper without type declarations
-import { serveDirectory } from "../scripts/static-server.mjs";
+import { withServedPage } from "./helpers/served-page";
 
 it("the game example's frames style every glyph sprite; the atlas equals translate()", async () => {
-  execFileSync(process.execPath, ["scripts/build.mjs"]);
-  const server: { url: string; close: () => Promise<void> } = await serveDirectory(process.cwd());
-  const { browser, close } = await launchChromium();
-  try {
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(String(e)));
-    page.on("console", (m) => {
-      if (m.type() === "error") errors.push(m.text());
-    });
-    await page.goto(`${server.url}examples/game/?manual`);
+  await withServedPage("examples/game/?manual", async (page, errors) => {
     // A string, so that vitest leaves the page's code alone.
     const result = (await page.evaluate(`(async () => {
       await window.gameReady;
@@ -78,8 +65,5 @@ it("the game example's frames style every glyph sprite; the atlas equals transla
     expect(result.frames).toBeGreaterThanOrEqual(slices);
     expect(result.frames).toBeLessThan(slices + 6 * 50); // a few waiting frames per job at most
     expect(errors).toEqual([]);
-  } finally {
-    await close();
-    await server.close();
-  }
+  });
 }, 300_000);
