@@ -11,7 +11,7 @@
  * until the engine is destroyed (a FinalizationRegistry would not do: it may never run, and it
  * cannot tell whether the job's last slices are still queued on the GPU).
  */
-import { InputError } from "./errors";
+import { EngineDisposedError, InputError } from "./errors";
 import type { GeneratorGraph, PlanSpec } from "./model";
 import { compileBundle, planInputs, type InputData, type PlanBundle } from "./plan-cache";
 import { encodeSlice, encodeTensorWrites } from "./runtime/run";
@@ -49,7 +49,7 @@ export class JobPlans {
     else bundle = await compileBundle(this.device, `${this.label}:job`, this.build(spec), spec);
     if (this.destroyed) {
       destroyPlan(bundle);
-      throw new Error(`${this.label}: engine was destroyed`);
+      throw new EngineDisposedError(`${this.label}: the engine was disposed`);
     }
     this.leased.add(bundle);
     return bundle;
@@ -150,7 +150,8 @@ export class TranslationJob<T extends ImageRGBA[] | GPUTexture = ImageRGBA[]> {
     { spec, data }: { spec: PlanSpec; data: InputData },
     target: TextureTarget | undefined,
   ) {
-    if (engine.plans.isDestroyed) throw new Error(`${engine.label}: engine was destroyed`);
+    if (engine.plans.isDestroyed)
+      throw new EngineDisposedError(`${engine.label}: the engine was disposed`);
     this.spec = spec;
     this.data = data;
     this.ready = this.start(!!target, target?.texture, target?.layer ?? 0);
@@ -196,7 +197,7 @@ export class TranslationJob<T extends ImageRGBA[] | GPUTexture = ImageRGBA[]> {
     if (this.failure) throw this.failure;
     if (this.state === "cancelled") throw new InputError("encode(): the job was cancelled");
     if (this.engine.plans.isDestroyed)
-      throw new Error(`${this.engine.label}: engine was destroyed`);
+      throw new EngineDisposedError(`${this.engine.label}: the engine was disposed`);
     if (this.state === "starting") return false;
     if (this.state !== "encoding") return true;
     const bundle = this.bundle!;

@@ -12,7 +12,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { Funit } from "../src/engine";
-import { InputError } from "../src/errors";
+import { EngineDisposedError, InputError } from "../src/errors";
 import type { TranslationJob } from "../src/job";
 import { readImageFile } from "../src/node/images";
 import { tensorToImages, type ImageRGBA } from "../src/tensor";
@@ -263,8 +263,9 @@ describe("tiny-b: class images style, non-square 40x48", () => {
       }
       expect(destroyed.filter((l) => /:job.*activations/.test(l)).length).toBeGreaterThan(0);
       expect(() => inFlight.encode(device.createCommandEncoder(), { maxDispatches: 2 })).toThrow(
-        /destroyed/,
+        EngineDisposedError,
       );
+      expect(() => funit.createJob(contents, classImages)).toThrow(EngineDisposedError);
     });
   });
 });
