@@ -60,16 +60,6 @@ export interface FunitOptions extends KernelOptions, LoadOptions {
   prepare?: PrepareShape[];
 }
 
-declare global {
-  interface SymbolConstructor {
-    /**
-     * Explicit resource management's Symbol.dispose, declared for consumers whose TypeScript lib
-     * predates it (ES2022), so that Funit's `[Symbol.dispose]` type-checks there too.
-     */
-    readonly dispose: unique symbol;
-  }
-}
-
 /**
  * Gives the engine a device: at creation, and again after each device loss. Each call must
  * return a new, working device (for instance `() => requestFunitDevice(navigator.gpu)`).
@@ -387,7 +377,11 @@ export class Funit {
     this.recovery = undefined; // the CPU copy of the weights can go too
   }
 
-  /** dispose(), for `using engine = await Funit.create(…)`. */
+  /**
+   * dispose(), for `using engine = await Funit.create(…)`. (Its declaration needs a TypeScript lib
+   * with Symbol.dispose: esnext, @types/node or Deno; JSR refuses the global augmentation that
+   * would declare it for older libs.)
+   */
   [Symbol.dispose](): void {
     this.dispose();
   }
