@@ -204,6 +204,8 @@ async function translateCommand(args: string[]): Promise<number> {
       `--out - writes one PNG to stdout, but ${contentPaths.length} content images make ` +
         `${contentPaths.length}: give --out a file name`,
     );
+  if (outPath === STDIO && process.stdout.isTTY)
+    throw new UsageError("--out - writes a binary PNG to stdout, which is a terminal: redirect it");
   const size =
     values.size === undefined ? undefined : positiveInteger("size", values.size as string);
   if (size !== undefined) checkLimit("maxSize", size, "--size");

@@ -5,7 +5,7 @@
  * file; then the real paths on the tiny-a model: translate writes PNGs, verify --json reports every
  * intermediate and fails a too-tight tolerance, and the demo writes a picture of the right size.
  */
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
 import {
   copyFileSync,
@@ -24,7 +24,14 @@ import { encodePng } from "../src/node/images";
 import { packageRoot } from "../src/node/assets";
 import { ROW_LABELS } from "../src/node/demo";
 import { UNSEEN_FONTS } from "../src/glyphs";
-import { COMMANDS, exitCodeFor, EXIT_CHECK_FAILED, EXIT_DEVICE, EXIT_USAGE } from "../src/cli";
+import {
+  COMMANDS,
+  main,
+  exitCodeFor,
+  EXIT_CHECK_FAILED,
+  EXIT_DEVICE,
+  EXIT_USAGE,
+} from "../src/cli";
 import { allOptions } from "../src/node/args";
 import {
   CheckpointError,
@@ -187,7 +194,7 @@ describe("usage errors", () => {
     expectInputFailure(funit("help", "nope"), /unknown command 'nope'/);
   });
 
-  it("'-' is stdin once, and --out - takes one content image", () => {
+  it("'-' is stdin once, and --out - takes one content image and no terminal", async () => {
     expectInputFailure(
       funit("translate", "--content", "-", "--class", "-", "--out", "o.png"),
       /'-' may be given once/,
@@ -195,6 +202,21 @@ describe("usage errors", () => {
     expectInputFailure(
       funit("translate", "--content", png32, png32, "--class", png32, "--out", "-"),
       /--out - writes one PNG to stdout, but 2 content images/,
+    );
+    // a terminal on stdout gets no binary PNG (checked in-process, where isTTY can be set)
+    const tty = Object.getOwnPropertyDescriptor(process.stdout, "isTTY");
+    const errors: string[] = [];
+    const spy = vi.spyOn(console, "error").mockImplementation((m: string) => void errors.push(m));
+    Object.defineProperty(process.stdout, "isTTY", { value: true, configurable: true });
+    try {
+      expect(await main(["translate", "--content", png32, "--class", png32, "--out", "-"])).toBe(2);
+    } finally {
+      if (tty) Object.defineProperty(process.stdout, "isTTY", tty);
+      else delete (process.stdout as { isTTY?: boolean }).isTTY;
+      spy.mockRestore();
+    }
+    expect(errors[0]).toMatch(
+      /^funit translate: --out - writes a binary PNG to stdout, which is a terminal/,
     );
     const r = spawnSync(
       process.execPath,
