@@ -154,7 +154,7 @@ describe("usage errors", () => {
     expect(r.stdout).toBe(`${manifest.name} ${manifest.version}\n`);
   });
 
-  it("every command's --help lists every option its parser accepts, and help COMMAND says the same", () => {
+  it("each command's --help lists every option its parser takes, as help COMMAND does", () => {
     expect(Object.keys(COMMANDS).sort()).toEqual([
       "convert",
       "demo",
@@ -538,7 +538,7 @@ describe("with the engine", () => {
     expect([readPng(file).width, readPng(file).height]).toEqual([64, 64]);
   });
 
-  it("demo writes a labelled PNG of the right size and names a syllable the source atlas lacks", () => {
+  it("demo writes a labelled PNG of the right size, and names a syllable the atlas lacks", () => {
     const out = freshOutDir();
     expectInputFailure(funit("demo", "가똠", "--out", join(out, "d.png")), /'똠' \(U\+B620\)/, out);
     const path = join(out, "demo.png");

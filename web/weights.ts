@@ -72,7 +72,8 @@ const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
 /** "Downloading the model: 1.2 of 5.0 MB (24%)". */
 export function progressText({ loaded, total }: LoadProgress): string {
   return total
-    ? `Downloading the model: ${mb(loaded)} of ${mb(total)} MB (${Math.floor((loaded / total) * 100)}%)`
+    ? `Downloading the model: ${mb(loaded)} of ${mb(total)} MB ` +
+        `(${Math.floor((loaded / total) * 100)}%)`
     : `Downloading the model: ${mb(loaded)} MB`;
 }
 

@@ -37,7 +37,7 @@ const K = 5;
 /**
  * Each row's label, in Hangul: the font's Korean name, or its Latin name transliterated. The only
  * glyphs the package ships are Hangul syllables (the atlases), so the labels are drawn with the
- * source font's glyphs, with no font file or text renderer; the Latin names are printed as a legend.
+ * source font's glyphs, with no font file or text renderer; the Latin names go in a printed legend.
  */
 export const ROW_LABELS: Record<"source" | (typeof UNSEEN_FONTS)[number], string> = {
   source: "노토 산스",
@@ -109,7 +109,8 @@ function checkPhrase(text: string, source: GlyphAtlas): void {
   const missing = missingChars(source, text);
   if (missing.length) {
     throw new InputError(
-      `not in the source font atlas (the 2,350 KS X 1001 syllables): ${missing.map(describeChar).join(", ")}`,
+      "not in the source font atlas (the 2,350 KS X 1001 syllables): " +
+        missing.map(describeChar).join(", "),
     );
   }
 }
