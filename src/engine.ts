@@ -201,8 +201,8 @@ export class Funit {
     if (this.disposed) throw this.disposedError();
     const target = jobTarget(options ?? {});
     const inputs = this.translationInputs(contents, style, target ? "texture" : "rgba8", target);
-    const { device, jobPlans: plans, outputViews } = this.state;
-    return new TranslationJob({ device, label: this.label, plans, outputViews }, inputs, target);
+    const { device, label, jobPlans: plans, outputViews } = this;
+    return new TranslationJob({ device, label, plans, outputViews }, inputs, target);
   }
 
   /** Mean class code over the K images: latent_dim floats. */
@@ -377,11 +377,10 @@ export class Funit {
     this.recovery = undefined; // the CPU copy of the weights can go too
   }
 
-  /**
-   * dispose(), for `using engine = await Funit.create(…)`. (Its declaration needs a TypeScript lib
-   * with Symbol.dispose: esnext, @types/node or Deno; JSR refuses the global augmentation that
-   * would declare it for older libs.)
-   */
+  // The doc comment below is also a directive that the declaration files keep: a consumer whose
+  // TypeScript lib lacks Symbol.dispose (ES2022) ignores this member instead of failing to compile
+  // (JSR refuses the alternatives: a lib reference or a global declaration of Symbol.dispose).
+  /** @ts-ignore: dispose(), for `using engine = await Funit.create(…)` */
   [Symbol.dispose](): void {
     this.dispose();
   }
