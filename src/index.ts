@@ -5,7 +5,9 @@
  * (latent_dim floats) and `translate(contents, codeOrImages)` → images, or
  * `translateToTexture(contents, codeOrImages)` → an rgba8unorm array texture that stays on the GPU.
  * What an engine runs on a device (kernels, precision, tiles) is `chooseKernels(device, options)`,
- * exported so a caller can see the choice before loading a model.
+ * exported so a caller can see the choice before loading a model. The shipped model and glyph
+ * atlases are found with `shippedAssetUrl(path)`; `fetchAtlas` loads an atlas, and the glyph atlas
+ * helpers (`glyphOf`, `cutCell`, `composeGrid`, …) cut and lay out its cells.
  */
 export {
   Funit,
@@ -81,6 +83,35 @@ export {
   classCodeToJSON,
   classCodeFromJSON,
 } from "./style";
+export {
+  type GlyphAtlas,
+  type AtlasFiles,
+  parseCharList,
+  makeAtlas,
+  cutCell,
+  glyphOf,
+  describeChar,
+  missingChars,
+  composeGrid,
+  demoReferences,
+  pickReferenceChars,
+  GLYPH_CELL,
+  SOURCE_ATLAS,
+  ALL_HANGUL_ATLAS,
+  UNSEEN_FONTS,
+  unseenAtlasFiles,
+  NEVER_TRAINED,
+  PREFERRED_REFERENCES,
+} from "./glyphs";
+export {
+  shippedAssetUrl,
+  fetchAtlas,
+  decodeWithCanvas,
+  SHIPPED_MODEL,
+  SHIPPED_GLYPHS,
+  type FetchAtlasOptions,
+  type ImageDecoder,
+} from "./shipped";
 export {
   CONV_TILES,
   chooseConvTile,

@@ -1,10 +1,18 @@
 /**
  * Glyph atlases: character-list parsing, cell cutting checked against the PyTorch reference files
  * (their content, class and target tensors were rendered from the same fonts, so the atlas cells
- * must reproduce them), reference-glyph choice, missing-syllable errors and grid composition.
+ * must reproduce them), reference-glyph choice, missing-syllable errors and grid composition; the
+ * shipped files located by shippedAssetUrl (from src/ and from each built bundle), fetchAtlas over
+ * http against readAtlas from files, and their refusals.
  */
 import { describe, expect, it } from "vitest";
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import {
   composeGrid,
   cutCell,
@@ -15,8 +23,16 @@ import {
   pickReferenceChars,
   tintPaper,
 } from "../src/glyphs";
-import { loadSourceAtlas, loadUnseenAtlas, packageRoot } from "../src/node/assets";
-import { UNSEEN_FONTS } from "../src/glyphs";
+import {
+  loadSourceAtlas,
+  loadUnseenAtlas,
+  packageRoot,
+  readAtlas,
+  shippedAssetPath,
+} from "../src/node/assets";
+import { SOURCE_ATLAS, UNSEEN_FONTS, unseenAtlasFiles } from "../src/glyphs";
+import { fetchAtlas, shippedAssetUrl, SHIPPED_GLYPHS, SHIPPED_MODEL } from "../src/shipped";
+import { decodeImage, encodePng } from "../src/node/images";
 import { parseSafetensors, tensorToFloat32 } from "../src/safetensors";
 import { imagesToTensor, maxAbsError, type ImageRGBA } from "../src/tensor";
 import { InputError } from "../src/errors";
@@ -120,5 +136,60 @@ describe("demo helpers", () => {
       [200, 220, 240],
     );
     expect(Array.from(tinted.data)).toEqual([200, 220, 240, 255, 0, 0, 0, 255]);
+  });
+});
+
+describe("the shipped files, located and loaded from any runtime", () => {
+  it("shippedAssetUrl finds the model and atlases from src/ and from the built dist/ bundles", async () => {
+    const model = shippedAssetUrl(SHIPPED_MODEL);
+    expect(fileURLToPath(model)).toBe(shippedAssetPath(SHIPPED_MODEL));
+    expect(statSync(model).size).toBeGreaterThan(1e6);
+    expect(existsSync(shippedAssetUrl(SHIPPED_GLYPHS + SOURCE_ATLAS.image))).toBe(true);
+    // the bundles' copies of the function sit in dist/ and dist/browser/: same files
+    execFileSync(process.execPath, ["scripts/build.mjs"], { cwd: packageRoot(), stdio: "pipe" });
+    for (const bundle of ["dist/index.js", "dist/node.js", "dist/browser/funit.js"]) {
+      const built = await import(pathToFileURL(join(packageRoot(), bundle)).href);
+      expect(built.shippedAssetUrl(SHIPPED_MODEL).href, bundle).toBe(model.href);
+    }
+  }, 120_000);
+
+  it("fetchAtlas over http equals readAtlas from files; a missing file or decoder is an InputError", async () => {
+    const dir = join(packageRoot(), SHIPPED_GLYPHS);
+    const server = createServer((req, res) => {
+      const path = join(dir, decodeURIComponent(new URL(req.url!, "http://x").pathname));
+      if (!path.startsWith(dir) || !existsSync(path)) return res.writeHead(404).end();
+      res.end(readFileSync(path));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    try {
+      const files = unseenAtlasFiles("NanumPen");
+      const [fetched, read] = await Promise.all([
+        fetchAtlas(files, { base, decode: (bytes, name) => decodeImage(bytes, name) }),
+        readAtlas(files),
+      ]);
+      expect(fetched.chars).toEqual(read.chars);
+      expect([fetched.perRow, fetched.cell, fetched.label]).toEqual([25, 64, "NanumPen atlas"]);
+      const bytes = ({ data }: ImageRGBA) => Buffer.from(data.buffer, data.byteOffset, data.length);
+      expect(Buffer.compare(bytes(fetched.image), bytes(read.image))).toBe(0);
+      expect(glyphOf(fetched, "쿤").data).toEqual(glyphOf(read, "쿤").data);
+      await expect(
+        fetchAtlas({ ...files, image: "none.png" }, { base, decode: decodeImage }),
+      ).rejects.toThrow(InputError);
+      // Node has no OffscreenCanvas: the default decoder is refused before any fetch
+      await expect(fetchAtlas(files, { base })).rejects.toThrow(/pass options.decode/);
+    } finally {
+      server.close();
+    }
+  });
+
+  it("readAtlas refuses an image too small for its character list", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "funit-atlas-"));
+    writeFileSync(join(dir, "a.png"), encodePng(solid(128, 64, 255)));
+    writeFileSync(join(dir, "a.txt"), "가각간");
+    const files = { image: "a.png", chars: "a.txt", perRow: 2, label: "tiny atlas" };
+    await expect(readAtlas(files, dir)).rejects.toThrow(/tiny atlas: image is 128x64/);
+    writeFileSync(join(dir, "a.txt"), "가각");
+    expect((await readAtlas(files, dir)).chars).toEqual(["가", "각"]);
   });
 });

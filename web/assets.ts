@@ -1,15 +1,14 @@
 /**
- * Pictures in and out of the page: the glyph atlases fetched over http and decoded with the
- * browser's own createImageBitmap (exactly as stored: no colour management, no premultiplication),
- * a held-out font's reference glyphs (atlases cached in the page's state), and a user's picture
- * (an upload or the drawing pad) turned into a model input the way the atlases were made.
+ * Pictures in and out of the page: the glyph atlases fetched over http and decoded by the
+ * browser (src/shipped.ts's fetchAtlas), a held-out font's reference glyphs (atlases cached in the
+ * page's state), and a user's picture (an upload or the drawing pad) turned into a model input
+ * the way the atlases were made.
  */
 import type { ImageRGBA } from "../src/index";
+import { fetchAtlas } from "../src/shipped";
 import {
   demoReferences,
   GLYPH_CELL as CELL,
-  makeAtlas,
-  parseCharList,
   unseenAtlasFiles,
   type AtlasFiles,
   type GlyphAtlas,
@@ -17,20 +16,6 @@ import {
 import type { DemoState } from "./state";
 
 const GLYPHS = "../assets/glyphs/";
-
-/** Decodes an image file or response body to RGBA, exactly as stored (no colour management). */
-async function decodeBlob(blob: Blob): Promise<ImageRGBA> {
-  const bitmap = await createImageBitmap(blob, {
-    colorSpaceConversion: "none",
-    premultiplyAlpha: "none",
-  });
-  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
-  const ctx = canvas.getContext("2d", { willReadFrequently: true })!;
-  ctx.drawImage(bitmap, 0, 0);
-  bitmap.close();
-  const { data, width, height } = ctx.getImageData(0, 0, canvas.width, canvas.height);
-  return { width, height, data };
-}
 
 /**
  * A user's glyph picture as a model input: scaled to 64×64 (the canvas's smoothing), composited
@@ -58,14 +43,9 @@ export async function fetchOk(url: string): Promise<Response> {
   return res;
 }
 
-export async function loadAtlas({ image, chars, perRow, label }: AtlasFiles): Promise<GlyphAtlas> {
-  const [img, text] = await Promise.all([
-    fetchOk(GLYPHS + image)
-      .then((r) => r.blob())
-      .then(decodeBlob),
-    fetchOk(GLYPHS + chars).then((r) => r.text()),
-  ]);
-  return makeAtlas(img, parseCharList(text, chars), CELL, perRow, label);
+/** An atlas of the page's own (the page's ../assets/glyphs/), decoded by the browser. */
+export function loadAtlas(files: AtlasFiles): Promise<GlyphAtlas> {
+  return fetchAtlas(files, { base: GLYPHS });
 }
 
 /** A held-out font's atlas, fetched once (a failed fetch is forgotten, so it can be retried). */

@@ -17,7 +17,6 @@ import {
   type AtlasFiles,
   type GlyphAtlas,
 } from "../glyphs";
-import { PNG } from "pngjs";
 import { decodeImage, readInputFile } from "./images";
 
 let cachedRoot: string | undefined;
@@ -51,41 +50,43 @@ export function glyphsDir(): string {
 
 const readAsset = (path: string) => readInputFile(path, "glyph asset");
 
-async function loadAtlas({ image, chars, perRow, label }: AtlasFiles): Promise<GlyphAtlas> {
+/** The path of a file shipped in the package (`weights/…`, `assets/…`). */
+export function shippedAssetPath(path: string): string {
+  return join(packageRoot(), path);
+}
+
+/**
+ * A glyph atlas read from files in `dir` (the shipped assets/glyphs/ by default), checked by
+ * makeAtlas. The package's own atlases (up to 6400×7168) are not user input: they are bounded by
+ * their files, not by LIMITS.maxImagePixels.
+ */
+export async function readAtlas(
+  { image, chars, perRow, label }: AtlasFiles,
+  dir: string = glyphsDir(),
+): Promise<GlyphAtlas> {
   const [imageBytes, charBytes] = await Promise.all([
-    readAsset(join(glyphsDir(), image)),
-    readAsset(join(glyphsDir(), chars)),
+    readAsset(join(dir, image)),
+    readAsset(join(dir, chars)),
   ]);
   const list = parseCharList(new TextDecoder().decode(charBytes), chars);
-  // The package's own atlases (up to 3200×3008) are not user input: bounded by their file, not by
-  // LIMITS.maxImagePixels.
   const atlas = decodeImage(imageBytes, image, Number.POSITIVE_INFINITY);
   return makeAtlas(atlas, list, GLYPH_CELL, perRow, label);
 }
 
 /** All 2,350 KS X 1001 syllables in the source (content) font, Noto Sans CJK KR Regular. */
 export function loadSourceAtlas(): Promise<GlyphAtlas> {
-  return loadAtlas(SOURCE_ATLAS);
+  return readAtlas(SOURCE_ATLAS);
 }
 
 /** 600 syllables of one held-out font; the last 100 were never seen in training. */
 export function loadUnseenAtlas(font: string): Promise<GlyphAtlas> {
-  return loadAtlas(unseenAtlasFiles(font));
+  return readAtlas(unseenAtlasFiles(font));
 }
 
 /**
- * All 11,172 modern Hangul syllables in the source font (the KS X 1001 cells equal loadSourceAtlas's).
- * The 6400×7168 image is ours, not user input, so it is decoded by pngjs directly: the size limit
- * that guards user images would refuse it.
+ * All 11,172 modern Hangul syllables in the source font (the KS X 1001 cells equal
+ * loadSourceAtlas's).
  */
-export async function loadAllHangulAtlas(): Promise<GlyphAtlas> {
-  const { image, chars, perRow, label } = ALL_HANGUL_ATLAS;
-  const [imageBytes, charBytes] = await Promise.all([
-    readAsset(join(glyphsDir(), image)),
-    readAsset(join(glyphsDir(), chars)),
-  ]);
-  const png = PNG.sync.read(Buffer.from(imageBytes));
-  const list = parseCharList(new TextDecoder().decode(charBytes), chars);
-  const rgba = { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer) };
-  return makeAtlas(rgba, list, GLYPH_CELL, perRow, label);
+export function loadAllHangulAtlas(): Promise<GlyphAtlas> {
+  return readAtlas(ALL_HANGUL_ATLAS);
 }
