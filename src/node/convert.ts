@@ -23,7 +23,7 @@ import {
 } from "../errors";
 import { LIMITS } from "../limits";
 import { helpText, oneOf, parseCommand, type CommandSpec } from "./args";
-import { checkOutputPath, checkOutputTarget, describeFsError } from "./images";
+import { checkOutputPath, checkOutputTarget, describeFsError } from "./files";
 
 export interface ConvertCheckpointOptions {
   generator?: GeneratorChoice;

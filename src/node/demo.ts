@@ -23,9 +23,13 @@ import {
 } from "../glyphs";
 import { type ImageRGBA } from "../tensor";
 import { loadSourceAtlas, loadUnseenAtlas, packageRoot } from "./assets";
-import { encodePng, resizeBilinear, writeFileAtomic } from "./images";
+import { writeFileAtomic } from "./files";
+import { encodePng } from "./images";
+import { resizeBilinear } from "./resize";
 import { checkContentSize, loadWeights, openEngine } from "./session";
 import { InputError } from "../errors";
+import { parseCommand, type CommandSpec } from "./args";
+import { EXIT_OK, printCommandHelp } from "./exit-status";
 
 /** Weights the demo uses unless --weights says otherwise, relative to the package root. */
 export const DEFAULT_DEMO_WEIGHTS = "weights/hangul64-f16.safetensors";
@@ -187,4 +191,34 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     `${fonts.length} fonts × ${syllables.length} syllable${syllables.length === 1 ? "" : "s"} (K = ${K} references each): ${glyphCount} glyphs in ${inferenceMs.toFixed(0)} ms, ${result.msPerGlyph.toFixed(2)} ms per glyph (class encoding included)`,
   );
   return result;
+}
+
+export const DEMO_COMMAND: CommandSpec = {
+  name: "demo",
+  usage: "demo [TEXT] [--out FILE] [--weights W]",
+  about:
+    `Renders TEXT (default "${DEFAULT_DEMO_TEXT}") in each of the 8 held-out fonts from K=5\n` +
+    "reference glyphs of each: top row the source font, then one row per font (its name, the\n" +
+    "references, a gap, the generated text).",
+  options: {
+    out: { type: "string", value: "FILE", help: `output PNG (default ${DEFAULT_DEMO_OUT})` },
+    weights: {
+      type: "string",
+      value: "W",
+      help: `generator weights (default ${DEFAULT_DEMO_WEIGHTS} in the package)`,
+    },
+  },
+  maxPositionals: Infinity,
+};
+
+/** `funit demo [TEXT] [--out FILE] [--weights W]`. */
+export async function demoCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommand(DEMO_COMMAND, args);
+  if (values.help) return printCommandHelp(DEMO_COMMAND);
+  await runDemo({
+    text: positionals.length ? positionals.join(" ") : undefined,
+    out: values.out as string | undefined,
+    weights: values.weights as string | undefined,
+  });
+  return EXIT_OK;
 }
