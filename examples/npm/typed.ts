@@ -4,7 +4,18 @@
  * moduleResolution bundler and node16, with nothing installed but funit-webgpu (which brings
  * @webgpu/types). The @ts-expect-error lines prove the declarations are real types, not `any`.
  */
-import { Funit, DeviceError, requestFunitDevice, type ImageRGBA, type Style } from "funit-webgpu";
+import {
+  Funit,
+  DeviceError,
+  requestFunitDevice,
+  demoReferences,
+  fetchAtlas,
+  shippedAssetUrl,
+  SHIPPED_MODEL,
+  type GlyphAtlas,
+  type ImageRGBA,
+  type Style,
+} from "funit-webgpu";
 import * as node from "funit-webgpu/node";
 
 /** The class code of a few example glyphs, with any WebGPU implementation's `GPU` object. */
@@ -41,4 +52,15 @@ export function isDeviceProblem(e: unknown): boolean {
   // @ts-expect-error: Funit.create needs a device and weights
   void Funit.create();
   return e instanceof DeviceError && e instanceof node.DeviceError;
+}
+
+/** The shipped model's URL, and a held-out font's reference glyphs from either entry's loader. */
+export const modelUrl: URL = shippedAssetUrl(SHIPPED_MODEL);
+
+export async function bandalReferences(inBrowser: boolean): Promise<ImageRGBA[]> {
+  const files = node.unseenAtlasFiles("Bandal");
+  const atlas: GlyphAtlas = inBrowser ? await fetchAtlas(files) : await node.readAtlas(files);
+  // @ts-expect-error: readAtlas takes the atlas's files, not a font name
+  void node.readAtlas("Bandal");
+  return demoReferences(atlas, 5);
 }
