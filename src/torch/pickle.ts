@@ -13,6 +13,12 @@
  * Memory per value is bounded too: a container holds only values that were counted when pushed, and
  * strings and bytes are copies of input bytes, so what a pickle builds is at most a constant times
  * (its length + maxObjects); a pickle of millions of empty dicts stops at the cap, not at the heap.
+ *
+ * Why this file is longer than the project's ~350 lines: the unpickler is one virtual machine, a
+ * single opcode loop over state it shares (stack, memo, MARK stack, counters, read position) in
+ * closures, read top to bottom against the pickle spec. Spreading its opcodes over several files
+ * would pass that state around and hide the one place that checks every opcode; the only other
+ * seam, torch's globals and storages, already lives in src/torch/storage.ts.
  */
 import { PickleError } from "../errors";
 import { LIMITS } from "../limits";
