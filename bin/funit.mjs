@@ -60,7 +60,13 @@ function runChild() {
   const child = spawn(
     process.execPath,
     [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
-    { stdio: ["inherit", "inherit", "pipe"], env, detached: true },
+    {
+      stdio: ["inherit", "inherit", "pipe"],
+      env,
+      // a session of its own, so a terminal's Ctrl-C reaches the CLI only through the launcher
+      // (on Windows, detached would open a console window instead)
+      detached: process.platform !== "win32",
+    },
   );
   const forwarded = ["SIGINT", "SIGTERM", "SIGHUP"];
   const forward = (signal) => child.kill(signal);
@@ -71,8 +77,8 @@ function runChild() {
     process.kill(process.pid, "SIGSTOP");
   };
   const resume = () => child.kill("SIGCONT");
-  process.on("SIGTSTP", suspend);
-  process.on("SIGCONT", resume);
+  const jobControl = process.platform !== "win32";
+  if (jobControl) process.on("SIGTSTP", suspend).on("SIGCONT", resume);
 
   child.stderr.setEncoding("utf8");
   const filter = dawnLineFilter((text) => process.stderr.write(text));
