@@ -1,7 +1,8 @@
 /**
  * Vitest setup: .wgsl files import as their expanded source text and reflection
  * (scripts/wgsl-loader.mjs, as in the esbuild bundles; their includes are watched), and GPU
- * tests run one file at a time since lavapipe already uses every core.
+ * tests run one file at a time since lavapipe already uses every core. dist/ is built once per run
+ * before the test files (test/global-setup.ts).
  */
 import { defineConfig } from "vitest/config";
 import { reflectKernel } from "./src/runtime/reflect";
@@ -20,6 +21,7 @@ export default defineConfig({
   ],
   test: {
     include: ["test/**/*.test.ts"],
+    globalSetup: ["test/global-setup.ts"],
     fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 120_000,

@@ -7,14 +7,44 @@
 // Every kernel's expanded WGSL (its includes in place) is written to dist/shaders/<kernel>.wgsl,
 // the exact text the GPU compiles, for reading and for shader tools; a WGSL error fails the build
 // naming the source file and line.
-import { build } from "esbuild";
-import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+//
+// Several builds may run at once (test files, or people sharing a checkout, each run one), so
+// every output is written to a temp file beside it and renamed into place: a reader sees the old
+// file or the new one, never half of one, and no folder is ever removed (only stale kernels in
+// dist/shaders/ are). Under vitest the build runs once per test run (test/global-setup.ts), which
+// sets FUNIT_DIST_BUILT=1 so that the builds test files start for themselves are no-ops;
+// `npm test` builds first and sets it too.
+import { build as esbuild } from "esbuild";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { loadWgsl, wgslPlugin } from "./wgsl-loader.mjs";
 import { wawoff2BrowserPlugin } from "./wawoff2-browser.mjs";
 
+if (process.env.FUNIT_DIST_BUILT === "1") process.exit(0); // built once for this test run
+
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** Writes a file whole or not at all: a temp file in the same folder, renamed over the path. */
+function writeFileAtomic(path, contents) {
+  mkdirSync(dirname(path), { recursive: true });
+  const temp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  try {
+    writeFileSync(temp, contents);
+    renameSync(temp, path);
+  } catch (e) {
+    rmSync(temp, { force: true });
+    throw e;
+  }
+}
+
+/** esbuild's build, its output files written atomically (writeFileAtomic) instead of in place. */
+async function build(options) {
+  const result = await esbuild({ ...options, write: false });
+  for (const file of result.outputFiles) writeFileAtomic(file.path, file.contents);
+  return result;
+}
 // WGSL files are reflected as they are bundled (scripts/wgsl-loader.mjs); the reflection code
 // itself is TypeScript, so it is bundled first and imported from dist/tools/.
 await build({
@@ -31,17 +61,20 @@ await build({
 const { reflectKernel } = await import(pathToFileURL(join(root, "dist/tools/reflect.mjs")).href);
 
 // Each entry file in shaders/ is a kernel (shaders/include/ holds the bodies they include).
-rmSync(join(root, "dist/shaders"), { recursive: true, force: true }); // no stale kernels
-mkdirSync(join(root, "dist/shaders"), { recursive: true });
-for (const file of readdirSync(join(root, "shaders")).filter((f) => f.endsWith(".wgsl"))) {
+const kernels = readdirSync(join(root, "shaders")).filter((f) => f.endsWith(".wgsl"));
+for (const file of kernels) {
   try {
     const { text } = loadWgsl(join(root, "shaders", file), reflectKernel);
-    writeFileSync(join(root, "dist/shaders", file), text);
+    writeFileAtomic(join(root, "dist/shaders", file), text);
   } catch (e) {
     console.error(`build: ${e instanceof Error ? e.message : e}`);
     process.exit(1);
   }
 }
+// A kernel removed or renamed in shaders/ leaves no stale copy (another build's temp files stay).
+for (const file of readdirSync(join(root, "dist/shaders")))
+  if (file.endsWith(".wgsl") && !kernels.includes(file))
+    rmSync(join(root, "dist/shaders", file), { force: true });
 const common = {
   bundle: true,
   format: "esm",
