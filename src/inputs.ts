@@ -4,13 +4,17 @@
  * latent_dim finite floats, or class images), and a call's batch sizes against the device's
  * limits (src/limits.ts). Each check is an InputError that names the input and what is wrong;
  * what passes comes back as a BatchSpec (the plan's key) and a private copy of the bytes to
- * upload, so a caller may reuse its buffers as soon as a call has returned its promise.
+ * upload, so a caller may reuse its buffers as soon as a call has returned its promise. The
+ * engine's calls take their whole input here (translationInputs, classCodeInputs,
+ * tensorPairInputs): the checked bytes and the PlanSpec of the plan that runs them.
  */
 import { InputError } from "./errors";
 import type { FunitHyper } from "./hyper";
 import { checkCallFits, type FunitDeviceLimits } from "./limits";
-import type { BatchSpec } from "./model";
+import type { BatchSpec, PlanSpec, Readback } from "./model";
+import type { InputData } from "./plan-cache";
 import { checkImageBatch, imageBatchDims, isTensor, type ImageRGBA, type Tensor } from "./tensor";
+import { checkTextureTarget, type TextureTarget } from "./texture-output";
 
 /** A class code (latent_dim floats), K class images, or a [K,3,H,W] tensor of them. */
 export type Style = Float32Array | ImageRGBA[] | Tensor;
@@ -95,4 +99,73 @@ export function checkCallLimits(
     classHeight: classImages?.h ?? 0,
     textureOutput,
   });
+}
+
+/** A call's checked and copied inputs, and the spec of the plan that runs them. */
+export interface CallInputs {
+  spec: PlanSpec;
+  data: InputData;
+}
+
+/**
+ * A translation's inputs: content images in a style, into an output of `outputFormat` (read
+ * back, or written to a texture: `target`, checked on `device` before anything is written).
+ */
+export function translationInputs(
+  hyper: FunitHyper,
+  device: GPUDevice,
+  contents: ImageRGBA[] | Tensor,
+  style: Style,
+  outputFormat: PlanSpec["outputFormat"],
+  target?: TextureTarget,
+): CallInputs {
+  const content = contentInput(hyper, contents);
+  const { spec: classSpec, data: classData, code } = styleInput(hyper, style);
+  const texture = outputFormat === "texture";
+  checkCallLimits(hyper, device.limits, content.spec, classSpec, texture);
+  const { n, h, w } = content.spec;
+  if (target) checkTextureTarget(device, target, n, h, w);
+  return {
+    spec: {
+      content: content.spec,
+      classImages: classSpec,
+      outputFormat,
+      readback: texture ? [] : ["output"],
+    },
+    data: { content: content.data, classImages: classData, classCode: code },
+  };
+}
+
+/** encodeClass's inputs: K class images, whose mean class code is read back. */
+export function classCodeInputs(
+  hyper: FunitHyper,
+  limits: FunitDeviceLimits,
+  images: ImageRGBA[] | Tensor,
+): CallInputs {
+  const cls = classInput(images);
+  checkCallLimits(hyper, limits, undefined, cls.spec);
+  return {
+    spec: { classImages: cls.spec, outputFormat: "f32", readback: ["class_code"] },
+    data: { classImages: cls.data },
+  };
+}
+
+/**
+ * A translation of content tensors with class image tensors into an f32 output, reading back
+ * `readback` (runWithIntermediates and profile).
+ */
+export function tensorPairInputs(
+  hyper: FunitHyper,
+  limits: FunitDeviceLimits,
+  contents: Tensor,
+  classImages: Tensor,
+  readback: Readback[],
+): CallInputs {
+  const content = contentInput(hyper, contents);
+  const cls = classInput(classImages);
+  checkCallLimits(hyper, limits, content.spec, cls.spec);
+  return {
+    spec: { content: content.spec, classImages: cls.spec, outputFormat: "f32", readback },
+    data: { content: content.data, classImages: cls.data },
+  };
 }
