@@ -66,7 +66,7 @@ function printHelp(spec?: CommandSpec): number {
   return EXIT_OK;
 }
 
-// --- entry point ---------------------------------------------------------------------------------------
+// --- entry point ---------------------------------------------------------------------------------
 
 /**
  * The one mapping from errors to exit statuses. Input of any kind (the command line, an image, a

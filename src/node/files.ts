@@ -131,7 +131,8 @@ export async function writeFilesAtomic(
       }
     }
     for (let i = 0; i < files.length; i++) {
-      await checkOutputTarget(files[i]!.path); // again: it may have appeared since the command began
+      // again: it may have appeared since the command began
+      await checkOutputTarget(files[i]!.path);
       try {
         await rename(temps[i]!, files[i]!.path);
       } catch (e) {

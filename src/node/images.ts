@@ -134,7 +134,8 @@ export function decodeImage(
     image.data.length !== image.width * image.height * 4
   ) {
     throw new InputError(
-      `${what}: ${format.toUpperCase()} decoded to an unusable ${image.width}x${image.height} image`,
+      `${what}: ${format.toUpperCase()} decoded to an unusable ` +
+        `${image.width}x${image.height} image`,
     );
   }
   return image;
@@ -158,7 +159,8 @@ export function checkedImageHeader(
     );
   if (!(header.width > 0 && header.height > 0))
     throw new InputError(
-      `${what}: ${format.toUpperCase()} header declares an empty ${header.width}x${header.height} image`,
+      `${what}: ${format.toUpperCase()} header declares an empty ` +
+        `${header.width}x${header.height} image`,
     );
   if (maxPixels === LIMITS.maxImagePixels)
     checkImagePixels(header.width, header.height, `${what}: ${format.toUpperCase()} image`);
@@ -243,7 +245,7 @@ export function flattenOnWhite(img: ImageRGBA): ImageRGBA {
   return { width: img.width, height: img.height, data: out };
 }
 
-// --- output ----------------------------------------------------------------------------------------
+// --- output --------------------------------------------------------------------------------------
 
 /** Encodes as PNG: 8-bit RGB when every pixel is opaque (smaller), RGBA otherwise. */
 export function encodePng(img: ImageRGBA): Uint8Array {

@@ -1,14 +1,15 @@
 /**
- * Reads a PyTorch checkpoint as a state dict of lazily read tensors, in both torch serialisations:
- * the zip format (torch >= 1.6: `<archive>/data.pkl` plus one STORED entry per storage) and the
- * legacy format (magic number, protocol and sys-info pickles, the object pickle, a pickle of storage
- * keys, then each storage as an int64 element count and raw bytes; the 2019 NVlabs FUNIT checkpoints
- * are of this kind). Only the pickles and the zip directory are read up front; each tensor's bytes
- * are read when asked for, so memory stays bounded by one tensor. The unpickler gets an allow-list of
- * exactly the globals torch uses for state dicts, and every storage reference, offset, shape and
- * stride is checked against the bytes really in the file before anything is read. This module
- * detects the format and picks the state dict; src/torch/zip-checkpoint.ts and
- * src/torch/legacy-checkpoint.ts read the two formats, src/torch/storage.ts what they share.
+ * Reads a PyTorch checkpoint as a state dict of lazily read tensors, in both torch
+ * serialisations: the zip format (torch >= 1.6: `<archive>/data.pkl` plus one STORED entry per
+ * storage) and the legacy format (magic number, protocol and sys-info pickles, the object pickle,
+ * a pickle of storage keys, then each storage as an int64 element count and raw bytes; the 2019
+ * NVlabs FUNIT checkpoints are of this kind). Only the pickles and the zip directory are read up
+ * front; each tensor's bytes are read when asked for, so memory stays bounded by one tensor. The
+ * unpickler gets an allow-list of exactly the globals torch uses for state dicts, and every
+ * storage reference, offset, shape and stride is checked against the bytes really in the file
+ * before anything is read. This module detects the format and picks the state dict;
+ * src/torch/zip-checkpoint.ts and src/torch/legacy-checkpoint.ts read the two formats,
+ * src/torch/storage.ts what they share.
  */
 import type { SafeDType } from "../safetensors";
 import { loadLegacy } from "./legacy-checkpoint";
@@ -20,7 +21,7 @@ export { CheckpointError, PickleError, ZipError } from "../errors";
 
 export type GeneratorChoice = "gen_test" | "gen";
 
-/** One tensor of the state dict; `read()` returns its elements as contiguous little-endian bytes. */
+/** A state-dict tensor; `read()` returns its elements as contiguous little-endian bytes. */
 export interface CheckpointTensor {
   dtype: SafeDType;
   shape: number[];
@@ -29,12 +30,12 @@ export interface CheckpointTensor {
 
 export interface StateDict {
   format: "zip" | "legacy";
-  /** Which generator of an NVlabs `{gen, gen_test}` checkpoint was taken, or "bare" for a plain state dict. */
+  /** Which generator of an NVlabs `{gen, gen_test}` checkpoint was taken; "bare": a state dict. */
   generator: GeneratorChoice | "bare";
   tensors: Map<string, CheckpointTensor>;
 }
 
-/** Picks the state dict out of the unpickled object: NVlabs `{gen, gen_test}` or a bare state dict. */
+/** Picks the state dict out of the unpickled object: NVlabs `{gen, gen_test}` or a bare one. */
 function chooseStateDict(
   root: unknown,
   generator: GeneratorChoice,
@@ -44,7 +45,8 @@ function chooseStateDict(
     const dict = root.get(generator);
     if (dict === undefined)
       fail(
-        `checkpoint has no '${generator}' generator (it has: ${[...root.keys()].map(String).join(", ")})`,
+        `checkpoint has no '${generator}' generator ` +
+          `(it has: ${[...root.keys()].map(String).join(", ")})`,
       );
     if (!(dict instanceof Map))
       fail(`checkpoint's '${generator}' is ${describe(dict)}, not a state dict`);
@@ -54,11 +56,12 @@ function chooseStateDict(
     return { dict: root, generator: "bare" };
   const keys = [...root.keys()].slice(0, 6).map(String).join(", ");
   fail(
-    `checkpoint holds {${keys}${root.size > 6 ? ", …" : ""}}: expected an NVlabs FUNIT {gen, gen_test} checkpoint or a generator state dict`,
+    `checkpoint holds {${keys}${root.size > 6 ? ", …" : ""}}: expected an NVlabs FUNIT ` +
+      "{gen, gen_test} checkpoint or a generator state dict",
   );
 }
 
-/** Detects the format, reads the pickles and returns the chosen state dict with lazily read tensors. */
+/** Detects the format, reads the pickles, returns the chosen state dict (tensors read lazily). */
 export async function readStateDict(
   reader: RandomAccessReader,
   options: { generator?: GeneratorChoice } = {},

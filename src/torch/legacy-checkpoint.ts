@@ -24,7 +24,10 @@ import { limitText } from "../limits";
 /** The legacy format's first pickle: torch's magic number. */
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 const LEGACY_PROTOCOL = 1001;
-/** Parses the legacy format's five pickles from the first `window` bytes (throws truncated errors if too few). */
+/**
+ * Parses the legacy format's five pickles from the first `window` bytes (a truncated PickleError
+ * when too few).
+ */
 function parseLegacyPickles(bytes: Uint8Array) {
   const plain = { globals: new Map() };
   let at = 0;
@@ -59,7 +62,8 @@ function parseLegacyPickles(bytes: Uint8Array) {
         offset + size > base.numel
       ) {
         fail(
-          `storage view ${describe(viewKey)} does not lie inside storage '${base.key}' of ${base.numel} elements`,
+          `storage view ${describe(viewKey)} does not lie inside storage '${base.key}' ` +
+            `of ${base.numel} elements`,
         );
       }
       const known = views.get(viewKey);
@@ -113,7 +117,8 @@ export async function loadLegacy(
     at += 8 + s.numel * s.elementBytes;
     if (at > reader.size)
       fail(
-        `storage record '${key}' ends at byte ${at}, past the end of the ${reader.size}-byte file: truncated`,
+        `storage record '${key}' ends at byte ${at}, past the end of the ` +
+          `${reader.size}-byte file: truncated`,
       );
   }
   for (const key of storages.roots.keys())

@@ -23,7 +23,10 @@
 import { PickleError } from "../errors";
 import { LIMITS } from "../limits";
 
-/** A global the allow-list accepted. `call` is our handler for REDUCE; without one it is a plain value. */
+/**
+ * A global the allow-list accepted. `call` is our handler for REDUCE; without one it is a plain
+ * value.
+ */
 export class PyGlobal {
   constructor(
     readonly qualname: string,
@@ -31,16 +34,22 @@ export class PyGlobal {
   ) {}
 }
 
-/** Maps "module.name" to the REDUCE handler, or to null for globals that are only referred to (storage types). */
+/**
+ * Maps "module.name" to the REDUCE handler, or to null for globals that are only referred to
+ * (storage types).
+ */
 export type AllowedGlobals = ReadonlyMap<string, ((args: readonly unknown[]) => unknown) | null>;
 
 export interface PickleLimits {
   maxMemo: number;
   maxStack: number;
   maxMarkDepth: number;
-  /** Values pushed in total (including GET and DUP), a bound on work and memory beyond the input size. */
+  /**
+   * Values pushed in total (including GET and DUP), a bound on work and memory beyond the input
+   * size.
+   */
   maxObjects: number;
-  /** Bytes of a LONG1/LONG4 integer; BigInt conversion is quadratic, and torch never needs more than 8. */
+  /** Bytes of a LONG1/LONG4 integer; BigInt conversion is quadratic; torch never needs over 8. */
   maxLongBytes: number;
   /** Bytes of a text-protocol line (INT, GLOBAL, GET, ...). */
   maxLineBytes: number;
@@ -68,7 +77,7 @@ export interface UnpickleResult {
   end: number;
 }
 
-/** Opcodes that would build objects of arbitrary classes or need out-of-band data: never accepted. */
+/** Opcodes that build objects of arbitrary classes or need out-of-band data: never accepted. */
 const REFUSED_OPCODES: Record<number, string> = {
   0x69: "INST",
   0x6f: "OBJ",
@@ -231,7 +240,8 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
     const handler = options.globals.get(qualname);
     if (handler === undefined)
       fail(
-        `global '${qualname.slice(0, 200)}' is not allowed (only the types torch uses for state dicts are)`,
+        `global '${qualname.slice(0, 200)}' is not allowed ` +
+          "(only the types torch uses for state dicts are)",
       );
     push(new PyGlobal(qualname, handler ?? undefined));
   };

@@ -87,15 +87,19 @@ function rebuildTensor(args: readonly unknown[]): TensorRef {
     const last = shape.reduce((sum, d, i) => sum + (d - 1) * strides[i]!, offset);
     if (!Number.isSafeInteger(last) || last >= storage.numel) {
       fail(
-        `tensor of size (${shape}), stride (${strides}), offset ${offset} reaches past its storage '${storage.key}' of ${storage.numel} elements`,
+        `tensor of size (${shape}), stride (${strides}), offset ${offset} reaches past its ` +
+          `storage '${storage.key}' of ${storage.numel} elements`,
       );
     }
-    // Only an expanded (stride-0) view could hold more elements than its storage; parameters never are.
+    // Only an expanded (stride-0) view could hold more elements than its storage; parameters
+    // never are.
     if (numel > storage.numel)
       fail(
-        `tensor of size (${shape}) has more elements than its storage '${storage.key}' (${storage.numel})`,
+        `tensor of size (${shape}) has more elements than its storage ` +
+          `'${storage.key}' (${storage.numel})`,
       );
-    // The converter reads a view's whole span: one far wider than its elements is refused, not read.
+    // The converter reads a view's whole span: one far wider than its elements is refused, not
+    // read.
     const span = last - offset + 1;
     if (span > LIMITS.maxViewSpanRatio * numel + 1024)
       fail(
@@ -151,7 +155,8 @@ export class StorageTable {
     if (known) {
       if (known.dtype !== dtype || known.numel !== numel)
         fail(
-          `storage '${key}' is referred to as both ${known.dtype}[${known.numel}] and ${dtype}[${numel}]`,
+          `storage '${key}' is referred to as both ${known.dtype}[${known.numel}] ` +
+            `and ${dtype}[${numel}]`,
         );
       return known;
     }

@@ -24,7 +24,8 @@ export async function loadZip(
   const pickles = [...zip.entries.keys()].filter((n) => /^[^/]+\/data\.pkl$/.test(n));
   if (pickles.length !== 1)
     fail(
-      `zip archive has ${pickles.length ? "several" : "no"} '<archive>/data.pkl' records: not a torch checkpoint`,
+      `zip archive has ${pickles.length ? "several" : "no"} '<archive>/data.pkl' records: ` +
+        "not a torch checkpoint",
     );
   const prefix = pickles[0]!.slice(0, -"data.pkl".length);
   const byteorder = zip.entries.get(`${prefix}byteorder`);
@@ -46,13 +47,14 @@ export async function loadZip(
       return storages.root(key, type, numel);
     },
   });
-  // Check every record up front, so a missing or short one is reported before any output is written.
+  // Check every record up front: a missing or short one is reported before any output is written.
   const entries = new Map<string, ZipEntry>();
   for (const s of storages.roots.values()) {
     const entry = zip.entry(`${prefix}data/${s.key}`);
     if (entry.size !== s.numel * s.elementBytes) {
       fail(
-        `storage record '${entry.name}' holds ${entry.size} bytes but ${s.dtype}[${s.numel}] needs ${s.numel * s.elementBytes}`,
+        `storage record '${entry.name}' holds ${entry.size} bytes but ` +
+          `${s.dtype}[${s.numel}] needs ${s.numel * s.elementBytes}`,
       );
     }
     entries.set(s.key, entry);
