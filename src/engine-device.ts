@@ -1,9 +1,10 @@
 /**
  * What an engine holds on one GPUDevice, made and dropped as a unit so that an engine can move to
- * a new device after a loss: the kernel choice for the device, the uploaded weights, the plan
- * cache, the job plans and the output texture views. `openOnDevice` refuses a device that is already lost (a
- * lost device accepts every call and silently runs nothing) and checks again once the pipelines
- * are made; `deviceLoss` tells, without waiting, whether a device has been lost.
+ * a new device after a loss (src/call-runner.ts): the kernel choice for the device, the uploaded
+ * weights, the plan cache, the job plans and the output texture views. `openOnDevice` refuses a
+ * device that is already lost (a lost device accepts every call and silently runs nothing) and
+ * checks again once the pipelines are made; `deviceLoss` tells, without waiting, whether a device
+ * has been lost.
  */
 import { DeviceLostError } from "./errors";
 import { JobPlans } from "./job";

@@ -12,7 +12,7 @@ import { planInputs } from "./plan-cache";
 import type { Dispatch } from "./runtime/graph";
 import { timePlanOnce } from "./runtime/run";
 
-/** One dispatch of a profiled translation: its GPU time and what it ran (kernel, overrides, …). */
+/** One dispatch of a profiled translation: its GPU time, and what it ran (kernel, overrides…). */
 export type ProfiledDispatch = Pick<Dispatch, "label" | "kernel" | "overrides" | "params"> & {
   ms: number;
 };
