@@ -38,14 +38,8 @@ import { generatorGraph, type PlanSpec } from "./model";
 import type { ConvKernel, KernelChoice, KernelOptions, Precision } from "./policy";
 import { prepareShapes, prepareSpecs, type PrepareShape } from "./prepare";
 import { profileDispatches, type ProfiledDispatch } from "./profile";
-import {
-  encodeToTexture,
-  readOutputs,
-  readTranslation,
-  rgbaImages,
-  submitToTexture,
-} from "./run-call";
-import type { ImageRGBA, Tensor } from "./tensor";
+import { encodeToTexture, readOutputs, readTranslation, submitToTexture } from "./run-call";
+import { rgbaImages, type ImageRGBA, type Tensor } from "./tensor";
 import type { TextureTarget } from "./texture-output";
 import { readGeneratorWeights } from "./weights";
 
@@ -197,8 +191,8 @@ export class Funit {
   translate(contents: ImageRGBA[], style: Style, opts: CallOptions = {}): Promise<ImageRGBA[]> {
     return this.runner.call(() => {
       const inputs = this.translationInputs(contents, style, "rgba8");
-      return async (state) =>
-        rgbaImages(await readTranslation(state, inputs), inputs.spec.content!);
+      const { n, h, w } = inputs.spec.content!;
+      return async (state) => rgbaImages(await readTranslation(state, inputs), n, h, w);
     }, opts);
   }
 

@@ -15,7 +15,7 @@ import { EngineDisposedError, InputError } from "./errors";
 import type { GeneratorGraph, PlanSpec } from "./model";
 import { compileBundle, planInputs, type InputData, type PlanBundle } from "./plan-cache";
 import { encodeSlice, encodeTensorWrites } from "./runtime/run";
-import type { ImageRGBA } from "./tensor";
+import { rgbaImages, type ImageRGBA } from "./tensor";
 import { createOutputTexture, type OutputViews, type TextureTarget } from "./texture-output";
 
 /** Idle plan instances the pool keeps for the next jobs (the oldest is destroyed beyond that). */
@@ -262,15 +262,11 @@ export class TranslationJob<T extends ImageRGBA[] | GPUTexture = ImageRGBA[]> {
       }
       const bytes = readbacks[0]!.tensor.words * 4;
       await staging.mapAsync(GPUMapMode.READ, 0, bytes);
-      const rgba = new Uint8ClampedArray(staging.getMappedRange(0, bytes).slice(0));
-      staging.unmap();
       const { n, h, w } = this.spec.content!;
-      const plane = h * w * 4;
-      return Array.from({ length: n }, (_, i) => ({
-        width: w,
-        height: h,
-        data: rgba.slice(i * plane, (i + 1) * plane),
-      })) as T;
+      // the images are copies: the mapped range goes with unmap()
+      const images = rgbaImages(new Uint8Array(staging.getMappedRange(0, bytes)), n, h, w);
+      staging.unmap();
+      return images as T;
     } finally {
       this.state = "done";
       this.release();

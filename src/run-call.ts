@@ -10,7 +10,7 @@ import type { CallInputs } from "./inputs";
 import type { Readback } from "./model";
 import { planInputs } from "./plan-cache";
 import { encodePlan, encodeTensorWrites, runPlanOnce } from "./runtime/run";
-import type { ImageRGBA, Tensor } from "./tensor";
+import type { Tensor } from "./tensor";
 import { createOutputTexture, type TextureTarget } from "./texture-output";
 
 /** Runs the plan of a call once; returns each read-back tensor (shape from the plan). */
@@ -36,22 +36,6 @@ export async function readTranslation(
   inputs: CallInputs,
 ): Promise<Float32Array> {
   return (await readOutputs(state, inputs)).output!.data;
-}
-
-/**
- * A translation's images from its RGBA8 output (one u32 per pixel, read back as its f32 view):
- * n images of w×h, each with its own copy of the bytes.
- */
-export function rgbaImages(
-  output: Float32Array,
-  { n, h, w }: { n: number; h: number; w: number },
-): ImageRGBA[] {
-  const rgba = new Uint8ClampedArray(output.buffer, output.byteOffset, output.byteLength);
-  return Array.from({ length: n }, (_, i) => ({
-    width: w,
-    height: h,
-    data: rgba.slice(i * h * w * 4, (i + 1) * h * w * 4),
-  }));
 }
 
 /**

@@ -120,6 +120,20 @@ export function imagesToTensor(images: ImageRGBA[], what: string): Tensor {
   return { shape: [images.length, 3, height, width], data };
 }
 
+/**
+ * Cuts n RGBA8 images of w×h out of a batch's packed bytes (a plan's RGBA8 output, one u32 a
+ * pixel), each with its own copy, so the source (a mapped range, say) may go right after.
+ */
+export function rgbaImages(bytes: ArrayBufferView, n: number, h: number, w: number): ImageRGBA[] {
+  const rgba = new Uint8ClampedArray(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const plane = h * w * 4;
+  return Array.from({ length: n }, (_, i) => ({
+    width: w,
+    height: h,
+    data: rgba.slice(i * plane, (i + 1) * plane),
+  }));
+}
+
 /** Unpacks a [N,3,H,W] tensor in [-1, 1] into opaque RGBA8 images (rounded, clamped). */
 export function tensorToImages(t: Tensor): ImageRGBA[] {
   const { n, h, w } = imageBatchDims(t, "tensorToImages");
