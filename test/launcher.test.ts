@@ -65,11 +65,15 @@ describe("the funit launcher", () => {
   it("tells the CLI that stderr is a terminal: a convert run under `script` draws its bar", () => {
     const out = join(mkdtempSync(join(tmpdir(), "funit-launcher-")), "c.safetensors");
     const pt = join(root, "test/fixtures/tiny-a/gen.pt");
-    const r = spawnSync("script", ["-qec", `"${process.execPath}" "${BIN}" convert ${pt} ${out}`], {
-      cwd: root,
-      stdio: ["ignore", "pipe", "pipe"],
-      timeout: 120_000,
-    });
+    const r = spawnSync(
+      "script",
+      ["-qec", `"${process.execPath}" "${BIN}" convert ${pt} ${out}`, "/dev/null"],
+      {
+        cwd: root,
+        stdio: ["ignore", "pipe", "pipe"],
+        timeout: 120_000,
+      },
+    );
     const terminal = r.stdout.toString();
     expect(r.status, terminal).toBe(0);
     expect(terminal).toMatch(/converting \|.*\| 100%/);
