@@ -66,6 +66,14 @@ export interface FunitOptions extends KernelOptions, LoadOptions {
   prepare?: PrepareShape[];
 }
 
+/** What runWithIntermediates reads back: every intermediate, so its result is an Intermediates. */
+const INTERMEDIATES: (keyof Intermediates)[] = [
+  "content_code",
+  "class_code",
+  "adain_params",
+  "output",
+];
+
 export class Funit {
   readonly hyper: FunitHyper;
   readonly label: string;
@@ -262,14 +270,8 @@ export class Funit {
   /** Runs content [N,3,H,W] with class images [K,3,H,W] and reads back every intermediate. */
   runWithIntermediates(contents: Tensor, classImages: Tensor): Promise<Intermediates> {
     return this.runner.call(() => {
-      const every: (keyof Intermediates)[] = [
-        "content_code",
-        "class_code",
-        "adain_params",
-        "output",
-      ];
-      const inputs = tensorPairInputs(this.hyper, this.device.limits, contents, classImages, every);
-      // the spec reads back every intermediate
+      const limits = this.device.limits;
+      const inputs = tensorPairInputs(this.hyper, limits, contents, classImages, INTERMEDIATES);
       return async (state) => (await readOutputs(state, inputs)) as Intermediates;
     });
   }
