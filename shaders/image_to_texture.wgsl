@@ -6,6 +6,8 @@
 // Thread-to-data mapping: one thread per output pixel; global_invocation_id = (x, y, n), with
 // workgroups of WG×WG pixels of one image and one grid layer per image (z = n).
 
+//#include "include/image_pixels.wgsl"
+
 struct ToTextureParams {
   width: u32,
   height: u32,
@@ -25,6 +27,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let plane = params.width * params.height;
   let base = gid.z * 3u * plane + gid.y * params.width + gid.x;
   let rgb = vec3<f32>(tensor[base], tensor[base + plane], tensor[base + 2u * plane]);
-  let bytes = round(clamp((rgb + 1.0) * 127.5, vec3<f32>(0.0), vec3<f32>(255.0)));
+  let bytes = output_bytes(rgb);
   textureStore(output, vec2<u32>(gid.xy), gid.z, vec4<f32>(bytes / 255.0, 1.0));
 }
