@@ -1,10 +1,12 @@
-// Builds the type declarations of the package's two entries, dist/index.d.ts ("funit-webgpu", the
-// platform-neutral core) and dist/node.d.ts ("funit-webgpu/node"), after scripts/build.mjs has
+// Builds the type declarations of the package's three entries, dist/index.d.ts ("funit-webgpu", the
+// platform-neutral core), dist/node.d.ts ("funit-webgpu/node") and dist/font.d.ts
+// ("funit-webgpu/font"), after scripts/build.mjs has
 // built their JavaScript. tsc emits one .d.ts per source file into a temporary folder
 // (tsconfig.types.json); rollup-plugin-dts then bundles each entry into one file, so the package
 // ships no internal module paths (extensionless relative imports would not resolve under node16)
 // and no .wgsl imports. dist/node.d.ts imports the core's types from ./index.js instead of copying
-// them, so a Funit from either entry is the same type. The core's declarations name WebGPU's types
+// them, so a Funit from either entry is the same type (dist/font.d.ts likewise for ImageRGBA and
+// the errors). The core's declarations name WebGPU's types
 // (GPUDevice, GPUTexture, …): a reference to @webgpu/types, a dependency, brings them to consumers.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -29,13 +31,29 @@ async function bundleDeclarations(emitted) {
       "declare const source: string;\nexport default source;\n" +
       "export declare const reflection: ReflectedKernel;\n",
   );
-  const bundle = await rollup({
-    input: { index: join(emitted, "index.d.ts"), node: join(emitted, "node/index.d.ts") },
-    plugins: [
-      { name: "wgsl-types", resolveId: (id) => (id.endsWith(".wgsl") ? wgslModule : null) },
-      dts(),
-    ],
-  });
+  const core = await writeBundle(
+    { index: join(emitted, "index.d.ts"), node: join(emitted, "node/index.d.ts") },
+    [{ name: "wgsl-types", resolveId: (id) => (id.endsWith(".wgsl") ? wgslModule : null) }],
+  );
+  // The font entry is bundled on its own, its imports of core modules (../tensor, ../glyphs,
+  // ../errors) taken from ./index.js, so the core entries share no hashed chunk with it and an
+  // ImageRGBA or InputError from either entry is one type.
+  const fontDir = join(emitted, "font");
+  const font = await writeBundle({ font: join(fontDir, "index.d.ts") }, [
+    {
+      name: "core-from-index",
+      resolveId: (id, importer) =>
+        importer?.startsWith(fontDir) && id.startsWith("../")
+          ? { id: "./index.js", external: true }
+          : null,
+    },
+  ]);
+  return [...core, ...font];
+}
+
+/** Bundles the declaration entries `input` into dist/; returns the files written. */
+async function writeBundle(input, plugins) {
+  const bundle = await rollup({ input, plugins: [...plugins, dts()] });
   const { output } = await bundle.write({
     dir: join(root, "dist"),
     format: "es",

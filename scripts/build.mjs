@@ -1,7 +1,8 @@
 // Builds dist/ with esbuild: dist/cli.js, the Node CLI (ESM, npm packages left external so Dawn's
 // native module loads from node_modules), and dist/index.js, the platform-neutral library bundle
-// that browsers, Node and Deno import (it must not need any Node built-in: esbuild's neutral platform
-// fails the build if it does, which is the check we want). WGSL shaders are inlined as text with
+// that browsers, Node and Deno import, and dist/font.js, the font maker's entry (neither may need
+// any Node built-in: esbuild's neutral platform fails the build if one does, which is the check
+// we want). WGSL shaders are inlined as text with
 // their reflection (scripts/wgsl-loader.mjs). Also the browser bundle, the demo page's, the numeric
 // test bundles for Chromium and Deno, the benches, and dist/gpu/bench.mjs for a GPU machine.
 // Every kernel's expanded WGSL (its includes in place) is written to dist/shaders/<kernel>.wgsl,
@@ -118,6 +119,36 @@ await build({
   platform: "neutral",
   target: "es2022",
   mainFields: ["module", "main"],
+});
+
+// dist/font.js, the "funit-webgpu/font" entry: the font maker (src/font/index.ts), platform
+// neutral like dist/index.js. Its font packages (esm-potrace-wasm, opentype.js, wawoff2) stay
+// external, resolved from the user's node_modules as dependencies, so their WebAssembly glue loads
+// as its authors shipped it (a bundler of the user's then applies what its target needs, as
+// wawoff2BrowserPlugin does for the demo page). src/errors.ts is taken from ./index.js rather than
+// copied, so an InputError from the font entry is the core's InputError (instanceof holds).
+const errorsModule = join(root, "src/errors.ts");
+await build({
+  ...common,
+  entryPoints: ["src/font/index.ts"],
+  outfile: "dist/font.js",
+  platform: "neutral",
+  target: "es2022",
+  mainFields: ["module", "main"],
+  packages: "external",
+  plugins: [
+    ...common.plugins,
+    {
+      name: "core-errors-from-index",
+      setup(b) {
+        b.onResolve({ filter: /(^|\/)errors$/ }, (args) =>
+          join(args.resolveDir, `${args.path}.ts`) === errorsModule
+            ? { path: "./index.js", external: true }
+            : undefined,
+        );
+      },
+    },
+  ],
 });
 
 // The browser bundles. dist/browser/funit.js is the library for pages (platform "browser": a Node

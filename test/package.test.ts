@@ -155,6 +155,8 @@ describe("the npm tarball", () => {
       "dist/index.d.ts",
       "dist/node.js",
       "dist/node.d.ts",
+      "dist/font.js",
+      "dist/font.d.ts",
       "dist/cli.js",
       "dist/browser/funit.js",
       "bin/funit.mjs",
@@ -193,6 +195,7 @@ describe("the npm tarball", () => {
     for (const [entry, types] of [
       [".", "dist/index.d.ts"],
       ["./node", "dist/node.d.ts"],
+      ["./font", "dist/font.d.ts"],
     ])
       for (const kind of ["node16-esm", "bundler"])
         expect(report.analysis.entrypoints[entry!].resolutions[kind].resolution.fileName).toBe(
@@ -214,6 +217,37 @@ describe("a project that installed the tarball", () => {
       "() => console.log('no error'), (e) => console.log(`${e.name}: ${e.message}`))";
     const out = await sh(process.execPath, ["--input-type=module", "-e", script], consumer);
     expect(out).toMatch(/^DeviceError: .*install the optional peer dependency 'webgpu'/);
+  });
+
+  it("makes a font (OpenType and WOFF2) from two glyph images with funit-webgpu/font in Node", async () => {
+    // Two 64×64 glyphs, a filled square and a bar, built in the script so no file is needed; a
+    // glyph with no ink must be an InputError of the core entry (one class across entries).
+    const script = `
+      import { fontFromGlyphs } from "funit-webgpu/font";
+      import { InputError } from "funit-webgpu";
+      const glyph = (x0, y0, x1, y1) => {
+        const data = new Uint8Array(64 * 64 * 4).fill(255);
+        for (let y = y0; y < y1; y++)
+          for (let x = x0; x < x1; x++) data.fill(0, (y * 64 + x) * 4, (y * 64 + x) * 4 + 3);
+        return { width: 64, height: 64, data };
+      };
+      const names = { family: "Consumer Test" };
+      const font = await fontFromGlyphs(
+        [{ char: "가", image: glyph(12, 12, 52, 52) }, { char: "나", image: glyph(28, 8, 36, 56) }],
+        { names },
+      );
+      const blank = await fontFromGlyphs([{ char: "다", image: glyph(0, 0, 0, 0) }], { names })
+        .then(() => "no error", (e) => (e instanceof InputError ? "InputError" : String(e)));
+      const magic = (bytes) => new TextDecoder().decode(bytes.subarray(0, 4));
+      console.log(JSON.stringify({
+        magic: magic(font.otf), bytes: font.otf.length, woff2: magic(font.woff2), blank,
+      }));`;
+    const out = await sh(process.execPath, ["--input-type=module", "-e", script], consumer);
+    const result = JSON.parse(out.slice(out.indexOf("{")));
+    expect(result.magic).toBe("OTTO");
+    expect(result.bytes).toBeGreaterThan(0);
+    expect(result.woff2).toBe("wOF2");
+    expect(result.blank).toBe("InputError");
   });
 
   it("runs examples/npm/translate.mjs in Node: the engine's own output", async () => {
