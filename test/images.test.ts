@@ -340,7 +340,11 @@ describe("resizeBilinear", () => {
     });
   }
 
-  it("agrees with a plain floating-point PIL bilinear within 1 on random images", () => {
+  // Within 2, not 1: both sides round the horizontal pass to 8 bits, and PIL's fixed-point
+  // weights can round an intermediate value the other way, so a vertical sum may differ by just
+  // over 1 before its own rounding. Pillow 9.4 itself gives our bytes where the float reference is 2
+  // off (4×12 → 1×11, seed 351227376, found by this property); exactness is the golden tests' job.
+  it("agrees with a plain floating-point PIL bilinear within 2 on random images", () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 12 }),
@@ -354,7 +358,7 @@ describe("resizeBilinear", () => {
           const want = referenceResize(img, W, H);
           expect([got.width, got.height]).toEqual([W, H]);
           for (let i = 0; i < want.data.length; i++)
-            expect(Math.abs(got.data[i]! - want.data[i]!)).toBeLessThanOrEqual(1);
+            expect(Math.abs(got.data[i]! - want.data[i]!)).toBeLessThanOrEqual(2);
         },
       ),
       { numRuns: 200 },
