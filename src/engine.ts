@@ -22,7 +22,7 @@
  * retries the interrupted call once.
  */
 import { CallRunner, type CallOptions, type DeviceProvider } from "./call-runner";
-import { openOnDevice } from "./engine-device";
+import { openOnDevice, type DeviceState } from "./engine-device";
 import { InputError } from "./errors";
 import type { FunitHyper } from "./hyper";
 import {
@@ -230,13 +230,9 @@ export class Funit {
     style: Style,
     target: TextureTarget = {},
   ): Promise<GPUTexture> {
-    return this.runner.call(
-      () => {
-        const inputs = this.translationInputs(contents, style, "texture", target);
-        return (state) => submitToTexture(state, this.label, inputs, target, this.throwIfDisposed);
-      },
-      // a caller's texture belongs to the lost device: only a texture made here can be made again
-      { retry: !target.texture },
+    // a caller's texture belongs to the lost device: only a texture made here can be made again
+    return this.textureCall(contents, style, target, !target.texture, (state, inputs) =>
+      submitToTexture(state, this.label, inputs, target, this.throwIfDisposed),
     );
   }
 
@@ -255,16 +251,10 @@ export class Funit {
     style: Style,
     target: TextureTarget = {},
   ): Promise<GPUTexture> {
-    return this.runner.call(
-      () => {
-        const inputs = this.translationInputs(contents, style, "texture", target);
-        return async (state) => {
-          const open = this.throwIfDisposed;
-          return (await encodeToTexture(state, this.label, encoder, inputs, target, open)).texture;
-        };
-      },
-      { retry: false },
-    );
+    return this.textureCall(contents, style, target, false, async (state, inputs) => {
+      const open = this.throwIfDisposed;
+      return (await encodeToTexture(state, this.label, encoder, inputs, target, open)).texture;
+    });
   }
 
   /** Runs content [N,3,H,W] with class images [K,3,H,W] and reads back every intermediate. */
@@ -316,6 +306,23 @@ export class Funit {
 
   /** The texture steps' check, after their await, that the engine was not disposed meanwhile. */
   private readonly throwIfDisposed = (): void => this.runner.throwIfDisposed();
+
+  /** A texture-output call: inputs checked and copied when called, `work` run on the device state. */
+  private textureCall(
+    contents: ImageRGBA[] | Tensor,
+    style: Style,
+    target: TextureTarget,
+    retry: boolean,
+    work: (state: DeviceState, inputs: CallInputs) => Promise<GPUTexture>,
+  ): Promise<GPUTexture> {
+    return this.runner.call(
+      () => {
+        const inputs = this.translationInputs(contents, style, "texture", target);
+        return (state) => work(state, inputs);
+      },
+      { retry },
+    );
+  }
 
   /** A translation's checked and copied inputs and its plan's spec, on the device in use. */
   private translationInputs(
