@@ -6,44 +6,13 @@
  */
 import { describe, expect, it } from "vitest";
 import { Funit } from "../src/engine";
-import { expectedTensors, type FunitHyper } from "../src/hyper";
+import { expectedTensors } from "../src/hyper";
 import { maxRelError } from "./helpers/fixtures";
 import { withDevice } from "./helpers/gpu";
-import { funitRef, randomArray, rng } from "./helpers/reference";
+import { funitRef, GENERATOR_FAMILY, randomArray, rng } from "./helpers/reference";
 import { InputError } from "../src/errors";
 
-const family: { hyper: FunitHyper; n: number; k: number; h: number; w: number }[] = [
-  {
-    hyper: {
-      nf: 4,
-      n_res_blks: 0,
-      nf_mlp: 8,
-      latent_dim: 5,
-      n_mlp_blks: 2,
-      n_downs_content: 1,
-      n_downs_class: 2,
-    },
-    n: 2,
-    k: 1,
-    h: 12,
-    w: 20,
-  },
-  {
-    hyper: {
-      nf: 6,
-      n_res_blks: 3,
-      nf_mlp: 12,
-      latent_dim: 7,
-      n_mlp_blks: 5,
-      n_downs_content: 3,
-      n_downs_class: 5,
-    },
-    n: 1,
-    k: 3,
-    h: 64,
-    w: 48,
-  },
-];
+const family = GENERATOR_FAMILY;
 
 describe("any generator of the NVlabs family", () => {
   it.each(family)("$hyper at $h×$w, N=$n, K=$k", async ({ hyper, n, k, h, w }) => {

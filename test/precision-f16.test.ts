@@ -34,13 +34,14 @@ import { runGraph } from "./helpers/run-graph";
 import {
   conv2dRef,
   funitRef,
+  GENERATOR_FAMILY,
   instanceNormRef,
   meanPoolRef,
   randomArray,
   rng,
   type ConvCase,
 } from "./helpers/reference";
-import { expectedTensors, type FunitHyper } from "../src/hyper";
+import { expectedTensors } from "../src/hyper";
 import { CONV_CASES } from "./portable/kernels";
 import { F16_TOL, f16ReferenceTest } from "./portable/generator";
 import { DeviceError } from "../src/errors";
@@ -283,38 +284,7 @@ describe("generators of the NVlabs family in f16 against the TypeScript generato
   // 1 or 3 content ones, non-square, K = 1 and 3 (as generator-family.test.ts), random weights
   // rounded to f16 so that the reference sees the weights the GPU holds. Tolerances as for the
   // PyTorch references above (measured worst: content code 5.0e-3 · max|ref|, output 2.2e-2).
-  const family: { hyper: FunitHyper; n: number; k: number; h: number; w: number }[] = [
-    {
-      hyper: {
-        nf: 4,
-        n_res_blks: 0,
-        nf_mlp: 8,
-        latent_dim: 5,
-        n_mlp_blks: 2,
-        n_downs_content: 1,
-        n_downs_class: 2,
-      },
-      n: 2,
-      k: 1,
-      h: 12,
-      w: 20,
-    },
-    {
-      hyper: {
-        nf: 6,
-        n_res_blks: 3,
-        nf_mlp: 12,
-        latent_dim: 7,
-        n_mlp_blks: 5,
-        n_downs_content: 3,
-        n_downs_class: 5,
-      },
-      n: 1,
-      k: 3,
-      h: 64,
-      w: 48,
-    },
-  ];
+  const family = GENERATOR_FAMILY;
   it.each(family)("$hyper at $h×$w, N=$n, K=$k", async ({ hyper, n, k, h, w }) => {
     const rand = rng(hyper.nf * 131 + hyper.n_res_blks);
     const tensors = new Map<string, Float32Array>();

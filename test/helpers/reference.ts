@@ -2,6 +2,7 @@
  * Plain TypeScript references for every kernel, written for clarity, not speed: direct loops in
  * f64 over NCHW arrays, with reflect padding and nearest upsampling done the obvious way.
  */
+import type { FunitHyper } from "../../src/hyper";
 
 export function reflect(i: number, size: number): number {
   if (i < 0) i = -i;
@@ -264,3 +265,43 @@ export function funitRef(
   ).data;
   return { classCode, adain, contentCode, output };
 }
+
+/**
+ * Generators of the NVlabs family that no PyTorch reference file covers, checked against funitRef
+ * in f32 (generator-family.test.ts) and f16 (precision-f16.test.ts): no residual blocks (no AdaIN:
+ * an empty MLP output), a 2- and a 5-block MLP, 2 or 5 class downsamplings, 1 or 3 content ones,
+ * non-square images, K = 1 and 3.
+ */
+export const GENERATOR_FAMILY: { hyper: FunitHyper; n: number; k: number; h: number; w: number }[] =
+  [
+    {
+      hyper: {
+        nf: 4,
+        n_res_blks: 0,
+        nf_mlp: 8,
+        latent_dim: 5,
+        n_mlp_blks: 2,
+        n_downs_content: 1,
+        n_downs_class: 2,
+      },
+      n: 2,
+      k: 1,
+      h: 12,
+      w: 20,
+    },
+    {
+      hyper: {
+        nf: 6,
+        n_res_blks: 3,
+        nf_mlp: 12,
+        latent_dim: 7,
+        n_mlp_blks: 5,
+        n_downs_content: 3,
+        n_downs_class: 5,
+      },
+      n: 1,
+      k: 3,
+      h: 64,
+      w: 48,
+    },
+  ];
