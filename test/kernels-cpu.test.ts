@@ -11,7 +11,7 @@
 import { describe, expect, it } from "vitest";
 import { Graph } from "../src/runtime/graph";
 import { conv } from "../src/ops/conv";
-import { directConvTiles, subgroupConvTiles } from "../src/ops/conv-tiles";
+import { directConvTiles, subgroupConvTiles, up2PhaseWorkgroups } from "../src/ops/conv-tiles";
 import { chooseKernels, subgroupConvSupported } from "../src/policy";
 import { uploadLayer } from "../src/upload";
 import { maxRelError } from "../src/tensor";
@@ -142,6 +142,63 @@ async function runTile(
   return { got, want: want.out };
 }
 
+/**
+ * The PHASES convolution split in two dispatches, as a caller that computes the interior with
+ * other kernels runs it: the interior (workgroup z 0…3) and, with FRAME_ONLY, the reflect frame
+ * (z = 1), into one output; or only the frame (`frameOnly`), leaving the interior zero.
+ */
+async function runPhasesSplit(
+  kernel: "conv2d_subgroup" | "conv2d_direct",
+  c: ConvCase,
+  frameOnly = false,
+): Promise<{ got: Float32Array; want: Float32Array; oh: number; ow: number }> {
+  const { x, weight, bias, want } = inputs(c);
+  const tile = kernel === "conv2d_direct" ? directConvTiles() : subgroupConvTiles(c.cout);
+  const got = await withDevice(async (device) => {
+    const layer = uploadLayer(device, "test", "conv", [c.cout, c.cin, 5, 5], weight, bias, "test", {
+      phaseWeights: true,
+    });
+    const g = new Graph();
+    const input = g.tensor("x", [c.n, c.cin, c.h, c.w]);
+    const out = g.tensor("y", [c.n, c.cout, want.oh, want.ow]);
+    const groups = up2PhaseWorkgroups(c.n, c.h, c.w, tile);
+    const part = (label: string, frame: boolean, wx: number, wz: number) =>
+      g.op({
+        label,
+        kernel,
+        overrides: {
+          KSIZE: 5,
+          STRIDE: 1,
+          UPSAMPLE: 2,
+          ACT: { none: 0, relu: 1, tanh: 2 }[c.act],
+          ...tile,
+          PHASES: true,
+          FRAME_ONLY: frame,
+        },
+        params: {
+          batch: c.n,
+          cin: c.cin,
+          in_h: c.h,
+          in_w: c.w,
+          cout: c.cout,
+          out_h: want.oh,
+          out_w: want.ow,
+          pad: 2,
+        },
+        bindings: { input, weight: layer.up2Weight!, bias: layer.bias, output: out },
+        workgroups: [wx, Math.ceil(c.cout / tile.COB), wz],
+      });
+    if (!frameOnly) part("test interior", false, groups.interior, 4);
+    part("test frame", true, groups.frame, 1);
+    const [bytes] = await runGraph(device, g, [[input, x]], [out]);
+    layer.weight.destroy();
+    layer.bias.destroy();
+    layer.up2Weight?.destroy();
+    return new Float32Array(bytes!);
+  });
+  return { got, want: want.out, oh: want.oh, ow: want.ow };
+}
+
 /** Runs the conv builder with a CPU kernel (the tile it picks) under the engine's policy for it. */
 async function runBuilder(
   c: ConvCase,
@@ -177,6 +234,32 @@ async function runBuilder(
     return new Float32Array(bytes!);
   });
   return { got, want: want.out };
+}
+
+/** The 2-pixel frame of every plane matches the reference; the interior is untouched (zero). */
+function expectFrameOnly(
+  got: Float32Array,
+  want: Float32Array,
+  planes: number,
+  oh: number,
+  ow: number,
+) {
+  const frame: number[] = [],
+    frameWant: number[] = [],
+    inside: number[] = [];
+  for (let p = 0; p < planes; p++)
+    for (let y = 0; y < oh; y++)
+      for (let x = 0; x < ow; x++) {
+        const i = (p * oh + y) * ow + x;
+        if (y < 2 || y >= oh - 2 || x < 2 || x >= ow - 2) {
+          frame.push(got[i]!);
+          frameWant.push(want[i]!);
+        } else inside.push(got[i]!);
+      }
+  expect(maxRelError(Float32Array.from(frame), Float32Array.from(frameWant))).toBeLessThanOrEqual(
+    1e-4,
+  );
+  expect(inside.every((v) => v === 0)).toBe(true);
 }
 
 const subgroups = await sharedDevice().then(subgroupConvSupported);
@@ -222,6 +305,16 @@ describe("conv2d_direct (CPU adapters without subgroups)", () => {
     expect(maxRelError(got, want)).toBeLessThanOrEqual(1e-4);
   });
 
+  it.each(up2Cases)(`interior + FRAME_ONLY dispatches: ${label}`, async (c) => {
+    const { got, want } = await runPhasesSplit("conv2d_direct", c);
+    expect(maxRelError(got, want)).toBeLessThanOrEqual(1e-4);
+  });
+
+  it.each(up2Cases.slice(0, 2))(`FRAME_ONLY writes the frame only: ${label}`, async (c) => {
+    const { got, want, oh, ow } = await runPhasesSplit("conv2d_direct", c, true);
+    expectFrameOnly(got, want, c.n * c.cout, oh, ow);
+  });
+
   const runs = directTiles.flatMap((t) => cases.map((c) => ({ ...c, ...t })));
   it.each(runs)(`PX=$PX COB=$COB: ${label}`, async (c) => {
     const { got, want } = await runTile("conv2d_direct", c, { PX: c.PX, COB: c.COB });
@@ -257,6 +350,16 @@ describe.runIf(subgroups)("conv2d_subgroup (CPU adapters with subgroups ≥ 8)",
   it.each(up2Cases)(`builder, frame + phases: ${label}`, async (c) => {
     const { got, want } = await runBuilder(c, "subgroup");
     expect(maxRelError(got, want)).toBeLessThanOrEqual(1e-4);
+  });
+
+  it.each(up2Cases)(`interior + FRAME_ONLY dispatches: ${label}`, async (c) => {
+    const { got, want } = await runPhasesSplit("conv2d_subgroup", c);
+    expect(maxRelError(got, want)).toBeLessThanOrEqual(1e-4);
+  });
+
+  it.each(up2Cases.slice(0, 2))(`FRAME_ONLY writes the frame only: ${label}`, async (c) => {
+    const { got, want, oh, ow } = await runPhasesSplit("conv2d_subgroup", c, true);
+    expectFrameOnly(got, want, c.n * c.cout, oh, ow);
   });
 
   const runs = tiles.flatMap((t) => cases.map((c) => ({ ...c, ...t })));

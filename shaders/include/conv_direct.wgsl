@@ -25,7 +25,7 @@
 //     filter; a lane owns PX pixels 2n + a, n = n0 … n0 + PX − 1, of one row and slides a window
 //     over stored columns. Weights: the phase filters, [phase][cin·3·3][cout] (src/upload.ts,
 //     up2PhaseWeights), bound in place of the 5×5 weights.
-//   workgroup_id.z = 4: the frame of width 2 where the padding reflects, with the 5×5 weights read
+//   workgroup_id.z = 4 (or any z with FRAME_ONLY): the frame of width 2 where the padding reflects, with the 5×5 weights read
 //     from the same buffer past the phase filters (from row k_base): rows 0, 1, H − 2, H − 1 whole,
 //     then one run at each end of the rows in between (of whose pixels only the outer two are
 //     stored).
@@ -39,6 +39,9 @@ override WG: u32 = 64u;
 override COB: u32 = 8u;        // output channels per workgroup row: 4, 8 or 16
 override PX: u32 = 4u;         // output pixels per lane along x: 1 … 4
 override PHASES: bool = false; // the decoder's upsampling convolution by phases (above)
+// With PHASES: the dispatch computes only the reflect frame, whatever its workgroup_id.z (dispatch
+// z = 1), for a caller that computes the interior with other kernels (Winograd).
+override FRAME_ONLY: bool = false;
 
 @group(0) @binding(1) var<storage, read> input: array<f32>;
 @group(0) @binding(2) var<storage, read> weight: array<f32>;
@@ -92,7 +95,7 @@ fn slide(x: vec4<f32>, next: f32) -> vec4<f32> {
 // The whole kernel for invocation gid of workgroup wg; `lane` is the subgroup lane for
 // conv2d_subgroup's load_weights (0 and unused in conv2d_direct).
 fn convolve(gid: vec3<u32>, wg: vec3<u32>, lane: u32) {
-  if (PHASES && wg.z < 4u) {
+  if (PHASES && !FRAME_ONLY && wg.z < 4u) {
     phases(gid.x, wg, lane);
     return;
   }

@@ -142,3 +142,23 @@ export function subgroupConvTiles(
 export function directConvTiles(rows = 1, width = 1): { WG: number; COB: number; PX: number } {
   return { WG: cpuConvWorkgroup(rows, width, 4), COB: 4, PX: 4 };
 }
+
+/**
+ * Workgroups along x of the CPU convolution's PHASES parts (the decoder's upsampling 5×5
+ * convolution, shaders/include/conv_direct.wgsl) for a batch of n stored h × w inputs (output
+ * oh × ow = 2h × 2w): `interior` for one phase (workgroup z 0…3), `frame` for the 2-pixel reflect
+ * frame (z 4, or a FRAME_ONLY dispatch).
+ */
+export function up2PhaseWorkgroups(
+  n: number,
+  h: number,
+  w: number,
+  t: { WG: number; PX: number },
+): { interior: number; frame: number } {
+  const oh = 2 * h,
+    ow = 2 * w;
+  return {
+    interior: Math.ceil((n * (h - 2) * Math.ceil((w - 2) / t.PX)) / t.WG),
+    frame: Math.ceil((n * (4 * Math.ceil(ow / t.PX) + 2 * (oh - 4))) / t.WG),
+  };
+}
