@@ -3,5 +3,8 @@
 // in include/instance_norm.wgsl.
 
 alias T = f32;
+alias W = f32;
+const LANES = 1u;
+fn total(w: W) -> f32 { return w; }
 
 //#include "include/instance_norm.wgsl"

@@ -4,5 +4,8 @@
 
 enable f16;
 alias T = f16;
+alias W = f32;
+const LANES = 1u;
+fn total(w: W) -> f32 { return w; }
 
 //#include "include/instance_norm.wgsl"

@@ -164,6 +164,7 @@ describe("the shipped shaders", () => {
     const pairs: [KernelName, KernelName][] = [
       ["conv2d_tiled", "conv2d_tiled_f16"],
       ["instance_norm", "instance_norm_f16"],
+      ["instance_norm", "instance_norm_vec4"],
       ["mean_pool", "mean_pool_f16"],
       ["to_f16", "from_f16"],
     ];

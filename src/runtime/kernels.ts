@@ -11,6 +11,7 @@ import * as conv2d_tiled from "../../shaders/conv2d_tiled.wgsl";
 import * as conv2d_direct from "../../shaders/conv2d_direct.wgsl";
 import * as conv2d_subgroup from "../../shaders/conv2d_subgroup.wgsl";
 import * as instance_norm from "../../shaders/instance_norm.wgsl";
+import * as instance_norm_vec4 from "../../shaders/instance_norm_vec4.wgsl";
 import * as linear from "../../shaders/linear.wgsl";
 import * as mean_pool from "../../shaders/mean_pool.wgsl";
 import * as image_pack from "../../shaders/image_pack.wgsl";
@@ -30,6 +31,7 @@ const KERNELS = {
   conv2d_direct,
   conv2d_subgroup,
   instance_norm,
+  instance_norm_vec4,
   linear,
   mean_pool,
   image_pack,

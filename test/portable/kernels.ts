@@ -117,6 +117,7 @@ const NORM_CASES = [
   { n: 3, c: 6, h: 4, w: 4, adain: true, relu: true, residual: false },
   { n: 2, c: 7, h: 9, w: 3, adain: true, relu: false, residual: true },
   { n: 1, c: 9, h: 16, w: 17, adain: false, relu: false, residual: true },
+  { n: 3, c: 4, h: 8, w: 6, adain: true, relu: true, residual: true },
 ];
 
 function instanceNormTest(c: (typeof NORM_CASES)[number], threads: number): PortableTest {
