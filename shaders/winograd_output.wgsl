@@ -1,0 +1,55 @@
+// Winograd F(4×4, 3×3), step 3 of 3: the output transform Y = A^T M A, plus bias and activation,
+// stored NCHW (shaders/include/winograd.wgsl has the layouts). Thread-to-data mapping:
+// global_invocation_id.x = one tile t (consecutive lanes read consecutive values of M),
+// workgroup_id.y = one output channel co (so its bias is the same for the workgroup). A lane stores
+// the pixels of its 4×4 tile that lie inside the image.
+
+//#include "include/winograd.wgsl"
+
+override WG: u32 = 64u;
+override ACT: u32 = 0u; // 0 none, 1 ReLU, 2 tanh
+
+@group(0) @binding(1) var<storage, read> products: array<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> output: array<f32>;
+
+fn activate(v: f32) -> f32 {
+  if (ACT == 1u) { return max(v, 0.0); }
+  if (ACT == 2u) { return tanh(v); }
+  return v;
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>) {
+  let t = gid.x;
+  let co = wg.y;
+  if (t >= params.batch * params.tiles_h * params.tiles_w) { return; }
+  let plane = params.tiles_pad * params.cout;
+  let at = co * params.tiles_pad + t;
+  // A^T m: each column of the 6×6 product tile
+  var am: array<array<f32, 6>, 4>; // [row][col]
+  for (var c = 0u; c < 6u; c++) {
+    let col = winograd_at(array<f32, 6>(products[c * plane + at], products[(6u + c) * plane + at],
+                                        products[(12u + c) * plane + at],
+                                        products[(18u + c) * plane + at],
+                                        products[(24u + c) * plane + at],
+                                        products[(30u + c) * plane + at]));
+    for (var r = 0u; r < 4u; r++) { am[r][c] = col[r]; }
+  }
+  let tx = t % params.tiles_w;
+  let ty = (t / params.tiles_w) % params.tiles_h;
+  let image = t / (params.tiles_w * params.tiles_h);
+  let b = bias[co];
+  let base = (image * params.cout + co) * params.height * params.width;
+  // (A^T m) A: each row, stored where it lies inside the image
+  for (var r = 0u; r < 4u; r++) {
+    let y = 4u * ty + r;
+    let row = winograd_at(am[r]);
+    for (var c = 0u; c < 4u; c++) {
+      let x = 4u * tx + c;
+      if (y < params.height && x < params.width) {
+        output[base + y * params.width + x] = activate(row[c] + b);
+      }
+    }
+  }
+}

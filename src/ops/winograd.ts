@@ -1,0 +1,151 @@
+/**
+ * Winograd F(4×4, 3×3) convolutions for CPU adapters with subgroups (the "subgroup" kernel path):
+ * a 3×3 stride-1 convolution with reflect padding 1 as three dispatches, the input transform
+ * (shaders/winograd_input.wgsl), 36 batched products (shaders/winograd_gemm.wgsl) and the output
+ * transform with bias and activation (shaders/winograd_output.wgsl), 2.25 multiply-adds per
+ * output value and input channel instead of 9. The transform matrices (Lavin & Gray, points 0,
+ * ±1, ±2, ∞) are written here once: G transforms the weights at upload (winogradWeights), B^T and
+ * A^T are what shaders/include/winograd.wgsl spells out (the tests check the two agree through a
+ * CPU Winograd convolution). The intermediates V and M are graph tensors, so the plan's buffer
+ * assignment and its binding-size check cover them.
+ */
+import type { Graph, TensorDesc } from "../runtime/graph";
+import type { LayerWeights } from "../upload";
+
+/** The input transform B^T (6×6): V = B^T d B for a 6×6 input patch d. */
+export const BT = [
+  [4, 0, -5, 0, 1, 0],
+  [0, -4, -4, 1, 1, 0],
+  [0, 4, -4, -1, 1, 0],
+  [0, -2, -1, 2, 1, 0],
+  [0, 2, -1, -2, 1, 0],
+  [0, 4, 0, -5, 0, 1],
+] as const;
+
+/** The weight transform G (6×3): U = G g G^T for a 3×3 filter g. */
+export const G = [
+  [1 / 4, 0, 0],
+  [-1 / 6, -1 / 6, -1 / 6],
+  [-1 / 6, 1 / 6, -1 / 6],
+  [1 / 24, 1 / 12, 1 / 6],
+  [1 / 24, -1 / 12, 1 / 6],
+  [0, 0, 1],
+] as const;
+
+/** The output transform A^T (4×6): Y = A^T M A for a 6×6 product tile M. */
+export const AT = [
+  [1, 1, 1, 1, 1, 0],
+  [0, 1, -1, 2, -2, 0],
+  [0, 1, 1, 4, 4, 0],
+  [0, 1, -1, 8, -8, 1],
+] as const;
+
+/** Tiles of one GEMM workgroup (8 lanes × 4 tiles): V and M rows are padded to a multiple. */
+export const GEMM_TILES = 32;
+
+/** Lanes of an input- or output-transform workgroup (4 SIMD groups of 8 on lavapipe). */
+const TRANSFORM_WG = 32;
+
+/** Whether a layer's channels suit the GEMM: 4 input channels a step, 8 output channels a block. */
+export function winogradChannelsFit(cin: number, cout: number): boolean {
+  return cin % 4 === 0 && cout % 8 === 0;
+}
+
+/**
+ * The transformed weights U = G g G^T of a 3×3 convolution, from PyTorch's [cout, cin, 3, 3], as
+ * [36][cin][cout] (position p = 6 · row + column), computed in f64 and stored in f32.
+ */
+export function winogradWeights(weight: Float32Array, cout: number, cin: number): Float32Array {
+  const out = new Float32Array(36 * cin * cout);
+  const gg = new Float64Array(18); // G g: 6×3
+  for (let o = 0; o < cout; o++)
+    for (let i = 0; i < cin; i++) {
+      const g = (o * cin + i) * 9;
+      for (let r = 0; r < 6; r++)
+        for (let c = 0; c < 3; c++)
+          gg[r * 3 + c] =
+            G[r]![0]! * weight[g + c]! +
+            G[r]![1]! * weight[g + 3 + c]! +
+            G[r]![2]! * weight[g + 6 + c]!;
+      for (let r = 0; r < 6; r++)
+        for (let c = 0; c < 6; c++) {
+          const u =
+            gg[r * 3]! * G[c]![0]! + gg[r * 3 + 1]! * G[c]![1]! + gg[r * 3 + 2]! * G[c]![2]!;
+          out[((r * 6 + c) * cin + i) * cout + o] = u;
+        }
+    }
+  return out;
+}
+
+/** Whether conv() sends a layer to winogradConv: 3×3, stride 1, reflect pad 1, no upsampling. */
+export function takesWinograd(
+  layer: LayerWeights,
+  opts: { stride: number; pad: number; upsample: number },
+): boolean {
+  return (
+    layer.winogradWeight !== undefined &&
+    layer.k === 3 &&
+    opts.stride === 1 &&
+    opts.pad === 1 &&
+    opts.upsample === 1
+  );
+}
+
+/**
+ * Adds the three dispatches of a Winograd convolution of x [n, cin, h, w] into y [n, cout, h, w]
+ * (act: 0 none, 1 ReLU, 2 tanh, as the convolution kernels' ACT). The layer must have been
+ * uploaded with winogradWeights (src/upload.ts).
+ */
+export function winogradConv(
+  g: Graph,
+  x: TensorDesc,
+  y: TensorDesc,
+  layer: LayerWeights,
+  act: number,
+): void {
+  const [n, cin, h, w] = x.shape as [number, number, number, number];
+  const cout = layer.cout;
+  if (!layer.winogradWeight || !winogradChannelsFit(cin, cout))
+    throw new Error(`${layer.name}: no Winograd weights for ${cin} -> ${cout} channels`);
+  const tilesH = Math.ceil(h / 4),
+    tilesW = Math.ceil(w / 4);
+  const tiles = n * tilesH * tilesW;
+  const tilesPad = Math.ceil(tiles / GEMM_TILES) * GEMM_TILES;
+  const params = {
+    batch: n,
+    cin,
+    cout,
+    height: h,
+    width: w,
+    tiles_h: tilesH,
+    tiles_w: tilesW,
+    tiles_pad: tilesPad,
+  };
+  const label = `${layer.name} conv3x3 winograd`;
+  const v = g.tensor(`${layer.name}:winograd-V`, [36, cin, tilesPad]);
+  const m = g.tensor(`${layer.name}:winograd-M`, [36, cout, tilesPad]);
+  g.op({
+    label: `${label} input`,
+    kernel: "winograd_input",
+    overrides: { WG: TRANSFORM_WG },
+    params,
+    bindings: { input: x, transformed: v },
+    workgroups: [tilesPad / TRANSFORM_WG, cin, 1],
+  });
+  g.op({
+    label: `${label} gemm`,
+    kernel: "winograd_gemm",
+    overrides: {},
+    params,
+    bindings: { transformed: v, weight: layer.winogradWeight, products: m },
+    workgroups: [tilesPad / GEMM_TILES, cout / 8, 36],
+  });
+  g.op({
+    label: `${label} output`,
+    kernel: "winograd_output",
+    overrides: { WG: TRANSFORM_WG, ACT: act },
+    params,
+    bindings: { products: m, bias: layer.bias, output: y },
+    workgroups: [Math.ceil(tiles / TRANSFORM_WG), cout, 1],
+  });
+}
