@@ -34,8 +34,23 @@ fn load_weights(k: u32, c0: u32, lane: u32) -> Weights {
   return w;
 }
 
+var<private> subgroup_lanes: u32;
+
+// Whether the lanes below and above this one (lane ∓ 1) hold the runs id − 1 and id + 1, whose
+// values from_run_before / from_run_after hand over (the subgroup's lanes need not follow the
+// invocation ids, hence the check).
+fn runs_beside(id: u32, lane: u32) -> vec2<bool> {
+  let below = subgroupShuffleUp(id, 1u);
+  let above = subgroupShuffleDown(id, 1u);
+  return vec2<bool>(lane > 0u && below + 1u == id, lane + 1u < subgroup_lanes && above == id + 1u);
+}
+
+fn from_run_before(v: f32) -> f32 { return subgroupShuffleUp(v, 1u); }
+fn from_run_after(v: f32) -> f32 { return subgroupShuffleDown(v, 1u); }
+
 @compute @workgroup_size(WG, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>,
-        @builtin(subgroup_invocation_id) lane: u32) {
+        @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) lanes: u32) {
+  subgroup_lanes = lanes;
   convolve(gid, wg, lane);
 }

@@ -27,6 +27,12 @@ const cases: ConvCase[] = [
   { n: 1, cin: 4, h: 2, w: 3, cout: 5, k: 3, stride: 1, pad: 1, upsample: 1, act: "none" }, // barely above the padding
   { n: 2, cin: 9, h: 4, w: 3, cout: 20, k: 1, stride: 1, pad: 0, upsample: 1, act: "relu" }, // 1×1
   { n: 1, cin: 2, h: 3, w: 2, cout: 6, k: 5, stride: 1, pad: 2, upsample: 2, act: "none" }, // tiny upsampled
+  // stride 2, 4×4, pad 1 on rows of whole vec4 pairs: the vec4 path, whose lanes take the columns
+  // beside their run from the neighbouring lanes: 2 runs a row; 6 (rows start mid-subgroup); 17
+  // (runs beside in another subgroup, mid-row)
+  { n: 2, cin: 5, h: 9, w: 16, cout: 9, k: 4, stride: 2, pad: 1, upsample: 1, act: "relu" },
+  { n: 1, cin: 3, h: 6, w: 48, cout: 5, k: 4, stride: 2, pad: 1, upsample: 1, act: "none" },
+  { n: 1, cin: 2, h: 4, w: 136, cout: 4, k: 4, stride: 2, pad: 1, upsample: 1, act: "tanh" },
 ];
 const pick = rng(2026);
 for (let i = 0; i < 3; i++) {
@@ -127,7 +133,7 @@ async function runTile(
         out_w: want.ow,
         pad: c.pad,
       },
-      bindings: { input, weight: layer.weight, bias: layer.bias, output: out },
+      bindings: { input, input4: input, weight: layer.weight, bias: layer.bias, output: out },
       workgroups: [
         Math.ceil((c.n * want.oh * Math.ceil(want.ow / tile.PX)) / WG),
         Math.ceil(c.cout / tile.COB),

@@ -3,9 +3,12 @@
 // point, which calls convolve(); everything else is here.
 //
 // Register tiling: a lane owns PX output pixels along x for COB output channels (PX · COB
-// accumulators), each loaded weight feeds PX multiply-adds and each input value feeds COB, and for
-// stride 1 the PX pixels' taps along x overlap: the lane keeps a sliding window of PX input values
-// and loads one new value per tap (KSIZE + PX − 1 loads per kernel row, not KSIZE · PX). There is
+// accumulators), each loaded weight feeds PX multiply-adds and each input value feeds COB, and the
+// PX pixels' taps along x overlap: the lane keeps a sliding window of PX input values per residue
+// of the tap modulo STRIDE and loads one new value per tap ((PX − 1) · STRIDE + KSIZE loads per
+// kernel row, not KSIZE · PX). The content encoder's stride-2 4×4 convolutions load a run's
+// columns as two vec4s and take the two beside it from the neighbouring lanes (strided4x4_row;
+// the entry file says how: runs_beside, from_run_before, from_run_after). There is
 // no workgroup memory and no barrier; every weight index is the same for the whole workgroup (it
 // depends only on loop counters and workgroup_id). Reflect padding, nearest ×2 upsampling, bias
 // and activation are fused, as in the tiled kernel.
@@ -14,7 +17,8 @@
 // pixels of one row of one image (the last run of a row may stick out past the edge: those pixels
 // are computed on clamped columns and not stored); workgroup_id.y = a block of COB output channels
 // (4, 8 or 16) shared by the workgroup. acc[4p + q] holds pixel p's channels c0 + 4q … c0 + 4q + 3.
-// The reduction runs ky outermost, then input channels, then kx (so the window slides along x).
+// The reduction runs ky outermost, then the tap residues, then input channels, then kx (so the
+// window slides along x).
 //
 // PHASES (for the decoder's 5×5 convolutions of ×2 nearest-upsampled inputs: KSIZE 5, pad 2,
 // STRIDE 1, UPSAMPLE 2; src/runtime/kernels.ts refuses other shapes) splits the output into parts
@@ -44,6 +48,9 @@ override PHASES: bool = false; // the decoder's upsampling convolution by phases
 override FRAME_ONLY: bool = false;
 
 @group(0) @binding(1) var<storage, read> input: array<f32>;
+// The same input as vec4s, for the stride-2 4×4 path (bound to the same buffer; read only where
+// rows are whole vec4 pairs).
+@group(0) @binding(5) var<storage, read> input4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> weight: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> output: array<f32>;
@@ -127,39 +134,37 @@ fn convolve(gid: vec3<u32>, wg: vec3<u32>, lane: u32) {
   let in_plane = params.in_h * params.in_w;
   let img_base = img * params.cin * in_plane;
   let taps = KSIZE * KSIZE;
+  let beside = runs_beside(gid.x, lane);
 
   for (var ky = 0u; ky < KSIZE; ky++) {
     let iy = u32(reflect_index(i32(oy * STRIDE + ky) - i32(params.pad), up_h)) / UPSAMPLE;
     let row_base = img_base + iy * params.in_w;
-    if (STRIDE == 1u) {
-      // pixel p at tap kx reads window position u0 + p + kx
-      let s = vec4<u32>(source_col(u0), source_col(u0 + 1u), source_col(u0 + 2u),
-                        source_col(u0 + 3u));
+    if (STRIDE == 2u && KSIZE == 4u && PX == 4u && UPSAMPLE == 1u && params.pad == 1u &&
+        params.in_w % 8u == 0u) {
+      strided4x4_row(row_base, u0, k_base + ky * KSIZE, c0, lane, beside);
+      continue;
+    }
+    // Tap kx of pixel p reads position u0 + p · STRIDE + kx: the taps of one residue r = kx mod
+    // STRIDE read the positions u0 + r + STRIDE · (p + j), j = kx / STRIDE, a window over every
+    // STRIDE-th position that slides one step per j. So each position the run reads is loaded
+    // once per input channel: (PX − 1) · STRIDE + KSIZE loads per kernel row, not KSIZE · PX.
+    for (var r = 0u; r < min(STRIDE, KSIZE); r++) {
+      let u = u0 + r;
+      let s = vec4<u32>(source_col(u), source_col(u + STRIDE), source_col(u + 2u * STRIDE),
+                        source_col(u + 3u * STRIDE));
       var at = row_base;
-      var k = k_base + ky * KSIZE;
+      var k = k_base + ky * KSIZE + r;
       for (var ci = 0u; ci < params.cin; ci++) {
         var x = window(at, s);
-        for (var kx = 0u; kx + 1u < KSIZE; kx++) {
-          accumulate_run(x, load_weights(k + kx, c0, lane));
-          // the newcomer is position u0 + kx + PX
-          x = slide(x, input[at + source_col(u0 + kx + PX)]);
+        for (var kx = r; kx + STRIDE < KSIZE; kx += STRIDE) {
+          accumulate_run(x, load_weights(k + kx - r, c0, lane));
+          // the newcomer is position u0 + kx + STRIDE · PX
+          x = slide(x, input[at + source_col(u0 + kx + STRIDE * PX)]);
         }
-        accumulate_run(x, load_weights(k + KSIZE - 1u, c0, lane));
+        // the residue's last tap: kx = r + STRIDE · ⌊(KSIZE − 1 − r) / STRIDE⌋
+        accumulate_run(x, load_weights(k + (KSIZE - 1u - r) / STRIDE * STRIDE, c0, lane));
         at += in_plane;
         k += taps;
-      }
-    } else {
-      // strided: the pixels' taps do not overlap; gather each one
-      for (var kx = 0u; kx < KSIZE; kx++) {
-        let s = vec4<u32>(source_col(u0 + kx), source_col(u0 + STRIDE + kx),
-                          source_col(u0 + 2u * STRIDE + kx), source_col(u0 + 3u * STRIDE + kx));
-        var at = row_base;
-        var k = k_base + ky * KSIZE + kx;
-        for (var ci = 0u; ci < params.cin; ci++) {
-          accumulate_run(window(at, s), load_weights(k, c0, lane));
-          at += in_plane;
-          k += taps;
-        }
       }
     }
   }
@@ -169,6 +174,44 @@ fn convolve(gid: vec3<u32>, wg: vec3<u32>, lane: u32) {
   if (PX > 1u) { store_pixel(1u, out_row, frame_col(ox0 + 1u, side), c0); }
   if (PX > 2u) { store_pixel(2u, out_row, frame_col(ox0 + 2u, side), c0); }
   if (PX > 3u) { store_pixel(3u, out_row, frame_col(ox0 + 3u, side), c0); }
+}
+
+// One kernel row of the stride-2 4×4 convolution with pad 1 (the content encoder's downsampling)
+// on rows of whole vec4 pairs: a lane's 4 pixels read stored columns 8q − 1 … 8q + 8 of the row
+// (q = its run in the row); it loads 8q … 8q + 7 as two vec4s (a vec4 costs lavapipe less than two
+// scalar loads) and takes column 8q − 1 from the lane of the run before (its last column) and
+// 8q + 8 from the lane of the run after (its first), which cost a shuffle, not a load; at the row's
+// ends they reflect onto the lane's own columns, and where the run beside is not in the next lane
+// (`beside`: the subgroup's edge, or no subgroups) they are loaded.
+fn strided4x4_row(row_base: u32, u0: u32, k_row: u32, c0: u32, lane: u32, beside: vec2<bool>) {
+  let first = u0 == 0u;
+  let last = u0 + 8u >= params.in_w;
+  let plane4 = params.in_h * params.in_w / 4u;
+  var at = row_base + u0;
+  var k = k_row;
+  for (var ci = 0u; ci < params.cin; ci++) {
+    let lo = input4[at / 4u];
+    let hi = input4[at / 4u + 1u];
+    var left = from_run_before(hi.w);
+    var right = from_run_after(lo.x);
+    if (first) {
+      left = lo.y;                        // column −1 reflects to 1
+    } else if (!beside.x) {
+      left = input[at - 1u];
+    }
+    if (last) {
+      right = hi.z;                       // column in_w reflects to in_w − 2
+    } else if (!beside.y) {
+      right = input[at + 8u];
+    }
+    // pixel p, tap kx reads column 8q + 2p + kx − 1
+    accumulate_run(vec4<f32>(left, lo.y, lo.w, hi.y), load_weights(k, c0, lane));
+    accumulate_run(vec4<f32>(lo.x, lo.z, hi.x, hi.z), load_weights(k + 1u, c0, lane));
+    accumulate_run(vec4<f32>(lo.y, lo.w, hi.y, hi.w), load_weights(k + 2u, c0, lane));
+    accumulate_run(vec4<f32>(lo.z, hi.x, hi.z, right), load_weights(k + 3u, c0, lane));
+    at += 4u * plane4;
+    k += 16u;
+  }
 }
 
 // The column to store at: a side run's pixels off the frame belong to the phases, so they are
