@@ -14,6 +14,9 @@ import { Graph } from "../src/runtime/graph";
 import { conv } from "../src/ops/conv";
 import { AT, BT, G, winogradWeights } from "../src/ops/winograd";
 import { chooseKernels, subgroupConvSupported } from "../src/policy";
+import { InputError } from "../src/errors";
+import { checkCallFits, winogradIntermediateBytes, type FunitDeviceLimits } from "../src/limits";
+import type { FunitHyper } from "../src/hyper";
 import { uploadLayer } from "../src/upload";
 import { maxRelError } from "../src/tensor";
 import { sharedDevice, withDevice } from "./helpers/gpu";
@@ -120,6 +123,48 @@ describe("Winograd transforms (CPU)", () => {
       expect(maxRelError(got, want.out)).toBeLessThanOrEqual(1e-5);
     },
   );
+});
+
+describe("limits", () => {
+  // one halving only: the residual maps keep half the side and twice the channels, so V (2.25× an
+  // activation per channel) outgrows the first layer's activation
+  const hyper: FunitHyper = {
+    nf: 8,
+    n_res_blks: 1,
+    nf_mlp: 32,
+    latent_dim: 16,
+    n_mlp_blks: 3,
+    n_downs_content: 1,
+    n_downs_class: 3,
+  };
+  const shape = {
+    n: 1,
+    k: 1,
+    contentWidth: 32,
+    contentHeight: 32,
+    classWidth: 32,
+    classHeight: 32,
+  };
+
+  it("V of a residual conv is [36][channels][tiles rounded up to 32] in f32", () => {
+    // 16×16 maps of 16 channels: 16 tiles an image, padded to 32
+    expect(winogradIntermediateBytes(hyper, shape)).toBe(4 * 36 * 16 * 32);
+    expect(winogradIntermediateBytes(hyper, { ...shape, n: 3 })).toBe(4 * 36 * 16 * 64);
+  });
+
+  it("a call whose Winograd intermediate outgrows the binding is refused before any GPU work", () => {
+    const limits: FunitDeviceLimits = {
+      maxStorageBufferBindingSize: 4 * 36 * 16 * 32 - 4, // above the largest activation (32 KiB)
+      maxBufferSize: 2 ** 30,
+      maxComputeWorkgroupsPerDimension: 65535,
+      maxTextureArrayLayers: 256,
+      maxTextureDimension2D: 8192,
+    };
+    expect(() => checkCallFits(hyper, limits, shape)).toThrow(InputError);
+    expect(() =>
+      checkCallFits(hyper, { ...limits, maxStorageBufferBindingSize: 4 * 36 * 16 * 32 }, shape),
+    ).not.toThrow();
+  });
 });
 
 const subgroups = await sharedDevice().then(subgroupConvSupported);

@@ -121,6 +121,8 @@ export function winogradConv(
     tiles_w: tilesW,
     tiles_pad: tilesPad,
   };
+  // 16 output channels a lane where they divide (fewer loads per multiply-add), else 8
+  const cob = cout % 16 === 0 ? 16 : 8;
   const label = `${layer.name} conv3x3 winograd`;
   const v = g.tensor(`${layer.name}:winograd-V`, [36, cin, tilesPad]);
   const m = g.tensor(`${layer.name}:winograd-M`, [36, cout, tilesPad]);
@@ -135,10 +137,10 @@ export function winogradConv(
   g.op({
     label: `${label} gemm`,
     kernel: "winograd_gemm",
-    overrides: {},
+    overrides: { COB: cob },
     params,
     bindings: { transformed: v, weight: layer.winogradWeight, products: m },
-    workgroups: [tilesPad / GEMM_TILES, cout / 8, 36],
+    workgroups: [tilesPad / GEMM_TILES, cout / cob, 36],
   });
   g.op({
     label: `${label} output`,
