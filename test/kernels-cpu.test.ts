@@ -81,14 +81,16 @@ function inputs(c: ConvCase) {
   return { x, weight, bias, want: conv2dRef(c, x, weight, bias) };
 }
 
-// The decoder's 5×5 convolutions of ×2-upsampled inputs run by phase filters inside and with the
-// 5×5 weights on the reflect frame: the smallest input it takes (3×3), odd and non-square sizes,
-// partial runs, channel counts off the block, batches.
+// The decoder's 5×5 convolutions of ×2-upsampled inputs run by phase filters inside, by grouped
+// filters along the reflect frame and with the 5×5 weights at its corners: the smallest input it
+// takes (3×3), odd and non-square sizes, partial runs, channel counts off the block, batches.
 const up2Cases: ConvCase[] = [
   { n: 1, cin: 4, h: 3, w: 3, cout: 8, k: 5, stride: 1, pad: 2, upsample: 2, act: "none" },
   { n: 2, cin: 7, h: 4, w: 7, cout: 13, k: 5, stride: 1, pad: 2, upsample: 2, act: "relu" },
   { n: 3, cin: 5, h: 6, w: 5, cout: 3, k: 5, stride: 1, pad: 2, upsample: 2, act: "tanh" },
   { n: 1, cin: 33, h: 9, w: 12, cout: 40, k: 5, stride: 1, pad: 2, upsample: 2, act: "none" },
+  // parts of the frame over several workgroups each (15 runs down a column, 9 along a row)
+  { n: 3, cin: 3, h: 20, w: 13, cout: 5, k: 5, stride: 1, pad: 2, upsample: 2, act: "relu" },
 ];
 
 /** Runs one dispatch of a CPU convolution kernel with a given tile (as src/ops/conv.ts builds it). */

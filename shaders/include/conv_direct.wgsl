@@ -29,10 +29,15 @@
 //     filter; a lane owns PX pixels 2n + a, n = n0 … n0 + PX − 1, of one row and slides a window
 //     over stored columns. Weights: the phase filters, [phase][cin·3·3][cout] (src/upload.ts,
 //     up2PhaseWeights), bound in place of the 5×5 weights.
-//   workgroup_id.z = 4 (or any z with FRAME_ONLY): the frame of width 2 where the padding reflects, with the 5×5 weights read
-//     from the same buffer past the phase filters (from row k_base): rows 0, 1, H − 2, H − 1 whole,
-//     then one run at each end of the rows in between (of whose pixels only the outer two are
-//     stored).
+//   workgroup_id.z = 4 (or any z with FRAME_ONLY): the frame of width 2 where the padding
+//     reflects. There too, a pixel's taps fall on few stored values: output row 0 reads upsampled
+//     rows 2, 1, 0, 1, 2 = stored rows 1, 0, 0, 0, 1, and each of the frame's rows 0, 1, 2H − 2,
+//     2H − 1 reads two stored rows. So a pixel of a frame row in column phase a runs a 2 × 3
+//     grouped filter (6 multiply-adds), a pixel of a frame column in row phase b its transpose;
+//     workgroup_id.x picks the part (8 along the rows, 8 down the columns: frame_row_part,
+//     frame_column_part), so a workgroup shares one filter (src/upload.ts, up2FrameWeights, after
+//     the phase filters and the 5×5 weights). The 16 corner pixels run all 25 taps (a run at each
+//     end of the frame rows, of whose pixels only the outer two are stored).
 // Workgroups past the end of their part return at once (the x extent is the larger part's).
 //
 // Weights are stored transposed, [cin·k·k][cout], as for the tiled kernel.
@@ -102,39 +107,67 @@ fn slide(x: vec4<f32>, next: f32) -> vec4<f32> {
 // The whole kernel for invocation gid of workgroup wg; `lane` is the subgroup lane for
 // conv2d_subgroup's load_weights (0 and unused in conv2d_direct).
 fn convolve(gid: vec3<u32>, wg: vec3<u32>, lane: u32) {
-  if (PHASES && !FRAME_ONLY && wg.z < 4u) {
-    phases(gid.x, wg, lane);
+  if (PHASES) {
+    let c0 = wg.y * COB;
+    if (!FRAME_ONLY && wg.z < 4u) {
+      grouped_run(gid.x, wg.x, c0, lane, interior_part(wg.z));
+      return;
+    }
+    // the frame: workgroups [0, 8·gr) the frame rows' parts, then [.., + 8·gc) the frame
+    // columns' parts, then the corners
+    let gr = part_groups(params.in_w - 2u);
+    let gc = part_groups(params.in_h - 2u);
+    if (wg.x < 8u * gr) {
+      let p = wg.x / gr;
+      grouped_run(gid.x - p * gr * WG, wg.x - p * gr, c0, lane, frame_row_part(p));
+      return;
+    }
+    if (wg.x < 8u * (gr + gc)) {
+      let p = (wg.x - 8u * gr) / gc;
+      let g = 8u * gr + p * gc;
+      grouped_run(gid.x - g * WG, wg.x - g, c0, lane, frame_column_part(p));
+      return;
+    }
+    direct(gid.x - 8u * (gr + gc) * WG, wg.x - 8u * (gr + gc), c0, lane);
     return;
   }
+  direct(gid.x, wg.x, wg.y * COB, lane);
+}
+
+// Workgroups of one part of the frame: a run of PX pixels along a line of len, per image.
+fn part_groups(len: u32) -> u32 {
+  return (params.batch * ((len + PX - 1u) / PX) + WG - 1u) / WG;
+}
+
+// Run id (workgroup `group`) of the plain convolution, or with PHASES of the frame's corners: the
+// runs at both ends of the frame's four rows (rows 0, 1, out_h − 2, out_h − 1), with all 25 taps,
+// of whose pixels only the outer two are stored.
+fn direct(id: u32, group: u32, c0: u32, lane: u32) {
   let runs_w = (params.out_w + PX - 1u) / PX;
+  let ends = (2u + PX - 1u) / PX;       // runs at each end of a row that cover its 2 frame pixels
   var plane_runs = params.out_h * runs_w;
-  if (PHASES) { plane_runs = 4u * runs_w + 2u * (params.out_h - 4u); }
+  if (PHASES) { plane_runs = 4u * 2u * ends; }
   let n_runs = params.batch * plane_runs;
-  if (PHASES && wg.x * WG >= n_runs) { return; }
-  let r = min(gid.x, n_runs - 1u);
+  if (PHASES && group * WG >= n_runs) { return; }
+  let r = min(id, n_runs - 1u);
   let img = r / plane_runs;
   let q = r - img * plane_runs;
   var oy = q / runs_w;
   var ox0 = (q - oy * runs_w) * PX;
-  var side = false;             // a run at the end of a row between the frame's top and bottom rows
   var k_base = 0u;   // first weight row (PHASES: the 5×5 weights follow the phase filters)
   if (PHASES) {
-    if (oy >= 2u && oy < 4u) { oy += params.out_h - 4u; }     // the bottom two rows
-    if (q >= 4u * runs_w) {
-      let e = q - 4u * runs_w;
-      oy = 2u + e / 2u;
-      ox0 = select(0u, params.out_w - PX, e % 2u == 1u);
-      side = true;
-    }
+    let row = q / (2u * ends);
+    let e = q % (2u * ends);
+    oy = select(row, params.out_h - 4u + row, row >= 2u);
+    ox0 = select(e * PX, params.out_w - (2u * ends - e) * PX, e >= ends);
     k_base = 4u * params.cin * 9u;
   }
   let u0 = ox0 * STRIDE;        // upsampled, padded position of pixel 0's tap 0
-  let c0 = wg.y * COB;
   let up_h = i32(params.in_h * UPSAMPLE);
   let in_plane = params.in_h * params.in_w;
   let img_base = img * params.cin * in_plane;
   let taps = KSIZE * KSIZE;
-  let beside = runs_beside(gid.x, lane);
+  let beside = runs_beside(id, lane);
 
   for (var ky = 0u; ky < KSIZE; ky++) {
     let iy = u32(reflect_index(i32(oy * STRIDE + ky) - i32(params.pad), up_h)) / UPSAMPLE;
@@ -168,12 +201,12 @@ fn convolve(gid: vec3<u32>, wg: vec3<u32>, lane: u32) {
       }
     }
   }
-  if (gid.x >= n_runs) { return; }
+  if (id >= n_runs) { return; }
   let out_row = img * params.cout * params.out_h * params.out_w + oy * params.out_w;
-  store_pixel(0u, out_row, frame_col(ox0, side), c0);
-  if (PX > 1u) { store_pixel(1u, out_row, frame_col(ox0 + 1u, side), c0); }
-  if (PX > 2u) { store_pixel(2u, out_row, frame_col(ox0 + 2u, side), c0); }
-  if (PX > 3u) { store_pixel(3u, out_row, frame_col(ox0 + 3u, side), c0); }
+  store_pixel(0u, out_row + ox0, stored_col(ox0), c0);
+  if (PX > 1u) { store_pixel(1u, out_row + ox0 + 1u, stored_col(ox0 + 1u), c0); }
+  if (PX > 2u) { store_pixel(2u, out_row + ox0 + 2u, stored_col(ox0 + 2u), c0); }
+  if (PX > 3u) { store_pixel(3u, out_row + ox0 + 3u, stored_col(ox0 + 3u), c0); }
 }
 
 // One kernel row of the stride-2 4×4 convolution with pad 1 (the content encoder's downsampling)
@@ -214,71 +247,112 @@ fn strided4x4_row(row_base: u32, u0: u32, k_row: u32, c0: u32, lane: u32, beside
   }
 }
 
-// The column to store at: a side run's pixels off the frame belong to the phases, so they are
-// pushed past the row (store_pixel skips them).
-fn frame_col(ox: u32, side: bool) -> u32 {
-  if (side && ox >= 2u && ox + 2u < params.out_w) { return params.out_w; }
-  return ox;
+// Whether direct() stores column ox: inside the row, and with PHASES one of the corners' frame
+// columns (the others belong to the frame rows' parts).
+fn stored_col(ox: u32) -> bool {
+  if (PHASES) { return ox < 2u || (ox + 2u >= params.out_w && ox < params.out_w); }
+  return ox < params.out_w;
 }
 
-// PHASES, workgroup_id.z < 4: the interior of a ×2-upsampled 5×5 convolution by output phases.
-// Like main's stride-1 path on a 3×3 filter over the stored input, with no padding to reflect:
-// interior rows are 2m + b for m in 1 … in_h − 2, columns 2n + a for n in 1 … in_w − 2.
-fn phases(id: u32, wg: vec3<u32>, lane: u32) {
-  let b = wg.z / 2u;
-  let a = wg.z % 2u;
-  let rows = params.in_h - 2u;
-  let cols = params.in_w - 2u;
-  let runs_w = (cols + PX - 1u) / PX;
-  let plane_runs = rows * runs_w;
+// A part of a PHASES convolution that one 3-tap-wide grouped filter computes: the pixels at
+// positions n = 1 … len of `lines` lines per image, pixel (line, n) at output offset out_first +
+// line · out_line + n · out_step, reading the stored values first + line · line_step + j · cross +
+// (n − 1 + t) · step for slot j < slots and tap t < 3 (positions clamped at `last`). The filter:
+// weight rows weights + (ci · slots + j) · 3 + t.
+struct Part {
+  len: u32, last: u32, lines: u32, line_step: u32, first: u32, step: u32, cross: u32, slots: u32,
+  weights: u32, out_first: u32, out_line: u32, out_step: u32,
+}
+
+// The interior of phase z = 2b + a (pixels (2m + b, 2n + a), m in 1 … in_h − 2, n in 1 …
+// in_w − 2): lines are stored rows m − 1, slots the rows m − 1 … m + 1, taps the columns
+// n − 1 … n + 1 (up2PhaseWeights).
+fn interior_part(z: u32) -> Part {
+  let b = z / 2u;
+  let a = z % 2u;
+  let w = params.in_w;
+  return Part(w - 2u, w - 1u, params.in_h - 2u, w, 0u, 1u, w, 3u, z * params.cin * 9u,
+              (2u + b) * params.out_w + a, 2u * params.out_w, 2u);
+}
+
+// The first weight row of the frame's grouped filters (src/upload.ts, up2FrameWeights): after
+// the phase filters and the 5×5 weights.
+fn frame_filters() -> u32 {
+  return 4u * params.cin * 9u + params.cin * KSIZE * KSIZE;
+}
+
+// Frame row class c (output rows 0, 1, out_h − 2, out_h − 1), column phase a: p = 2c + a. Its
+// taps fall on the stored rows 0, 1 (c < 2) or in_h − 2, in_h − 1 (two slots) and, along the row,
+// as in the interior.
+fn frame_row_part(p: u32) -> Part {
+  let c = p / 2u;
+  let w = params.in_w;
+  let oy = select(c, params.out_h - 4u + c, c >= 2u);
+  let row = select(0u, params.in_h - 2u, c >= 2u);
+  return Part(w - 2u, w - 1u, 1u, 0u, row * w, 1u, w, 2u,
+              frame_filters() + p * params.cin * 6u, oy * params.out_w + p % 2u, 0u, 2u);
+}
+
+// Frame column class c (output columns 0, 1, out_w − 2, out_w − 1), row phase b: p = 2c + b,
+// the transpose of frame_row_part (lines run down the column).
+fn frame_column_part(p: u32) -> Part {
+  let c = p / 2u;
+  let h = params.in_h;
+  let ox = select(c, params.out_w - 4u + c, c >= 2u);
+  let col = select(0u, params.in_w - 2u, c >= 2u);
+  return Part(h - 2u, h - 1u, 1u, 0u, col, params.in_w, 1u, 2u,
+              frame_filters() + (8u + p) * params.cin * 6u, (p % 2u) * params.out_w + ox, 0u,
+              2u * params.out_w);
+}
+
+// Run id (workgroup `group` of its part) of part g: a lane owns PX consecutive positions
+// n0 … n0 + PX − 1 of one line and slides a window over the stored values along it.
+fn grouped_run(id: u32, group: u32, c0: u32, lane: u32, g: Part) {
+  let runs_line = (g.len + PX - 1u) / PX;
+  let plane_runs = g.lines * runs_line;
   let n_runs = params.batch * plane_runs;
-  if (wg.x * WG >= n_runs) { return; }
+  if (group * WG >= n_runs) { return; }
   let r = min(id, n_runs - 1u);
   let img = r / plane_runs;
   let q = r - img * plane_runs;
-  let m = 1u + q / runs_w;
-  let n0 = 1u + (q % runs_w) * PX;
-  let c0 = wg.y * COB;
+  let line = q / runs_line;
+  let n0 = 1u + (q - line * runs_line) * PX;
   let in_plane = params.in_h * params.in_w;
-  let last_col = params.in_w - 1u;
-  // stored columns of window positions 0 … PX + 1: n0 − 1 + j (clamped for runs past the edge)
-  let s = vec4<u32>(n0 - 1u, min(n0, last_col), min(n0 + 1u, last_col), min(n0 + 2u, last_col));
-  let filter_base = wg.z * params.cin * 9u;
-  for (var ty = 0u; ty < 3u; ty++) {
-    var at = img * params.cin * in_plane + (m - 1u + ty) * params.in_w;
-    var k = filter_base + ty * 3u;
+  // window positions 0 … PX + 1: n0 − 1 + j (clamped for runs past the end)
+  let s = vec4<u32>(n0 - 1u, min(n0, g.last), min(n0 + 1u, g.last), min(n0 + 2u, g.last)) * g.step;
+  for (var j = 0u; j < g.slots; j++) {
+    var at = img * params.cin * in_plane + g.first + line * g.line_step + j * g.cross;
+    var k = g.weights + j * 3u;
     for (var ci = 0u; ci < params.cin; ci++) {
       var x = window(at, s);
-      for (var tx = 0u; tx < 2u; tx++) {
-        accumulate_run(x, load_weights(k + tx, c0, lane));
-        x = slide(x, input[at + min(s.x + tx + PX, last_col)]);
+      for (var t = 0u; t < 2u; t++) {
+        accumulate_run(x, load_weights(k + t, c0, lane));
+        x = slide(x, input[at + min(n0 + t + PX - 1u, g.last) * g.step]);
       }
       accumulate_run(x, load_weights(k + 2u, c0, lane));
       at += in_plane;
-      k += 9u;
+      k += 3u * g.slots;
     }
   }
   if (id >= n_runs) { return; }
-  let out_row = img * params.cout * params.out_h * params.out_w + (2u * m + b) * params.out_w;
-  // columns of pixels past the interior (n > in_w − 2) are pushed past the row: store_pixel
-  // skips them
-  let past = params.out_w;
-  store_pixel(0u, out_row, select(past, 2u * n0 + a, n0 <= cols), c0);
-  if (PX > 1u) { store_pixel(1u, out_row, select(past, 2u * (n0 + 1u) + a, n0 + 1u <= cols), c0); }
-  if (PX > 2u) { store_pixel(2u, out_row, select(past, 2u * (n0 + 2u) + a, n0 + 2u <= cols), c0); }
-  if (PX > 3u) { store_pixel(3u, out_row, select(past, 2u * (n0 + 3u) + a, n0 + 3u <= cols), c0); }
+  let out = img * params.cout * params.out_h * params.out_w + g.out_first + line * g.out_line;
+  // pixels past the line's end (n > len) are not stored
+  store_pixel(0u, out + n0 * g.out_step, n0 <= g.len, c0);
+  if (PX > 1u) { store_pixel(1u, out + (n0 + 1u) * g.out_step, n0 + 1u <= g.len, c0); }
+  if (PX > 2u) { store_pixel(2u, out + (n0 + 2u) * g.out_step, n0 + 2u <= g.len, c0); }
+  if (PX > 3u) { store_pixel(3u, out + (n0 + 3u) * g.out_step, n0 + 3u <= g.len, c0); }
 }
 
 // Bias, activation and store of pixel p's COB channels (those past the row or past cout are not
 // stored).
-fn store_pixel(p: u32, out_row: u32, ox: u32, c0: u32) {
-  if (ox >= params.out_w) { return; }
+fn store_pixel(p: u32, at: u32, stored: bool, c0: u32) {
+  if (!stored) { return; }
   let plane_out = params.out_h * params.out_w;
-  store4(out_row + ox, c0, acc[4u * p], plane_out);
-  if (COB > 4u) { store4(out_row + ox, c0 + 4u, acc[4u * p + 1u], plane_out); }
+  store4(at, c0, acc[4u * p], plane_out);
+  if (COB > 4u) { store4(at, c0 + 4u, acc[4u * p + 1u], plane_out); }
   if (COB > 8u) {
-    store4(out_row + ox, c0 + 8u, acc[4u * p + 2u], plane_out);
-    store4(out_row + ox, c0 + 12u, acc[4u * p + 3u], plane_out);
+    store4(at, c0 + 8u, acc[4u * p + 2u], plane_out);
+    store4(at, c0 + 12u, acc[4u * p + 3u], plane_out);
   }
 }
 

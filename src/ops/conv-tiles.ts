@@ -146,8 +146,9 @@ export function directConvTiles(rows = 1, width = 1): { WG: number; COB: number;
 /**
  * Workgroups along x of the CPU convolution's PHASES parts (the decoder's upsampling 5×5
  * convolution, shaders/include/conv_direct.wgsl) for a batch of n stored h × w inputs (output
- * oh × ow = 2h × 2w): `interior` for one phase (workgroup z 0…3), `frame` for the 2-pixel reflect
- * frame (z 4, or a FRAME_ONLY dispatch).
+ * 2h × 2w): `interior` for one phase (workgroup z 0…3), `frame` for the 2-pixel reflect frame
+ * (z 4, or a FRAME_ONLY dispatch): 8 parts along the frame's rows, 8 down its columns (each
+ * workgroup in one part, so that its lanes share a grouped filter), then the corners.
  */
 export function up2PhaseWorkgroups(
   n: number,
@@ -155,10 +156,13 @@ export function up2PhaseWorkgroups(
   w: number,
   t: { WG: number; PX: number },
 ): { interior: number; frame: number } {
-  const oh = 2 * h,
-    ow = 2 * w;
+  const groups = (runs: number) => Math.ceil(runs / t.WG);
+  const ends = Math.ceil(2 / t.PX); // runs at each end of a frame row that cover its corners
   return {
-    interior: Math.ceil((n * (h - 2) * Math.ceil((w - 2) / t.PX)) / t.WG),
-    frame: Math.ceil((n * (4 * Math.ceil(ow / t.PX) + 2 * (oh - 4))) / t.WG),
+    interior: groups(n * (h - 2) * Math.ceil((w - 2) / t.PX)),
+    frame:
+      8 * groups(n * Math.ceil((w - 2) / t.PX)) +
+      8 * groups(n * Math.ceil((h - 2) / t.PX)) +
+      groups(n * 8 * ends),
   };
 }
