@@ -3,11 +3,17 @@
 // global_invocation_id.x = one tile t (consecutive lanes read consecutive values of M),
 // workgroup_id.y = one output channel co (so its bias is the same for the workgroup). A lane stores
 // the pixels of its 4×4 tile that lie inside the image.
+// PHASES (the decoder's ×2-upsampling 5×5 convolution, src/ops/winograd.ts): M holds the four
+// phase filters' products, channel phase · cout + co (params.cout = 4 · cout), and tile pixel
+// (y, x) is stored pixel (m, n) = (y + 1, x + 1), m ≤ height − 2 and n ≤ width − 2, whose phase
+// (b, a) = (phase / 2, phase % 2) output is pixel (2m + b, 2n + a) of the 2·height × 2·width
+// output. The reflect frame around them is the direct kernel's (FRAME_ONLY).
 
 //#include "include/winograd.wgsl"
 
 override WG: u32 = 64u;
 override ACT: u32 = 0u; // 0 none, 1 ReLU, 2 tanh
+override PHASES: bool = false;
 
 @group(0) @binding(1) var<storage, read> products: array<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
@@ -22,10 +28,12 @@ fn activate(v: f32) -> f32 {
 @compute @workgroup_size(WG, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>) {
   let t = gid.x;
-  let co = wg.y;
+  let cout = select(params.cout, params.cout / 4u, PHASES);
+  let co = wg.y % cout;
+  let phase = wg.y / cout;
   if (t >= params.batch * params.tiles_h * params.tiles_w) { return; }
   let plane = params.tiles_pad * params.cout;
-  let at = co * params.tiles_pad + t;
+  let at = wg.y * params.tiles_pad + t;
   // A^T m: each column of the 6×6 product tile
   var am: array<array<f32, 6>, 4>; // [row][col]
   for (var c = 0u; c < 6u; c++) {
@@ -40,15 +48,21 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
   let ty = (t / params.tiles_w) % params.tiles_h;
   let image = t / (params.tiles_w * params.tiles_h);
   let b = bias[co];
-  let base = (image * params.cout + co) * params.height * params.width;
+  let out_w = select(params.width, 2u * params.width, PHASES);
+  let base = (image * cout + co) * select(params.height, 2u * params.height, PHASES) * out_w;
+  // the tile grid's extent: the image, or the stored pixels with a phase output inside the frame
+  let rows = select(params.height, params.height - 2u, PHASES);
+  let cols = select(params.width, params.width - 2u, PHASES);
   // (A^T m) A: each row, stored where it lies inside the image
   for (var r = 0u; r < 4u; r++) {
     let y = 4u * ty + r;
     let row = winograd_at(am[r]);
     for (var c = 0u; c < 4u; c++) {
       let x = 4u * tx + c;
-      if (y < params.height && x < params.width) {
-        output[base + y * params.width + x] = activate(row[c] + b);
+      if (y < rows && x < cols) {
+        var at_out = y * out_w + x;
+        if (PHASES) { at_out = (2u * y + 2u + phase / 2u) * out_w + 2u * x + 2u + phase % 2u; }
+        output[base + at_out] = activate(row[c] + b);
       }
     }
   }

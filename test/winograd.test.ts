@@ -50,10 +50,20 @@ for (let i = 0; i < 4; i++) {
   });
 }
 
+// The decoder's ×2-upsampling 5×5 convolutions: the interior by Winograd phase filters, the frame
+// by the direct kernel. The smallest stored input (3×3: one interior pixel), odd and non-square
+// sizes, batches, every activation.
+const up2Cases: ConvCase[] = [
+  { n: 1, cin: 4, h: 3, w: 3, cout: 2, k: 5, stride: 1, pad: 2, upsample: 2, act: "none" },
+  { n: 2, cin: 8, h: 7, w: 10, cout: 6, k: 5, stride: 1, pad: 2, upsample: 2, act: "relu" },
+  { n: 3, cin: 12, h: 9, w: 5, cout: 8, k: 5, stride: 1, pad: 2, upsample: 2, act: "tanh" },
+  { n: 1, cin: 32, h: 16, w: 13, cout: 16, k: 5, stride: 1, pad: 2, upsample: 2, act: "none" },
+];
+
 function inputs(c: ConvCase) {
   const rand = rng(c.n * 1000 + c.cin * 31 + c.cout * 7 + c.h * 3 + c.w);
   const x = randomArray(c.n * c.cin * c.h * c.w, rand);
-  const weight = randomArray(c.cout * c.cin * 9, rand, 1 / Math.sqrt(c.cin * 9));
+  const weight = randomArray(c.cout * c.cin * c.k * c.k, rand, 1 / Math.sqrt(c.cin * c.k * c.k));
   const bias = randomArray(c.cout, rand, 0.5);
   return { x, weight, bias, want: conv2dRef(c, x, weight, bias) };
 }
@@ -173,17 +183,28 @@ const subgroups = await sharedDevice().then(subgroupConvSupported);
 async function build(device: GPUDevice, c: ConvCase, convKernel: "subgroup" | "direct") {
   const { x, weight, bias, want } = inputs(c);
   const kernels = chooseKernels(device, { conv: convKernel, precision: "f32" });
-  const layer = uploadLayer(device, "test", "conv", [c.cout, c.cin, 3, 3], weight, bias, "test", {
-    phaseWeights: kernels.phaseWeights,
-    winogradWeights: kernels.winogradWeights,
-  });
+  const layer = uploadLayer(
+    device,
+    "test",
+    "conv",
+    [c.cout, c.cin, c.k, c.k],
+    weight,
+    bias,
+    "test",
+    {
+      phaseWeights: kernels.phaseWeights,
+      winogradWeights: kernels.winogradWeights,
+    },
+  );
   const g = new Graph();
   const input = g.tensor("x", [c.n, c.cin, c.h, c.w]);
-  const out = conv(g, input, layer, { pad: 1, act: c.act }, kernels);
+  const out = conv(g, input, layer, { pad: c.pad, upsample: c.upsample, act: c.act }, kernels);
   const destroy = () => {
     layer.weight.destroy();
     layer.bias.destroy();
+    layer.up2Weight?.destroy();
     layer.winogradWeight?.destroy();
+    layer.winogradUp2Weight?.destroy();
   };
   return { g, input, out, x, want, layer, destroy };
 }
@@ -233,11 +254,43 @@ describe.runIf(subgroups)("Winograd kernels (subgroup path)", () => {
       expect(odd.layer.winogradWeight).toBeUndefined();
       expect(odd.g.ops.map((op) => op.kernel)).toEqual(["conv2d_subgroup"]);
       odd.destroy();
+      // the upsampling 5×5 convolution: phase filters in one direct dispatch without the flag
+      const up2 = await build(device, up2Cases[1]!, "direct");
+      expect(up2.layer.winogradUp2Weight).toBeUndefined();
+      expect(up2.g.ops.map((op) => [op.kernel, op.overrides.PHASES])).toEqual([
+        ["conv2d_direct", true],
+      ]);
+      up2.destroy();
     });
   });
 
+  it.each(up2Cases)(
+    "×2-upsampling 5×5 by phases vs conv2dRef: n$n cin$cin $h×$w → cout$cout $act",
+    async (c) => {
+      const got = await withDevice(async (device) => {
+        const b = await build(device, c, "subgroup");
+        expect(b.layer.winogradUp2Weight).toBeDefined();
+        expect(b.g.ops.map((op) => op.kernel)).toEqual([
+          "winograd_input",
+          "winograd_gemm",
+          "winograd_output",
+          "conv2d_subgroup",
+        ]);
+        expect(b.g.ops[3]!.overrides.FRAME_ONLY).toBe(true);
+        const [bytes] = await runGraph(device, b.g, [[b.input, b.x]], [b.out]);
+        b.destroy();
+        return new Float32Array(bytes!);
+      });
+      const { want } = inputs(c);
+      const err = maxRelError(got, want.out);
+      errors.push(err);
+      expect(err).toBeLessThanOrEqual(TOL);
+    },
+    60_000,
+  );
+
   it("logs the largest error measured", () => {
-    expect(errors.length).toBe(cases.length);
+    expect(errors.length).toBe(cases.length + up2Cases.length);
     console.log(`Winograd vs conv2dRef: max rel error ${Math.max(...errors).toExponential(2)}`);
   });
 });

@@ -52,15 +52,21 @@ export function winogradChannelsFit(cin: number, cout: number): boolean {
 }
 
 /**
- * The transformed weights U = G g G^T of a 3×3 convolution, from PyTorch's [cout, cin, 3, 3], as
- * [36][cin][cout] (position p = 6 · row + column), computed in f64 and stored in f32.
+ * U = G g G^T of cout × cin 3×3 filters, tap (row, column) of filter (o, i) at
+ * weight[at(o, i) + 3 · row + column], as [36][cin][cout] (position p = 6 · row + column), computed
+ * in f64 and stored in f32.
  */
-export function winogradWeights(weight: Float32Array, cout: number, cin: number): Float32Array {
+function transformFilters(
+  weight: Float32Array,
+  cout: number,
+  cin: number,
+  at: (o: number, i: number) => number,
+): Float32Array {
   const out = new Float32Array(36 * cin * cout);
   const gg = new Float64Array(18); // G g: 6×3
   for (let o = 0; o < cout; o++)
     for (let i = 0; i < cin; i++) {
-      const g = (o * cin + i) * 9;
+      const g = at(o, i);
       for (let r = 0; r < 6; r++)
         for (let c = 0; c < 3; c++)
           gg[r * 3 + c] =
@@ -75,6 +81,35 @@ export function winogradWeights(weight: Float32Array, cout: number, cin: number)
         }
     }
   return out;
+}
+
+/**
+ * The transformed weights U = G g G^T of a 3×3 convolution, from PyTorch's [cout, cin, 3, 3], as
+ * [36][cin][cout].
+ */
+export function winogradWeights(weight: Float32Array, cout: number, cin: number): Float32Array {
+  return transformFilters(weight, cout, cin, (o, i) => (o * cin + i) * 9);
+}
+
+/**
+ * The transformed phase filters of a ×2-upsampling 5×5 convolution, from its up2PhaseWeights
+ * ([phase][cin·3·3][cout], src/upload.ts), as [36][cin][4·cout]: output channel phase · cout + o,
+ * so one GEMM makes the four phases' products.
+ */
+export function winogradPhaseWeights(
+  phases: Float32Array,
+  cout: number,
+  cin: number,
+): Float32Array {
+  // the phase filters hold tap k of (phase, i, o) at ((phase · cin + i) · 9 + k) · cout + o: a
+  // [cout]-strided filter, so gather each into a plain [4·cout, cin, 3, 3] first
+  const plain = new Float32Array(4 * cout * cin * 9);
+  for (let q = 0; q < 4 * cout; q++)
+    for (let i = 0; i < cin; i++)
+      for (let k = 0; k < 9; k++)
+        plain[(q * cin + i) * 9 + k] =
+          phases[((Math.floor(q / cout) * cin + i) * 9 + k) * cout + (q % cout)]!;
+  return winogradWeights(plain, 4 * cout, cin);
 }
 
 /** Whether conv() sends a layer to winogradConv: 3×3, stride 1, reflect pad 1, no upsampling. */
@@ -92,9 +127,32 @@ export function takesWinograd(
 }
 
 /**
- * Adds the three dispatches of a Winograd convolution of x [n, cin, h, w] into y [n, cout, h, w]
- * (act: 0 none, 1 ReLU, 2 tanh, as the convolution kernels' ACT). The layer must have been
- * uploaded with winogradWeights (src/upload.ts).
+ * Whether the interior of a ×2-upsampling 5×5 convolution (stride 1, reflect pad 2, stored input
+ * at least 3×3; the decoder's) runs by winogradConv's "up2" mode: its phase filters were uploaded
+ * transformed (LayerWeights.winogradUp2Weight).
+ */
+export function takesWinogradUp2(
+  layer: LayerWeights,
+  opts: { stride: number; pad: number; upsample: number; h: number; w: number },
+): boolean {
+  return (
+    layer.winogradUp2Weight !== undefined &&
+    layer.k === 5 &&
+    opts.stride === 1 &&
+    opts.pad === 2 &&
+    opts.upsample === 2 &&
+    opts.h >= 3 &&
+    opts.w >= 3
+  );
+}
+
+/**
+ * Adds the three dispatches of a Winograd convolution of x [n, cin, h, w] (act: 0 none, 1 ReLU,
+ * 2 tanh, as the convolution kernels' ACT). "3x3": the 3×3 reflect-pad-1 convolution into
+ * y [n, cout, h, w], with the layer's winogradWeight. "up2": the interior of the ×2-upsampling 5×5
+ * convolution into y [n, cout, 2h, 2w] (output pixels 2 … 2h − 3 and 2 … 2w − 3: the four phase
+ * filters as one GEMM of 4·cout channels over the stored input, with winogradUp2Weight); the
+ * caller adds the reflect frame.
  */
 export function winogradConv(
   g: Graph,
@@ -102,13 +160,18 @@ export function winogradConv(
   y: TensorDesc,
   layer: LayerWeights,
   act: number,
+  mode: "3x3" | "up2" = "3x3",
 ): void {
   const [n, cin, h, w] = x.shape as [number, number, number, number];
-  const cout = layer.cout;
-  if (!layer.winogradWeight || !winogradChannelsFit(cin, cout))
+  const up2 = mode === "up2";
+  const weight = up2 ? layer.winogradUp2Weight : layer.winogradWeight;
+  // the GEMM's output channels: the four phases' for "up2"
+  const cout = up2 ? 4 * layer.cout : layer.cout;
+  if (!weight || !winogradChannelsFit(cin, cout))
     throw new Error(`${layer.name}: no Winograd weights for ${cin} -> ${cout} channels`);
-  const tilesH = Math.ceil(h / 4),
-    tilesW = Math.ceil(w / 4);
+  // the tile grid covers the output pixels: the image, or the stored pixels 1 … size − 2
+  const tilesH = Math.ceil((up2 ? h - 2 : h) / 4),
+    tilesW = Math.ceil((up2 ? w - 2 : w) / 4);
   const tiles = n * tilesH * tilesW;
   const tilesPad = Math.ceil(tiles / GEMM_TILES) * GEMM_TILES;
   const params = {
@@ -123,13 +186,13 @@ export function winogradConv(
   };
   // 16 output channels a lane where they divide (fewer loads per multiply-add), else 8
   const cob = cout % 16 === 0 ? 16 : 8;
-  const label = `${layer.name} conv3x3 winograd`;
+  const label = `${layer.name} ${up2 ? "conv5x5 up2 interior" : "conv3x3"} winograd`;
   const v = g.tensor(`${layer.name}:winograd-V`, [36, cin, tilesPad]);
   const m = g.tensor(`${layer.name}:winograd-M`, [36, cout, tilesPad]);
   g.op({
     label: `${label} input`,
     kernel: "winograd_input",
-    overrides: { WG: TRANSFORM_WG },
+    overrides: { WG: TRANSFORM_WG, PAD: up2 ? 0 : 1 },
     params,
     bindings: { input: x, transformed: v },
     workgroups: [tilesPad / TRANSFORM_WG, cin, 1],
@@ -139,13 +202,13 @@ export function winogradConv(
     kernel: "winograd_gemm",
     overrides: { COB: cob },
     params,
-    bindings: { transformed: v, weight: layer.winogradWeight, products: m },
+    bindings: { transformed: v, weight, products: m },
     workgroups: [tilesPad / GEMM_TILES, cout / cob, 36],
   });
   g.op({
     label: `${label} output`,
     kernel: "winograd_output",
-    overrides: { WG: TRANSFORM_WG, ACT: act },
+    overrides: { WG: TRANSFORM_WG, ACT: act, PHASES: up2 },
     params,
     bindings: { products: m, bias: layer.bias, output: y },
     workgroups: [Math.ceil(tiles / TRANSFORM_WG), cout, 1],
