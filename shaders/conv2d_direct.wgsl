@@ -22,10 +22,10 @@ fn load_weights(k: u32, c0: u32, lane: u32) -> Weights {
   return w;
 }
 
-// No lane hands values to another: the stride-2 path loads the columns beside a run itself.
+// No lane hands values to another: the vec4 paths load the columns beside a run themselves.
 fn runs_beside(id: u32, lane: u32) -> vec2<bool> { return vec2<bool>(false); }
-fn from_run_before(v: f32) -> f32 { return v; }
-fn from_run_after(v: f32) -> f32 { return v; }
+fn from_run_before(v: vec4<f32>) -> vec4<f32> { return v; }
+fn from_run_after(v: vec4<f32>) -> vec4<f32> { return v; }
 
 @compute @workgroup_size(WG, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>) {

@@ -45,8 +45,8 @@ fn runs_beside(id: u32, lane: u32) -> vec2<bool> {
   return vec2<bool>(lane > 0u && below + 1u == id, lane + 1u < subgroup_lanes && above == id + 1u);
 }
 
-fn from_run_before(v: f32) -> f32 { return subgroupShuffleUp(v, 1u); }
-fn from_run_after(v: f32) -> f32 { return subgroupShuffleDown(v, 1u); }
+fn from_run_before(v: vec4<f32>) -> vec4<f32> { return subgroupShuffleUp(v, 1u); }
+fn from_run_after(v: vec4<f32>) -> vec4<f32> { return subgroupShuffleDown(v, 1u); }
 
 @compute @workgroup_size(WG, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>,

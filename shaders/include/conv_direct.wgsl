@@ -6,9 +6,10 @@
 // accumulators), each loaded weight feeds PX multiply-adds and each input value feeds COB, and the
 // PX pixels' taps along x overlap: the lane keeps a sliding window of PX input values per residue
 // of the tap modulo STRIDE and loads one new value per tap ((PX − 1) · STRIDE + KSIZE loads per
-// kernel row, not KSIZE · PX). The content encoder's stride-2 4×4 convolutions load a run's
-// columns as two vec4s and take the two beside it from the neighbouring lanes (strided4x4_row;
-// the entry file says how: runs_beside, from_run_before, from_run_after). There is
+// kernel row, not KSIZE · PX). On rows of whole vec4s, the content encoder's stride-2 4×4
+// convolutions (strided4x4_row) and the stride-1 ones padded by KSIZE / 2 (same_row: the 7×7s)
+// load a run's own columns as vec4s and take the columns beside it from the neighbouring lanes
+// (the entry file says how: runs_beside, from_run_before, from_run_after). There is
 // no workgroup memory and no barrier; every weight index is the same for the whole workgroup (it
 // depends only on loop counters and workgroup_id). Reflect padding, nearest ×2 upsampling, bias
 // and activation are fused, as in the tiled kernel.
@@ -177,6 +178,11 @@ fn direct(id: u32, group: u32, c0: u32, lane: u32) {
       strided4x4_row(row_base, u0, k_base + ky * KSIZE, c0, lane, beside);
       continue;
     }
+    if (STRIDE == 1u && KSIZE % 2u == 1u && KSIZE <= 7u && PX == 4u && UPSAMPLE == 1u &&
+        params.pad == KSIZE / 2u && params.in_w % 4u == 0u) {
+      same_row(row_base, ox0, k_base + ky * KSIZE, c0, lane, beside);
+      continue;
+    }
     // Tap kx of pixel p reads position u0 + p · STRIDE + kx: the taps of one residue r = kx mod
     // STRIDE read the positions u0 + r + STRIDE · (p + j), j = kx / STRIDE, a window over every
     // STRIDE-th position that slides one step per j. So each position the run reads is loaded
@@ -225,8 +231,8 @@ fn strided4x4_row(row_base: u32, u0: u32, k_row: u32, c0: u32, lane: u32, beside
   for (var ci = 0u; ci < params.cin; ci++) {
     let lo = input4[at / 4u];
     let hi = input4[at / 4u + 1u];
-    var left = from_run_before(hi.w);
-    var right = from_run_after(lo.x);
+    var left = from_run_before(hi).w;
+    var right = from_run_after(lo).x;
     if (first) {
       left = lo.y;                        // column −1 reflects to 1
     } else if (!beside.x) {
@@ -245,6 +251,52 @@ fn strided4x4_row(row_base: u32, u0: u32, k_row: u32, c0: u32, lane: u32, beside
     at += 4u * plane4;
     k += 16u;
   }
+}
+
+// One kernel row of a stride-1 convolution padded by KSIZE / 2 on each side (the 7×7 ones) on
+// rows of whole vec4s: a lane's 4 pixels at columns 4q … 4q + 3 read columns 4q − PAD …
+// 4q + 3 + PAD (PAD = KSIZE / 2 ≤ 3). It loads its own 4 as one vec4 and takes the vec4s of the
+// lanes of the runs beside it (loaded where those are not in the next lanes, reflected onto its
+// own at the row's ends), then slides the window over those 12 values without another load.
+fn same_row(row_base: u32, ox0: u32, k_row: u32, c0: u32, lane: u32, beside: vec2<bool>) {
+  let first = ox0 == 0u;
+  let last = ox0 + 4u >= params.in_w;
+  let plane4 = params.in_h * params.in_w / 4u;
+  var at = (row_base + ox0) / 4u;
+  var k = k_row;
+  for (var ci = 0u; ci < params.cin; ci++) {
+    let o = input4[at];
+    var l = from_run_before(o);
+    var r = from_run_after(o);
+    if (first) {
+      l = vec4<f32>(0.0, o.w, o.z, o.y);  // columns −4 … −1 reflect to 4 … 1 (−4 unused)
+    } else if (!beside.x) {
+      l = input4[at - 1u];
+    }
+    if (last) {
+      r = vec4<f32>(o.z, o.y, o.x, 0.0);  // columns in_w … in_w + 3 reflect to in_w − 2 …
+    } else if (!beside.y) {
+      r = input4[at + 1u];
+    }
+    var x = vec4<f32>(run_value(l, o, r, 0u), run_value(l, o, r, 1u), run_value(l, o, r, 2u),
+                      run_value(l, o, r, 3u));
+    for (var kx = 0u; kx + 1u < KSIZE; kx++) {
+      accumulate_run(x, load_weights(k + kx, c0, lane));
+      x = slide(x, run_value(l, o, r, kx + PX));
+    }
+    accumulate_run(x, load_weights(k + KSIZE - 1u, c0, lane));
+    at += plane4;
+    k += KSIZE * KSIZE;
+  }
+}
+
+// Window position j of same_row: column 4q − PAD + j, from the 12 columns 4q − 4 … 4q + 7 held
+// in l, o, r.
+fn run_value(l: vec4<f32>, o: vec4<f32>, r: vec4<f32>, j: u32) -> f32 {
+  let i = j + 4u - KSIZE / 2u;
+  if (i < 4u) { return l[i]; }
+  if (i < 8u) { return o[i - 4u]; }
+  return r[i - 8u];
 }
 
 // Whether direct() stores column ox: inside the row, and with PHASES one of the corners' frame
