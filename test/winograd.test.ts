@@ -154,25 +154,32 @@ describe("limits", () => {
     contentHeight: 32,
     classWidth: 32,
     classHeight: 32,
+    winograd: true,
   };
 
-  it("V of a residual conv is [36][channels][tiles rounded up to 32] in f32", () => {
-    // 16×16 maps of 16 channels: 16 tiles an image, padded to 32
-    expect(winogradIntermediateBytes(hyper, shape)).toBe(4 * 36 * 16 * 32);
-    expect(winogradIntermediateBytes(hyper, { ...shape, n: 3 })).toBe(4 * 36 * 16 * 64);
+  it("the largest is M of the upsampling conv: [36][4·cout][interior tiles rounded up to 32]", () => {
+    // residual: 16×16 maps of 16 channels, 16 tiles an image; upsampling 16 → 8 channels from a
+    // 16×16 stored map: 14×14 interior pixels, 16 tiles, M of 4 · 8 = 32 channels
+    expect(winogradIntermediateBytes(hyper, shape)).toBe(4 * 36 * 32 * 32);
+    expect(winogradIntermediateBytes(hyper, { ...shape, n: 3 })).toBe(4 * 36 * 32 * 64);
   });
 
   it("a call whose Winograd intermediate outgrows the binding is refused before any GPU work", () => {
     const limits: FunitDeviceLimits = {
-      maxStorageBufferBindingSize: 4 * 36 * 16 * 32 - 4, // above the largest activation (32 KiB)
+      maxStorageBufferBindingSize: 4 * 36 * 32 * 32 - 4, // above the largest activation (32 KiB)
       maxBufferSize: 2 ** 30,
       maxComputeWorkgroupsPerDimension: 65535,
       maxTextureArrayLayers: 256,
       maxTextureDimension2D: 8192,
     };
+    expect(() => checkCallFits(hyper, limits, shape)).toThrow(
+      /need a 147456-byte activation buffer.*limit maxStorageBufferBindingSize/,
+    );
     expect(() => checkCallFits(hyper, limits, shape)).toThrow(InputError);
+    // an engine without Winograd convolutions is not held to them
+    expect(() => checkCallFits(hyper, limits, { ...shape, winograd: false })).not.toThrow();
     expect(() =>
-      checkCallFits(hyper, { ...limits, maxStorageBufferBindingSize: 4 * 36 * 16 * 32 }, shape),
+      checkCallFits(hyper, { ...limits, maxStorageBufferBindingSize: 4 * 36 * 32 * 32 }, shape),
     ).not.toThrow();
   });
 });

@@ -137,6 +137,7 @@ export function takesWinogradUp2(
 ): boolean {
   return (
     layer.winogradUp2Weight !== undefined &&
+    layer.up2Weight !== undefined && // the frame's weights
     layer.k === 5 &&
     opts.stride === 1 &&
     opts.pad === 2 &&
