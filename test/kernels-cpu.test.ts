@@ -97,6 +97,10 @@ const up2Cases: ConvCase[] = [
   { n: 1, cin: 33, h: 9, w: 12, cout: 40, k: 5, stride: 1, pad: 2, upsample: 2, act: "none" },
   // parts of the frame over several workgroups each (15 runs down a column, 9 along a row)
   { n: 3, cin: 3, h: 20, w: 13, cout: 5, k: 5, stride: 1, pad: 2, upsample: 2, act: "relu" },
+  // corners of more images than a workgroup has lanes
+  { n: 9, cin: 2, h: 3, w: 4, cout: 4, k: 5, stride: 1, pad: 2, upsample: 2, act: "none" },
+  // more workgroups for a phase's interior than for the frame
+  { n: 1, cin: 2, h: 48, w: 44, cout: 4, k: 5, stride: 1, pad: 2, upsample: 2, act: "tanh" },
 ];
 
 /** Runs one dispatch of a CPU convolution kernel with a given tile (as src/ops/conv.ts builds it). */

@@ -34,11 +34,10 @@
 //     reflects. There too, a pixel's taps fall on few stored values: output row 0 reads upsampled
 //     rows 2, 1, 0, 1, 2 = stored rows 1, 0, 0, 0, 1, and each of the frame's rows 0, 1, 2H − 2,
 //     2H − 1 reads two stored rows. So a pixel of a frame row in column phase a runs a 2 × 3
-//     grouped filter (6 multiply-adds), a pixel of a frame column in row phase b its transpose;
-//     workgroup_id.x picks the part (8 along the rows, 8 down the columns: frame_row_part,
-//     frame_column_part), so a workgroup shares one filter (src/upload.ts, up2FrameWeights, after
-//     the phase filters and the 5×5 weights). The 16 corner pixels run all 25 taps (a run at each
-//     end of the frame rows, of whose pixels only the outer two are stored).
+//     grouped filter (6 multiply-adds), a pixel of a frame column in row phase b its transpose, a
+//     corner a 2 × 2 one; workgroup_id.x picks the part (8 along the rows, 8 down the columns, 16
+//     corners: frame_row_part, frame_column_part, frame_corner_part), so a workgroup shares one
+//     filter (src/upload.ts, up2FrameWeights, after the phase filters).
 // Workgroups past the end of their part return at once (the x extent is the larger part's).
 //
 // Weights are stored transposed, [cin·k·k][cout], as for the tiled kernel.
@@ -115,7 +114,7 @@ fn convolve(gid: vec3<u32>, wg: vec3<u32>, lane: u32) {
       return;
     }
     // the frame: workgroups [0, 8·gr) the frame rows' parts, then [.., + 8·gc) the frame
-    // columns' parts, then the corners
+    // columns' parts, then 16 corner parts of gk each
     let gr = part_groups(params.in_w - 2u);
     let gc = part_groups(params.in_h - 2u);
     if (wg.x < 8u * gr) {
@@ -129,10 +128,14 @@ fn convolve(gid: vec3<u32>, wg: vec3<u32>, lane: u32) {
       grouped_run(gid.x - g * WG, wg.x - g, c0, lane, frame_column_part(p));
       return;
     }
-    direct(gid.x - 8u * (gr + gc) * WG, wg.x - 8u * (gr + gc), c0, lane);
+    let gk = (params.batch + WG - 1u) / WG;
+    let p = (wg.x - 8u * (gr + gc)) / gk;
+    if (p >= 16u) { return; }             // past the frame (the x extent is the interior's)
+    let g = 8u * (gr + gc) + p * gk;
+    grouped_run(gid.x - g * WG, wg.x - g, c0, lane, frame_corner_part(p));
     return;
   }
-  direct(gid.x, wg.x, wg.y * COB, lane);
+  direct(gid.x, wg.y * COB, lane);
 }
 
 // Workgroups of one part of the frame: a run of PX pixels along a line of len, per image.
@@ -140,29 +143,16 @@ fn part_groups(len: u32) -> u32 {
   return (params.batch * ((len + PX - 1u) / PX) + WG - 1u) / WG;
 }
 
-// Run id (workgroup `group`) of the plain convolution, or with PHASES of the frame's corners: the
-// runs at both ends of the frame's four rows (rows 0, 1, out_h − 2, out_h − 1), with all 25 taps,
-// of whose pixels only the outer two are stored.
-fn direct(id: u32, group: u32, c0: u32, lane: u32) {
+// Invocation id of the plain convolution (not PHASES).
+fn direct(id: u32, c0: u32, lane: u32) {
   let runs_w = (params.out_w + PX - 1u) / PX;
-  let ends = (2u + PX - 1u) / PX;       // runs at each end of a row that cover its 2 frame pixels
-  var plane_runs = params.out_h * runs_w;
-  if (PHASES) { plane_runs = 4u * 2u * ends; }
+  let plane_runs = params.out_h * runs_w;
   let n_runs = params.batch * plane_runs;
-  if (PHASES && group * WG >= n_runs) { return; }
   let r = min(id, n_runs - 1u);
   let img = r / plane_runs;
   let q = r - img * plane_runs;
-  var oy = q / runs_w;
-  var ox0 = (q - oy * runs_w) * PX;
-  var k_base = 0u;   // first weight row (PHASES: the 5×5 weights follow the phase filters)
-  if (PHASES) {
-    let row = q / (2u * ends);
-    let e = q % (2u * ends);
-    oy = select(row, params.out_h - 4u + row, row >= 2u);
-    ox0 = select(e * PX, params.out_w - (2u * ends - e) * PX, e >= ends);
-    k_base = 4u * params.cin * 9u;
-  }
+  let oy = q / runs_w;
+  let ox0 = (q - oy * runs_w) * PX;
   let u0 = ox0 * STRIDE;        // upsampled, padded position of pixel 0's tap 0
   let up_h = i32(params.in_h * UPSAMPLE);
   let in_plane = params.in_h * params.in_w;
@@ -175,12 +165,12 @@ fn direct(id: u32, group: u32, c0: u32, lane: u32) {
     let row_base = img_base + iy * params.in_w;
     if (STRIDE == 2u && KSIZE == 4u && PX == 4u && UPSAMPLE == 1u && params.pad == 1u &&
         params.in_w % 8u == 0u) {
-      strided4x4_row(row_base, u0, k_base + ky * KSIZE, c0, lane, beside);
+      strided4x4_row(row_base, u0, ky * KSIZE, c0, lane, beside);
       continue;
     }
     if (STRIDE == 1u && KSIZE % 2u == 1u && KSIZE <= 7u && PX == 4u && UPSAMPLE == 1u &&
         params.pad == KSIZE / 2u && params.in_w % 4u == 0u) {
-      same_row(row_base, ox0, k_base + ky * KSIZE, c0, lane, beside);
+      same_row(row_base, ox0, ky * KSIZE, c0, lane, beside);
       continue;
     }
     // Tap kx of pixel p reads position u0 + p · STRIDE + kx: the taps of one residue r = kx mod
@@ -192,7 +182,7 @@ fn direct(id: u32, group: u32, c0: u32, lane: u32) {
       let s = vec4<u32>(source_col(u), source_col(u + STRIDE), source_col(u + 2u * STRIDE),
                         source_col(u + 3u * STRIDE));
       var at = row_base;
-      var k = k_base + ky * KSIZE + r;
+      var k = ky * KSIZE + r;
       for (var ci = 0u; ci < params.cin; ci++) {
         var x = window(at, s);
         for (var kx = r; kx + STRIDE < KSIZE; kx += STRIDE) {
@@ -209,10 +199,11 @@ fn direct(id: u32, group: u32, c0: u32, lane: u32) {
   }
   if (id >= n_runs) { return; }
   let out_row = img * params.cout * params.out_h * params.out_w + oy * params.out_w;
-  store_pixel(0u, out_row + ox0, stored_col(ox0), c0);
-  if (PX > 1u) { store_pixel(1u, out_row + ox0 + 1u, stored_col(ox0 + 1u), c0); }
-  if (PX > 2u) { store_pixel(2u, out_row + ox0 + 2u, stored_col(ox0 + 2u), c0); }
-  if (PX > 3u) { store_pixel(3u, out_row + ox0 + 3u, stored_col(ox0 + 3u), c0); }
+  // pixels past the row are not stored
+  store_pixel(0u, out_row + ox0, ox0 < params.out_w, c0);
+  if (PX > 1u) { store_pixel(1u, out_row + ox0 + 1u, ox0 + 1u < params.out_w, c0); }
+  if (PX > 2u) { store_pixel(2u, out_row + ox0 + 2u, ox0 + 2u < params.out_w, c0); }
+  if (PX > 3u) { store_pixel(3u, out_row + ox0 + 3u, ox0 + 3u < params.out_w, c0); }
 }
 
 // One kernel row of the stride-2 4×4 convolution with pad 1 (the content encoder's downsampling)
@@ -299,13 +290,6 @@ fn run_value(l: vec4<f32>, o: vec4<f32>, r: vec4<f32>, j: u32) -> f32 {
   return r[i - 8u];
 }
 
-// Whether direct() stores column ox: inside the row, and with PHASES one of the corners' frame
-// columns (the others belong to the frame rows' parts).
-fn stored_col(ox: u32) -> bool {
-  if (PHASES) { return ox < 2u || (ox + 2u >= params.out_w && ox < params.out_w); }
-  return ox < params.out_w;
-}
-
 // A part of a PHASES convolution that one 3-tap-wide grouped filter computes: the pixels at
 // positions n = 1 … len of `lines` lines per image, pixel (line, n) at output offset out_first +
 // line · out_line + n · out_step, reading the stored values first + line · line_step + j · cross +
@@ -328,9 +312,9 @@ fn interior_part(z: u32) -> Part {
 }
 
 // The first weight row of the frame's grouped filters (src/upload.ts, up2FrameWeights): after
-// the phase filters and the 5×5 weights.
+// the phase filters.
 fn frame_filters() -> u32 {
-  return 4u * params.cin * 9u + params.cin * KSIZE * KSIZE;
+  return 4u * params.cin * 9u;
 }
 
 // Frame row class c (output rows 0, 1, out_h − 2, out_h − 1), column phase a: p = 2c + a. Its
@@ -355,6 +339,20 @@ fn frame_column_part(p: u32) -> Part {
   return Part(h - 2u, h - 1u, 1u, 0u, col, params.in_w, 1u, 2u,
               frame_filters() + (8u + p) * params.cin * 6u, (p % 2u) * params.out_w + ox, 0u,
               2u * params.out_w);
+}
+
+// Corner p = 4r + c: the pixel of frame row class r and frame column class c, whose taps fall on
+// 2 × 2 stored values; a lane per image. As a part: one position of a 3-tap line over stored
+// columns 0 … 2 (c < 2, the third tap weighs 0) or in_w − 3 … in_w − 1 (the first weighs 0).
+fn frame_corner_part(p: u32) -> Part {
+  let r = p / 4u;
+  let c = p % 4u;
+  let w = params.in_w;
+  let oy = select(r, params.out_h - 4u + r, r >= 2u);
+  let ox = select(c, params.out_w - 4u + c, c >= 2u);
+  let first = select(0u, params.in_h - 2u, r >= 2u) * w + select(0u, w - 3u, c >= 2u);
+  return Part(1u, 2u, 1u, 0u, first, 1u, w, 2u, frame_filters() + (16u + p) * params.cin * 6u,
+              oy * params.out_w + ox, 0u, 0u);
 }
 
 // Run id (workgroup `group` of its part) of part g: a lane owns PX consecutive positions

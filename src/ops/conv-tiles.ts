@@ -147,8 +147,8 @@ export function directConvTiles(rows = 1, width = 1): { WG: number; COB: number;
  * Workgroups along x of the CPU convolution's PHASES parts (the decoder's upsampling 5×5
  * convolution, shaders/include/conv_direct.wgsl) for a batch of n stored h × w inputs (output
  * 2h × 2w): `interior` for one phase (workgroup z 0…3), `frame` for the 2-pixel reflect frame
- * (z 4, or a FRAME_ONLY dispatch): 8 parts along the frame's rows, 8 down its columns (each
- * workgroup in one part, so that its lanes share a grouped filter), then the corners.
+ * (z 4, or a FRAME_ONLY dispatch): 8 parts along the frame's rows, 8 down its columns, 16 corners
+ * of a pixel per image (each workgroup in one part, so that its lanes share a grouped filter).
  */
 export function up2PhaseWorkgroups(
   n: number,
@@ -157,12 +157,11 @@ export function up2PhaseWorkgroups(
   t: { WG: number; PX: number },
 ): { interior: number; frame: number } {
   const groups = (runs: number) => Math.ceil(runs / t.WG);
-  const ends = Math.ceil(2 / t.PX); // runs at each end of a frame row that cover its corners
   return {
     interior: groups(n * (h - 2) * Math.ceil((w - 2) / t.PX)),
     frame:
       8 * groups(n * Math.ceil((w - 2) / t.PX)) +
       8 * groups(n * Math.ceil((h - 2) / t.PX)) +
-      groups(n * 8 * ends),
+      16 * groups(n),
   };
 }
