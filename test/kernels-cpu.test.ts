@@ -34,11 +34,14 @@ const cases: ConvCase[] = [
   { n: 1, cin: 3, h: 6, w: 48, cout: 5, k: 4, stride: 2, pad: 1, upsample: 1, act: "none" },
   { n: 1, cin: 2, h: 4, w: 136, cout: 4, k: 4, stride: 2, pad: 1, upsample: 1, act: "tanh" },
   // stride 1, padded by k / 2, rows of whole vec4s: the vec4 path that takes the runs beside from
-  // the neighbouring lanes: 10 runs a row (beside in another subgroup), 2, 1 (both ends reflect)
+  // the neighbouring lanes: 10 runs a row (beside in another subgroup), 2, 1 (both ends reflect);
+  // every kernel size it takes (7, 3, 5, 1); couts of whole vec4s (conv2d_direct's vec4 weights)
   { n: 2, cin: 3, h: 7, w: 40, cout: 9, k: 7, stride: 1, pad: 3, upsample: 1, act: "tanh" },
   { n: 1, cin: 5, h: 5, w: 8, cout: 3, k: 7, stride: 1, pad: 3, upsample: 1, act: "none" },
   { n: 3, cin: 4, h: 6, w: 4, cout: 6, k: 7, stride: 1, pad: 3, upsample: 1, act: "relu" },
   { n: 2, cin: 6, h: 5, w: 12, cout: 10, k: 3, stride: 1, pad: 1, upsample: 1, act: "relu" },
+  { n: 1, cin: 3, h: 6, w: 12, cout: 8, k: 5, stride: 1, pad: 2, upsample: 1, act: "none" },
+  { n: 2, cin: 5, h: 3, w: 8, cout: 12, k: 1, stride: 1, pad: 0, upsample: 1, act: "relu" },
 ];
 const pick = rng(2026);
 for (let i = 0; i < 3; i++) {

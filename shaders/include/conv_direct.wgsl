@@ -1,6 +1,7 @@
 // The row-tiled convolution for CPU adapters, for conv2d_direct.wgsl and conv2d_subgroup.wgsl.
-// The entry file gives `load_weights(k, c0, lane)` (a weight row for COB channels) and the entry
-// point, which calls convolve(); everything else is here.
+// The entry file gives the weight binding (binding 2), `load_weights(k, c0, lane)` (a weight row
+// for COB channels), `load_weights4` (4 rows) and the entry point, which calls convolve();
+// everything else is here.
 //
 // Register tiling: a lane owns PX output pixels along x for COB output channels (PX · COB
 // accumulators), each loaded weight feeds PX multiply-adds and each input value feeds COB, and the
@@ -56,7 +57,6 @@ override FRAME_ONLY: bool = false;
 // The same input as vec4s, for the stride-2 4×4 path (bound to the same buffer; read only where
 // rows are whole vec4 pairs).
 @group(0) @binding(5) var<storage, read> input4: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> weight: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> output: array<f32>;
 
@@ -235,10 +235,11 @@ fn strided4x4_row(row_base: u32, u0: u32, k_row: u32, c0: u32, lane: u32, beside
       right = input[at + 8u];
     }
     // pixel p, tap kx reads column 8q + 2p + kx − 1
-    accumulate_run(vec4<f32>(left, lo.y, lo.w, hi.y), load_weights(k, c0, lane));
-    accumulate_run(vec4<f32>(lo.x, lo.z, hi.x, hi.z), load_weights(k + 1u, c0, lane));
-    accumulate_run(vec4<f32>(lo.y, lo.w, hi.y, hi.w), load_weights(k + 2u, c0, lane));
-    accumulate_run(vec4<f32>(lo.z, hi.x, hi.z, right), load_weights(k + 3u, c0, lane));
+    let w = load_weights4(k, c0, lane);
+    accumulate_run(vec4<f32>(left, lo.y, lo.w, hi.y), w[0]);
+    accumulate_run(vec4<f32>(lo.x, lo.z, hi.x, hi.z), w[1]);
+    accumulate_run(vec4<f32>(lo.y, lo.w, hi.y, hi.w), w[2]);
+    accumulate_run(vec4<f32>(lo.z, hi.x, hi.z, right), w[3]);
     at += 4u * plane4;
     k += 16u;
   }
@@ -271,11 +272,29 @@ fn same_row(row_base: u32, ox0: u32, k_row: u32, c0: u32, lane: u32, beside: vec
     }
     var x = vec4<f32>(run_value(l, o, r, 0u), run_value(l, o, r, 1u), run_value(l, o, r, 2u),
                       run_value(l, o, r, 3u));
-    for (var kx = 0u; kx + 1u < KSIZE; kx++) {
-      accumulate_run(x, load_weights(k + kx, c0, lane));
-      x = slide(x, run_value(l, o, r, kx + PX));
+    // taps 0 … KSIZE − 1 (KSIZE odd, ≤ 7), their weights 4 taps at once (the row's last load
+    // reads past it)
+    let wa = load_weights4(k, c0, lane);
+    accumulate_run(x, wa[0]);
+    if (KSIZE > 1u) {
+      x = slide(x, run_value(l, o, r, 4u));
+      accumulate_run(x, wa[1]);
+      x = slide(x, run_value(l, o, r, 5u));
+      accumulate_run(x, wa[2]);
     }
-    accumulate_run(x, load_weights(k + KSIZE - 1u, c0, lane));
+    if (KSIZE > 3u) {
+      x = slide(x, run_value(l, o, r, 6u));
+      accumulate_run(x, wa[3]);
+      x = slide(x, run_value(l, o, r, 7u));
+      let wb = load_weights4(k + 4u, c0, lane);
+      accumulate_run(x, wb[0]);
+      if (KSIZE > 5u) {
+        x = slide(x, run_value(l, o, r, 8u));
+        accumulate_run(x, wb[1]);
+        x = slide(x, run_value(l, o, r, 9u));
+        accumulate_run(x, wb[2]);
+      }
+    }
     at += plane4;
     k += KSIZE * KSIZE;
   }
