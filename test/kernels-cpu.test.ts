@@ -106,6 +106,20 @@ const up2Cases: ConvCase[] = [
   { n: 1, cin: 2, h: 48, w: 44, cout: 4, k: 5, stride: 1, pad: 2, upsample: 2, act: "tanh" },
 ];
 
+/** The params of a convolution kernel for case c, whose output is want.oh × want.ow. */
+function convParams(c: ConvCase, want: { oh: number; ow: number }) {
+  return {
+    batch: c.n,
+    cin: c.cin,
+    in_h: c.h,
+    in_w: c.w,
+    cout: c.cout,
+    out_h: want.oh,
+    out_w: want.ow,
+    pad: c.pad,
+  };
+}
+
 /** Runs one dispatch of a CPU convolution kernel with a given tile (as src/ops/conv.ts builds it). */
 async function runTile(
   kernel: "conv2d_subgroup" | "conv2d_direct",
@@ -138,16 +152,7 @@ async function runTile(
         WG,
         ...tile,
       },
-      params: {
-        batch: c.n,
-        cin: c.cin,
-        in_h: c.h,
-        in_w: c.w,
-        cout: c.cout,
-        out_h: want.oh,
-        out_w: want.ow,
-        pad: c.pad,
-      },
+      params: convParams(c, want),
       bindings: { input, input4: input, weight: layer.weight, bias: layer.bias, output: out },
       workgroups: [
         Math.ceil((c.n * want.oh * Math.ceil(want.ow / tile.PX)) / WG),
@@ -196,16 +201,7 @@ async function runPhasesSplit(
           PHASES: true,
           FRAME_ONLY: frame,
         },
-        params: {
-          batch: c.n,
-          cin: c.cin,
-          in_h: c.h,
-          in_w: c.w,
-          cout: c.cout,
-          out_h: want.oh,
-          out_w: want.ow,
-          pad: 2,
-        },
+        params: convParams(c, want),
         bindings: { input, weight: layer.up2Weight!, bias: layer.bias, output: out },
         workgroups: [wx, Math.ceil(c.cout / tile.COB), wz],
       });

@@ -277,27 +277,28 @@ fn same_row(row_base: u32, ox0: u32, k_row: u32, c0: u32, lane: u32, beside: vec
     let wa = load_weights4(k, c0, lane);
     accumulate_run(x, wa[0]);
     if (KSIZE > 1u) {
-      x = slide(x, run_value(l, o, r, 4u));
-      accumulate_run(x, wa[1]);
-      x = slide(x, run_value(l, o, r, 5u));
-      accumulate_run(x, wa[2]);
+      x = slide_tap(x, run_value(l, o, r, 4u), wa[1]);
+      x = slide_tap(x, run_value(l, o, r, 5u), wa[2]);
     }
     if (KSIZE > 3u) {
-      x = slide(x, run_value(l, o, r, 6u));
-      accumulate_run(x, wa[3]);
-      x = slide(x, run_value(l, o, r, 7u));
       let wb = load_weights4(k + 4u, c0, lane);
-      accumulate_run(x, wb[0]);
+      x = slide_tap(x, run_value(l, o, r, 6u), wa[3]);
+      x = slide_tap(x, run_value(l, o, r, 7u), wb[0]);
       if (KSIZE > 5u) {
-        x = slide(x, run_value(l, o, r, 8u));
-        accumulate_run(x, wb[1]);
-        x = slide(x, run_value(l, o, r, 9u));
-        accumulate_run(x, wb[2]);
+        x = slide_tap(x, run_value(l, o, r, 8u), wb[1]);
+        x = slide_tap(x, run_value(l, o, r, 9u), wb[2]);
       }
     }
     at += plane4;
     k += KSIZE * KSIZE;
   }
+}
+
+// The window slid one column on (`next` comes in), then its tap with weights w.
+fn slide_tap(x: vec4<f32>, next: f32, w: Weights) -> vec4<f32> {
+  let y = slide(x, next);
+  accumulate_run(y, w);
+  return y;
 }
 
 // Window position j of same_row: column 4q − PAD + j, from the 12 columns 4q − 4 … 4q + 7 held
