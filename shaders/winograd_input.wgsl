@@ -6,18 +6,27 @@
 // unpadded patch for the decoder's phase filters (their outputs sit at stored rows and columns
 // 1 … size − 2). A tile sticking out past the image reads clamped rows and columns (its outputs
 // past the edge are never stored). Lanes of the padding (tiles_pad − T tiles) write zeros.
+// POLYPHASE (a stride-2 4×4 convolution with reflect padding 1, src/ops/winograd.ts): the input
+// stored is 2·height × 2·width with params.cin / 4 channels, and channel q = 4·c + 2·py + px of the
+// 3×3 convolution is its phase (py, px), X[c][2i + py][2j + px], on the height × width grid. The
+// reflect padding of the stored input becomes a clamp of the phase index (the odd phase's row −1
+// is stored row 1 = its row 0, the even phase's row height is stored row 2·height − 2 = its row
+// height − 1), so the phases are read in place, with no copy.
 
 //#include "include/winograd.wgsl"
 
 override WG: u32 = 64u;
 override PAD: i32 = 1;
+override POLYPHASE: bool = false;
 
 @group(0) @binding(1) var<storage, read> input: array<f32>;
 @group(0) @binding(2) var<storage, read_write> transformed: array<f32>;
 
-// Row or column i − PAD of the reflect-padded image (size values), clamped into it.
+// Row or column i − PAD of the reflect-padded image (size values), clamped into it; of a phase
+// grid (POLYPHASE), clamped.
 fn source_index(i: i32, size: i32) -> i32 {
   var r = i - PAD;
+  if (POLYPHASE) { return clamp(r, 0, size - 1); }
   if (r < 0) { r = -r; }
   if (r >= size) { r = 2 * size - 2 - r; }
   return clamp(r, 0, size - 1);
@@ -40,12 +49,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
   let image = t / (params.tiles_w * params.tiles_h);
   let h = i32(params.height);
   let w = i32(params.width);
-  let base = (image * params.cin + ci) * params.height * params.width;
+  // the stored plane: this channel's, or (POLYPHASE) its phase's of 4× the size
+  let step = select(1u, 2u, POLYPHASE);
+  let stored_w = step * params.width;
+  var base = (image * params.cin + ci) * params.height * params.width;
+  if (POLYPHASE) { base = (image * params.cin / 4u + ci / 4u) * 4u * params.height * params.width; }
+  let py = select(0u, (ci / 2u) % 2u, POLYPHASE);
+  let px = select(0u, ci % 2u, POLYPHASE);
   var cols: array<u32, 6>;
   var rows: array<u32, 6>;
   for (var i = 0; i < 6; i++) {
-    cols[i] = u32(source_index(4 * i32(tx) + i, w));
-    rows[i] = base + u32(source_index(4 * i32(ty) + i, h)) * params.width;
+    cols[i] = step * u32(source_index(4 * i32(tx) + i, w)) + px;
+    rows[i] = base + (step * u32(source_index(4 * i32(ty) + i, h)) + py) * stored_w;
   }
   // B^T d: each column of the patch
   var bd: array<array<f32, 6>, 6>; // [row][col]

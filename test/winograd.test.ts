@@ -5,19 +5,30 @@
  * src/ops/conv.ts from a layer uploaded with winogradWeights) against conv2dRef on seeded random
  * shapes (sizes not multiples of 4, batches 1…3, channels 4…32 → 8…24, every activation, biases);
  * and the routing: a KernelChoice asking for Winograd weights builds the three dispatches for 3×3
- * stride-1 layers, one without builds none. Tolerance: |gpu − ref| ≤ 1e-4 · (1 + |ref|), as for the
+ * stride-1 layers, one without builds none. The stride-2 4×4 convolutions by phases: the phase
+ * filters (stride2PhaseFilters) as a plain CPU 3×3 convolution over the clamped phase grid
+ * against conv2dRef, the kernels chained against conv2dRef (even sizes 2…16, batches 1…3,
+ * channels 4…32 → 8…24, none/ReLU, biases), and their routing (odd sizes and unfit channels stay
+ * on the direct kernel). Tolerance: |gpu − ref| ≤ 1e-4 · (1 + |ref|), as for the
  * other convolutions (F(4, 3) in f32 loses about a decimal digit to the direct sum; the largest
  * error measured is logged).
  */
 import { describe, expect, it } from "vitest";
 import { Graph } from "../src/runtime/graph";
 import { conv } from "../src/ops/conv";
-import { AT, BT, G, winogradWeights } from "../src/ops/winograd";
+import {
+  AT,
+  BT,
+  G,
+  stride2PhaseFilters,
+  winogradStride2Weights,
+  winogradWeights,
+} from "../src/ops/winograd";
 import { chooseKernels, subgroupConvSupported } from "../src/policy";
 import { InputError } from "../src/errors";
 import { checkCallFits, winogradIntermediateBytes, type FunitDeviceLimits } from "../src/limits";
-import type { FunitHyper } from "../src/hyper";
-import { uploadLayer } from "../src/upload";
+import { expectedTensors, type FunitHyper } from "../src/hyper";
+import { uploadGenerator, uploadLayer } from "../src/upload";
 import { maxRelError } from "../src/tensor";
 import { sharedDevice, withDevice } from "./helpers/gpu";
 import { runGraph } from "./helpers/run-graph";
@@ -59,6 +70,29 @@ const up2Cases: ConvCase[] = [
   { n: 3, cin: 12, h: 9, w: 5, cout: 8, k: 5, stride: 1, pad: 2, upsample: 2, act: "tanh" },
   { n: 1, cin: 32, h: 16, w: 13, cout: 16, k: 5, stride: 1, pad: 2, upsample: 2, act: "none" },
 ];
+
+// The encoders' stride-2 4×4 reflect-pad-1 convolutions: even sizes (2: a 1×1 phase grid, whose
+// padding clamps onto the same pixel from both sides), batches, channels, none/ReLU, biases.
+const stride2Cases: ConvCase[] = [
+  { n: 1, cin: 4, h: 2, w: 2, cout: 8, k: 4, stride: 2, pad: 1, upsample: 1, act: "none" },
+  { n: 2, cin: 8, h: 16, w: 16, cout: 16, k: 4, stride: 2, pad: 1, upsample: 1, act: "relu" },
+  { n: 3, cin: 12, h: 6, w: 10, cout: 24, k: 4, stride: 2, pad: 1, upsample: 1, act: "none" },
+  { n: 1, cin: 32, h: 10, w: 6, cout: 8, k: 4, stride: 2, pad: 1, upsample: 1, act: "relu" },
+];
+for (let i = 0; i < 3; i++) {
+  stride2Cases.push({
+    n: 1 + Math.floor(pick() * 3),
+    cin: 4 * (1 + Math.floor(pick() * 8)),
+    cout: 8 * (1 + Math.floor(pick() * 3)),
+    h: 2 * (1 + Math.floor(pick() * 8)),
+    w: 2 * (1 + Math.floor(pick() * 8)),
+    k: 4,
+    stride: 2,
+    pad: 1,
+    upsample: 1,
+    act: (["none", "relu"] as const)[i % 2]!,
+  });
+}
 
 function inputs(c: ConvCase) {
   const rand = rng(c.n * 1000 + c.cin * 31 + c.cout * 7 + c.h * 3 + c.w);
@@ -135,6 +169,64 @@ describe("Winograd transforms (CPU)", () => {
   );
 });
 
+/**
+ * A stride-2 4×4 reflect-pad-1 convolution as a plain 3×3 one (f64) over the 4·cin phase channels
+ * X[i][2y + py][2x + px] (channel 4·i + 2·py + px) of the (h/2)×(w/2) grid, phase indices clamped
+ * into it, with filters [cout][4·cin][3][3].
+ */
+function phaseConvRef(c: ConvCase, x: Float32Array, filters: Float32Array, bias: Float32Array) {
+  const oh = c.h / 2,
+    ow = c.w / 2,
+    k = 4 * c.cin;
+  const out = new Float32Array(c.n * c.cout * oh * ow);
+  const clamp = (i: number, size: number) => Math.min(Math.max(i, 0), size - 1);
+  for (let n = 0; n < c.n; n++)
+    for (let o = 0; o < c.cout; o++)
+      for (let y = 0; y < oh; y++)
+        for (let xx = 0; xx < ow; xx++) {
+          let sum = bias[o]!;
+          for (let q = 0; q < k; q++) {
+            const i = q >> 2,
+              py = (q >> 1) & 1,
+              px = q & 1;
+            for (let ty = 0; ty < 3; ty++)
+              for (let tx = 0; tx < 3; tx++) {
+                const sy = 2 * clamp(y + ty - 1, oh) + py,
+                  sx = 2 * clamp(xx + tx - 1, ow) + px;
+                sum +=
+                  filters[((o * k + q) * 3 + ty) * 3 + tx]! *
+                  x[((n * c.cin + i) * c.h + sy) * c.w + sx]!;
+              }
+          }
+          out[((n * c.cout + o) * oh + y) * ow + xx] = sum;
+        }
+  return out;
+}
+
+describe("stride-2 4×4 convolutions by phases (CPU)", () => {
+  it.each(stride2Cases)(
+    "phase filters over the clamped phase grid = conv2dRef: n$n cin$cin $h×$w → $cout",
+    (c) => {
+      const { x, weight, bias, want } = inputs({ ...c, act: "none" });
+      const filters = stride2PhaseFilters(weight, c.cout, c.cin);
+      // each phase keeps 4 of its 9 taps (2 rows × 2 columns): all 16 taps land once
+      let nonzero = 0;
+      for (const v of filters) if (v !== 0) nonzero++;
+      expect(nonzero).toBe(c.cout * c.cin * 16);
+      const got = phaseConvRef(c, x, filters, bias);
+      expect(maxRelError(got, want.out)).toBeLessThanOrEqual(1e-5);
+    },
+  );
+
+  it("winogradStride2Weights is winogradWeights of the phase filters over 4·cin channels", () => {
+    const c = stride2Cases[2]!;
+    const { weight } = inputs(c);
+    expect(winogradStride2Weights(weight, c.cout, c.cin)).toEqual(
+      winogradWeights(stride2PhaseFilters(weight, c.cout, c.cin), c.cout, 4 * c.cin),
+    );
+  });
+});
+
 describe("limits", () => {
   // one halving only: the residual maps keep half the side and twice the channels, so V (2.25× an
   // activation per channel) outgrows the first layer's activation
@@ -162,6 +254,15 @@ describe("limits", () => {
     // 16×16 stored map: 14×14 interior pixels, 16 tiles, M of 4 · 8 = 32 channels
     expect(winogradIntermediateBytes(hyper, shape)).toBe(4 * 36 * 32 * 32);
     expect(winogradIntermediateBytes(hyper, { ...shape, n: 3 })).toBe(4 * 36 * 32 * 64);
+  });
+
+  it("V of a stride-2 layer over an even input counts: [36][4·cin][output tiles rounded up]", () => {
+    // 36×36, 2 images: the stride-2 layer's output 18×18 is 25 tiles an image, 50 → 64, of 4 · 8
+    // phase channels; the upsampling conv's 16×16 interior only 32 tiles of 32 channels
+    const even = { ...shape, n: 2, contentHeight: 36, contentWidth: 36 };
+    expect(winogradIntermediateBytes(hyper, even)).toBe(4 * 36 * 32 * 64);
+    // an odd input runs the direct kernel: no V of its own (the 3×3 and upsampling ones remain)
+    expect(winogradIntermediateBytes(hyper, { ...even, contentWidth: 35 })).toBe(4 * 36 * 32 * 32);
   });
 
   it("a call whose Winograd intermediate outgrows the binding is refused before any GPU work", () => {
@@ -205,13 +306,15 @@ async function build(device: GPUDevice, c: ConvCase, convKernel: "subgroup" | "d
   );
   const g = new Graph();
   const input = g.tensor("x", [c.n, c.cin, c.h, c.w]);
-  const out = conv(g, input, layer, { pad: c.pad, upsample: c.upsample, act: c.act }, kernels);
+  const opts = { stride: c.stride, pad: c.pad, upsample: c.upsample, act: c.act };
+  const out = conv(g, input, layer, opts, kernels);
   const destroy = () => {
     layer.weight.destroy();
     layer.bias.destroy();
     layer.up2Weight?.destroy();
     layer.winogradWeight?.destroy();
     layer.winogradUp2Weight?.destroy();
+    layer.winogradStride2Weight?.destroy();
   };
   return { g, input, out, x, want, layer, destroy };
 }
@@ -296,8 +399,91 @@ describe.runIf(subgroups)("Winograd kernels (subgroup path)", () => {
     60_000,
   );
 
+  it.each(stride2Cases)(
+    "stride-2 4×4 by phases vs conv2dRef: n$n cin$cin $h×$w → cout$cout $act",
+    async (c) => {
+      const got = await withDevice(async (device) => {
+        const b = await build(device, c, "subgroup");
+        expect(b.layer.winogradStride2Weight).toBeDefined();
+        expect(b.g.ops.map((op) => [op.kernel, op.overrides.POLYPHASE])).toEqual([
+          ["winograd_input", true],
+          ["winograd_gemm", undefined],
+          ["winograd_output", undefined],
+        ]);
+        const [bytes] = await runGraph(device, b.g, [[b.input, b.x]], [b.out]);
+        b.destroy();
+        return new Float32Array(bytes!);
+      });
+      const { want } = inputs(c);
+      const err = maxRelError(got, want.out);
+      errors.push(err);
+      expect(err).toBeLessThanOrEqual(TOL);
+    },
+    60_000,
+  );
+
+  it("routing: stride-2 4×4 layers by phases with the flag, on even inputs and fit channels", async () => {
+    await withDevice(async (device) => {
+      const c = stride2Cases[1]!;
+      const direct = await build(device, c, "direct");
+      expect(direct.layer.winogradStride2Weight).toBeUndefined();
+      expect(direct.g.ops.map((op) => op.kernel)).toEqual(["conv2d_direct"]);
+      direct.destroy();
+      const sub = await build(device, c, "subgroup");
+      expect(sub.layer.winogradStride2Weight).toBeDefined();
+      // a stride-2 layer's weights are not a 3×3's, nor an upsampling one's
+      expect(sub.layer.winogradWeight).toBeUndefined();
+      expect(sub.layer.winogradUp2Weight).toBeUndefined();
+      // an odd input stays on the direct kernel
+      const odd = sub.g.tensor("odd", [1, c.cin, 7, 8]);
+      conv(sub.g, odd, sub.layer, { pad: 1, stride: 2 }, chooseKernels(device));
+      const wide = sub.g.tensor("wide", [1, c.cin, 8, 9]);
+      conv(sub.g, wide, sub.layer, { pad: 1, stride: 2 }, chooseKernels(device));
+      expect(sub.g.ops.map((op) => op.kernel).slice(3)).toEqual([
+        "conv2d_subgroup",
+        "conv2d_subgroup",
+      ]);
+      sub.destroy();
+      // the generator: the content encoder's stride-2 layers get phase weights, the class
+      // encoder's (run once per font, no faster by Winograd) none
+      const hyper: FunitHyper = {
+        nf: 8,
+        n_res_blks: 1,
+        nf_mlp: 16,
+        latent_dim: 8,
+        n_mlp_blks: 2,
+        n_downs_content: 2,
+        n_downs_class: 3,
+      };
+      const tensors = new Map(
+        [...expectedTensors(hyper)].map(([name, dims]) => [
+          name,
+          randomArray(
+            dims.reduce((a, d) => a * d, 1),
+            rng(dims.length),
+          ),
+        ]),
+      );
+      const gen = uploadGenerator(device, hyper, tensors, "test", chooseKernels(device));
+      const stride2 = [...gen.layers].filter(([, l]) => l.k === 4);
+      expect(stride2.map(([name, l]) => [name, l.winogradStride2Weight !== undefined])).toEqual([
+        ["enc_class_model.model.1.conv", false],
+        ["enc_class_model.model.2.conv", false],
+        ["enc_class_model.model.3.conv", false],
+        ["enc_content.model.1.conv", true],
+        ["enc_content.model.2.conv", true],
+      ]);
+      gen.destroy();
+      // channels the GEMM cannot block (cout 12) get no phase weights and stay direct
+      const unfit = await build(device, { ...c, cout: 12 }, "subgroup");
+      expect(unfit.layer.winogradStride2Weight).toBeUndefined();
+      expect(unfit.g.ops.map((op) => op.kernel)).toEqual(["conv2d_subgroup"]);
+      unfit.destroy();
+    });
+  });
+
   it("logs the largest error measured", () => {
-    expect(errors.length).toBe(cases.length + up2Cases.length);
+    expect(errors.length).toBe(cases.length + up2Cases.length + stride2Cases.length);
     console.log(`Winograd vs conv2dRef: max rel error ${Math.max(...errors).toExponential(2)}`);
   });
 });

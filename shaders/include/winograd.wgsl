@@ -15,9 +15,10 @@
 
 struct WinogradParams {
   batch: u32,
-  cin: u32,
+  cin: u32,       // the GEMM's: the input's, or 4× (the phases of a stride-2 4×4 convolution)
   cout: u32,
-  height: u32,    // of the input and the output (3×3, stride 1, reflect padding 1)
+  height: u32,    // of the input and the output (3×3, stride 1, reflect padding 1; the output's
+                  // and each input phase's of a stride-2 4×4 convolution)
   width: u32,
   tiles_h: u32,   // ⌈height / 4⌉
   tiles_w: u32,   // ⌈width / 4⌉

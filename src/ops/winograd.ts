@@ -7,7 +7,13 @@
  * ±1, ±2, ∞) are written here once: G transforms the weights at upload (winogradWeights), B^T and
  * A^T are what shaders/include/winograd.wgsl spells out (the tests check the two agree through a
  * CPU Winograd convolution). The intermediates V and M are graph tensors, so the plan's buffer
- * assignment and its binding-size check cover them.
+ * assignment and its binding-size check cover them. The same three kernels run the decoder's
+ * ×2-upsampling 5×5 convolutions (their four 3×3 phase filters as one GEMM) and the encoders'
+ * stride-2 4×4 ones: out(y) = Σ_ky w[ky] · X[2y − 1 + ky] reads the even rows E[i] = X[2i] at
+ * i = y, y + 1 (taps 1, 3) and the odd rows O[i] = X[2i + 1] at i = y − 1, y (taps 0, 2), so the
+ * layer is a 3×3 stride-1 convolution over the 4·cin phase channels at offsets −1, 0, +1
+ * (winogradStride2Weights; one tap of three is zero per phase), whose reflect padding is a clamp
+ * of the phase index: 9·cin multiply-adds an output instead of 16·cin.
  */
 import type { Graph, TensorDesc } from "../runtime/graph";
 import type { LayerWeights } from "../upload";
@@ -112,6 +118,40 @@ export function winogradPhaseWeights(
   return winogradWeights(plain, 4 * cout, cin);
 }
 
+/**
+ * The 3×3 phase filters of a stride-2 4×4 convolution with padding 1, from PyTorch's
+ * [cout, cin, 4, 4], as [cout][4·cin][3][3]: input channel 4·i + 2·py + px is phase (py, px) of
+ * channel i, and its tap (ty, tx) at phase offset (ty − 1, tx − 1) is the 4×4 tap
+ * (2·ty − 1 + py, 2·tx − 1 + px), zero where that lies outside 0 … 3.
+ */
+export function stride2PhaseFilters(weight: Float32Array, cout: number, cin: number): Float32Array {
+  const out = new Float32Array(cout * 4 * cin * 9);
+  for (let o = 0; o < cout; o++)
+    for (let i = 0; i < cin; i++)
+      for (let phase = 0; phase < 4; phase++)
+        for (let ty = 0; ty < 3; ty++)
+          for (let tx = 0; tx < 3; tx++) {
+            const ky = 2 * ty - 1 + (phase >> 1),
+              kx = 2 * tx - 1 + (phase & 1);
+            if (ky < 0 || ky > 3 || kx < 0 || kx > 3) continue;
+            out[((o * 4 * cin + 4 * i + phase) * 3 + ty) * 3 + tx] =
+              weight[((o * cin + i) * 4 + ky) * 4 + kx]!;
+          }
+  return out;
+}
+
+/**
+ * The transformed phase filters of a stride-2 4×4 convolution with padding 1 (stride2PhaseFilters),
+ * from [cout, cin, 4, 4], as [36][4·cin][cout]: 9× the layer's weights.
+ */
+export function winogradStride2Weights(
+  weight: Float32Array,
+  cout: number,
+  cin: number,
+): Float32Array {
+  return winogradWeights(stride2PhaseFilters(weight, cout, cin), cout, 4 * cin);
+}
+
 /** Whether conv() sends a layer to winogradConv: 3×3, stride 1, reflect pad 1, no upsampling. */
 export function takesWinograd(
   layer: LayerWeights,
@@ -123,6 +163,26 @@ export function takesWinograd(
     opts.stride === 1 &&
     opts.pad === 1 &&
     opts.upsample === 1
+  );
+}
+
+/**
+ * Whether conv() sends a layer to winogradConv's "stride2" mode: 4×4, stride 2, reflect pad 1, no
+ * upsampling, an even input (so the output is exactly its phases' grid), uploaded with
+ * winogradStride2Weight.
+ */
+export function takesWinogradStride2(
+  layer: LayerWeights,
+  opts: { stride: number; pad: number; upsample: number; h: number; w: number },
+): boolean {
+  return (
+    layer.winogradStride2Weight !== undefined &&
+    layer.k === 4 &&
+    opts.stride === 2 &&
+    opts.pad === 1 &&
+    opts.upsample === 1 &&
+    opts.h % 2 === 0 &&
+    opts.w % 2 === 0
   );
 }
 
@@ -153,7 +213,9 @@ export function takesWinogradUp2(
  * y [n, cout, h, w], with the layer's winogradWeight. "up2": the interior of the ×2-upsampling 5×5
  * convolution into y [n, cout, 2h, 2w] (output pixels 2 … 2h − 3 and 2 … 2w − 3: the four phase
  * filters as one GEMM of 4·cout channels over the stored input, with winogradUp2Weight); the
- * caller adds the reflect frame.
+ * caller adds the reflect frame. "stride2": the stride-2 4×4 reflect-pad-1 convolution of an even
+ * input into y [n, cout, h/2, w/2], a 3×3 one over the input's 4·cin phase channels (the input
+ * transform reads them in place, POLYPHASE), with winogradStride2Weight.
  */
 export function winogradConv(
   g: Graph,
@@ -161,15 +223,26 @@ export function winogradConv(
   y: TensorDesc,
   layer: LayerWeights,
   act: number,
-  mode: "3x3" | "up2" = "3x3",
+  mode: "3x3" | "up2" | "stride2" = "3x3",
 ): void {
-  const [n, cin, h, w] = x.shape as [number, number, number, number];
-  const up2 = mode === "up2";
-  const weight = up2 ? layer.winogradUp2Weight : layer.winogradWeight;
-  // the GEMM's output channels: the four phases' for "up2"
+  const [n, xc, xh, xw] = x.shape as [number, number, number, number];
+  const up2 = mode === "up2",
+    stride2 = mode === "stride2";
+  const weight = up2
+    ? layer.winogradUp2Weight
+    : stride2
+      ? layer.winogradStride2Weight
+      : layer.winogradWeight;
+  // the GEMM's channels: the four phases' of the output ("up2") or of the input ("stride2"), on
+  // the grid of the stored input or (stride2) of its phases
   const cout = up2 ? 4 * layer.cout : layer.cout;
+  const cin = stride2 ? 4 * xc : xc;
+  const h = stride2 ? xh / 2 : xh,
+    w = stride2 ? xw / 2 : xw;
   if (!weight || !winogradChannelsFit(cin, cout))
     throw new Error(`${layer.name}: no Winograd weights for ${cin} -> ${cout} channels`);
+  if (stride2 && (xh % 2 !== 0 || xw % 2 !== 0))
+    throw new Error(`${layer.name}: a stride-2 Winograd convolution of an odd ${xh}x${xw} input`);
   // the tile grid covers the output pixels: the image, or the stored pixels 1 … size − 2
   const tilesH = Math.ceil((up2 ? h - 2 : h) / 4),
     tilesW = Math.ceil((up2 ? w - 2 : w) / 4);
@@ -187,13 +260,14 @@ export function winogradConv(
   };
   // 16 output channels a lane where they divide (fewer loads per multiply-add), else 8
   const cob = cout % 16 === 0 ? 16 : 8;
-  const label = `${layer.name} ${up2 ? "conv5x5 up2 interior" : "conv3x3"} winograd`;
+  const what = up2 ? "conv5x5 up2 interior" : stride2 ? "conv4x4 s2" : "conv3x3";
+  const label = `${layer.name} ${what} winograd`;
   const v = g.tensor(`${layer.name}:winograd-V`, [36, cin, tilesPad]);
   const m = g.tensor(`${layer.name}:winograd-M`, [36, cout, tilesPad]);
   g.op({
     label: `${label} input`,
     kernel: "winograd_input",
-    overrides: { WG: TRANSFORM_WG, PAD: up2 ? 0 : 1 },
+    overrides: { WG: TRANSFORM_WG, PAD: up2 ? 0 : 1, POLYPHASE: stride2 },
     params,
     bindings: { input: x, transformed: v },
     workgroups: [tilesPad / TRANSFORM_WG, cin, 1],
