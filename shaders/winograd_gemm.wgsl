@@ -1,7 +1,8 @@
-// Winograd F(4×4, 3×3), step 2 of 3: the 36 batched products M[p] = U[p]^T V[p] (layouts in
-// shaders/include/winograd.wgsl), for CPU adapters with subgroups of at least 8 lanes (lavapipe
-// through Dawn), where a lane is a SIMD lane and every load whose address differs per lane, or
-// sits in a loop, is issued lane by lane: loads are the cost, so each one must feed many FMAs.
+// Winograd F(4×4, 3×3), step 2 of 3: the 36 (F(4×4, 2×2): 25) batched products
+// M[p] = U[p]^T V[p] (layouts in shaders/include/winograd.wgsl), for CPU adapters with subgroups
+// of at least 8 lanes (lavapipe through Dawn), where a lane is a SIMD lane and every load whose
+// address differs per lane, or sits in a loop, is issued lane by lane: loads are the cost, so each
+// one must feed many FMAs.
 //
 // Thread-to-data mapping: a workgroup is one subgroup of 8 lanes; workgroup_id.z = position p,
 // workgroup_id.y = a block of COB (8 or 16) output channels c0 … c0 + COB − 1, lane l

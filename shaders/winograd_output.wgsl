@@ -8,12 +8,15 @@
 // (y, x) is stored pixel (m, n) = (y + 1, x + 1), m ≤ height − 2 and n ≤ width − 2, whose phase
 // (b, a) = (phase / 2, phase % 2) output is pixel (2m + b, 2n + a) of the 2·height × 2·width
 // output. The reflect frame around them is the direct kernel's (FRAME_ONLY).
+// FILTER2 (the stride-2 4×4 convolution's phases, F(4×4, 2×2)): M holds 25 positions, a 5×5
+// product tile, transformed by A^T of 4×5.
 
 //#include "include/winograd.wgsl"
 
 override WG: u32 = 64u;
 override ACT: u32 = 0u; // 0 none, 1 ReLU, 2 tanh
 override PHASES: bool = false;
+override FILTER2: bool = false;
 
 @group(0) @binding(1) var<storage, read> products: array<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
@@ -34,15 +37,27 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
   if (t >= params.batch * params.tiles_h * params.tiles_w) { return; }
   let plane = params.tiles_pad * params.cout;
   let at = wg.y * params.tiles_pad + t;
-  // A^T m: each column of the 6×6 product tile
+  // A^T m: each column of the 6×6 (FILTER2: 5×5) product tile
   var am: array<array<f32, 6>, 4>; // [row][col]
-  for (var c = 0u; c < 6u; c++) {
-    let col = winograd_at(array<f32, 6>(products[c * plane + at], products[(6u + c) * plane + at],
-                                        products[(12u + c) * plane + at],
-                                        products[(18u + c) * plane + at],
-                                        products[(24u + c) * plane + at],
-                                        products[(30u + c) * plane + at]));
-    for (var r = 0u; r < 4u; r++) { am[r][c] = col[r]; }
+  if (FILTER2) {
+    for (var c = 0u; c < 5u; c++) {
+      let col = winograd_at2(array<f32, 5>(products[c * plane + at],
+                                           products[(5u + c) * plane + at],
+                                           products[(10u + c) * plane + at],
+                                           products[(15u + c) * plane + at],
+                                           products[(20u + c) * plane + at]));
+      for (var r = 0u; r < 4u; r++) { am[r][c] = col[r]; }
+    }
+  } else {
+    for (var c = 0u; c < 6u; c++) {
+      let col = winograd_at(array<f32, 6>(products[c * plane + at],
+                                          products[(6u + c) * plane + at],
+                                          products[(12u + c) * plane + at],
+                                          products[(18u + c) * plane + at],
+                                          products[(24u + c) * plane + at],
+                                          products[(30u + c) * plane + at]));
+      for (var r = 0u; r < 4u; r++) { am[r][c] = col[r]; }
+    }
   }
   let tx = t % params.tiles_w;
   let ty = (t / params.tiles_w) % params.tiles_h;
@@ -56,7 +71,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
   // (A^T m) A: each row, stored where it lies inside the image
   for (var r = 0u; r < 4u; r++) {
     let y = 4u * ty + r;
-    let row = winograd_at(am[r]);
+    var row = winograd_at(am[r]);
+    if (FILTER2) {
+      row = winograd_at2(array<f32, 5>(am[r][0], am[r][1], am[r][2], am[r][3], am[r][4]));
+    }
     for (var c = 0u; c < 4u; c++) {
       let x = 4u * tx + c;
       if (y < rows && x < cols) {

@@ -6,8 +6,9 @@
  * shapes (sizes not multiples of 4, batches 1…3, channels 4…32 → 8…24, every activation, biases);
  * and the routing: a KernelChoice asking for Winograd weights builds the three dispatches for 3×3
  * stride-1 layers, one without builds none. The stride-2 4×4 convolutions by phases: the phase
- * filters (stride2PhaseFilters) as a plain CPU 3×3 convolution over the clamped phase grid
- * against conv2dRef, the kernels chained against conv2dRef (even sizes 2…16, batches 1…3,
+ * filters (stride2PhaseFilters) as plain CPU 2×2 convolutions over the clamped phase grid
+ * against conv2dRef, BT2, G2, AT2 as a 2×2 correlation, the weight transform against G2 g G2^T by
+ * matrix products, the kernels chained against conv2dRef (even sizes 2…16, batches 1…3,
  * channels 4…32 → 8…24, none/ReLU, biases), and their routing (odd sizes and unfit channels stay
  * on the direct kernel). Tolerance: |gpu − ref| ≤ 1e-4 · (1 + |ref|), as for the
  * other convolutions (F(4, 3) in f32 loses about a decimal digit to the direct sum; the largest
@@ -18,8 +19,11 @@ import { Graph } from "../src/runtime/graph";
 import { conv } from "../src/ops/conv";
 import {
   AT,
+  AT2,
   BT,
+  BT2,
   G,
+  G2,
   stride2PhaseFilters,
   winogradStride2Weights,
   winogradWeights,
@@ -170,9 +174,10 @@ describe("Winograd transforms (CPU)", () => {
 });
 
 /**
- * A stride-2 4×4 reflect-pad-1 convolution as a plain 3×3 one (f64) over the 4·cin phase channels
- * X[i][2y + py][2x + px] (channel 4·i + 2·py + px) of the (h/2)×(w/2) grid, phase indices clamped
- * into it, with filters [cout][4·cin][3][3].
+ * A stride-2 4×4 reflect-pad-1 convolution as a sum of plain 2×2 ones (f64) over the 4·cin phase
+ * channels X[i][2y + py][2x + px] (channel 4·i + 2·py + px) of the (h/2)×(w/2) grid at phase
+ * offsets −py, 1 − py (columns likewise), phase indices clamped into the grid, with filters
+ * [cout][4·cin][2][2].
  */
 function phaseConvRef(c: ConvCase, x: Float32Array, filters: Float32Array, bias: Float32Array) {
   const oh = c.h / 2,
@@ -189,12 +194,12 @@ function phaseConvRef(c: ConvCase, x: Float32Array, filters: Float32Array, bias:
             const i = q >> 2,
               py = (q >> 1) & 1,
               px = q & 1;
-            for (let ty = 0; ty < 3; ty++)
-              for (let tx = 0; tx < 3; tx++) {
-                const sy = 2 * clamp(y + ty - 1, oh) + py,
-                  sx = 2 * clamp(xx + tx - 1, ow) + px;
+            for (let t = 0; t < 2; t++)
+              for (let u = 0; u < 2; u++) {
+                const sy = 2 * clamp(y + t - py, oh) + py,
+                  sx = 2 * clamp(xx + u - px, ow) + px;
                 sum +=
-                  filters[((o * k + q) * 3 + ty) * 3 + tx]! *
+                  filters[((o * k + q) * 2 + t) * 2 + u]! *
                   x[((n * c.cin + i) * c.h + sy) * c.w + sx]!;
               }
           }
@@ -209,21 +214,60 @@ describe("stride-2 4×4 convolutions by phases (CPU)", () => {
     (c) => {
       const { x, weight, bias, want } = inputs({ ...c, act: "none" });
       const filters = stride2PhaseFilters(weight, c.cout, c.cin);
-      // each phase keeps 4 of its 9 taps (2 rows × 2 columns): all 16 taps land once
-      let nonzero = 0;
-      for (const v of filters) if (v !== 0) nonzero++;
-      expect(nonzero).toBe(c.cout * c.cin * 16);
+      // the 4 phases' 2×2 taps are the 16 taps, each once
+      const sorted = (a: Float32Array) => [...a].sort((p, q) => p - q);
+      expect(sorted(filters)).toEqual(sorted(weight));
       const got = phaseConvRef(c, x, filters, bias);
       expect(maxRelError(got, want.out)).toBeLessThanOrEqual(1e-5);
     },
   );
 
-  it("winogradStride2Weights is winogradWeights of the phase filters over 4·cin channels", () => {
+  it("BT2, G2, AT2 make a 2×2 correlation of a 5×5 patch, and the weights are G2 g G2^T", () => {
+    const rand = rng(99);
+    const d = Array.from({ length: 5 }, () => Array.from({ length: 5 }, () => rand() * 2 - 1));
+    const g = Array.from({ length: 2 }, () => Array.from({ length: 2 }, () => rand() * 2 - 1));
+    const u = matmul(matmul(G2, g), transpose(G2));
+    const v = matmul(matmul(BT2, d), transpose(BT2));
+    const y = matmul(
+      matmul(
+        AT2,
+        u.map((row, r) => row.map((val, s) => val * v[r]![s]!)),
+      ),
+      transpose(AT2),
+    );
+    let worst = 0;
+    for (let r = 0; r < 4; r++)
+      for (let s = 0; s < 4; s++) {
+        const want =
+          g[0]![0]! * d[r]![s]! +
+          g[0]![1]! * d[r]![s + 1]! +
+          g[1]![0]! * d[r + 1]![s]! +
+          g[1]![1]! * d[r + 1]![s + 1]!;
+        worst = Math.max(worst, Math.abs(y[r]![s]! - want));
+      }
+    expect(worst).toBeLessThanOrEqual(1e-12);
+    // the uploaded transform: U[p][q][o] = (G2 g G2^T)[p] of phase filter (o, q)
     const c = stride2Cases[2]!;
     const { weight } = inputs(c);
-    expect(winogradStride2Weights(weight, c.cout, c.cin)).toEqual(
-      winogradWeights(stride2PhaseFilters(weight, c.cout, c.cin), c.cout, 4 * c.cin),
-    );
+    const filters = stride2PhaseFilters(weight, c.cout, c.cin);
+    const got = winogradStride2Weights(weight, c.cout, c.cin);
+    const k = 4 * c.cin;
+    let worstU = 0;
+    for (let o = 0; o < c.cout; o++)
+      for (let q = 0; q < k; q++) {
+        const f = (o * k + q) * 4;
+        const gq = [
+          [filters[f]!, filters[f + 1]!],
+          [filters[f + 2]!, filters[f + 3]!],
+        ];
+        const want = matmul(matmul(G2, gq), transpose(G2));
+        for (let p = 0; p < 25; p++)
+          worstU = Math.max(
+            worstU,
+            Math.abs(got[(p * k + q) * c.cout + o]! - want[Math.floor(p / 5)]![p % 5]!),
+          );
+      }
+    expect(worstU).toBeLessThanOrEqual(1e-6);
   });
 });
 
@@ -256,11 +300,12 @@ describe("limits", () => {
     expect(winogradIntermediateBytes(hyper, { ...shape, n: 3 })).toBe(4 * 36 * 32 * 64);
   });
 
-  it("V of a stride-2 layer over an even input counts: [36][4·cin][output tiles rounded up]", () => {
+  it("V of a stride-2 layer over an even input counts: [25][4·cin][output tiles rounded up]", () => {
     // 36×36, 2 images: the stride-2 layer's output 18×18 is 25 tiles an image, 50 → 64, of 4 · 8
-    // phase channels; the upsampling conv's 16×16 interior only 32 tiles of 32 channels
+    // phase channels, 25 positions; the upsampling conv's 16×16 interior only 32 tiles of 32
+    // channels, 36 positions
     const even = { ...shape, n: 2, contentHeight: 36, contentWidth: 36 };
-    expect(winogradIntermediateBytes(hyper, even)).toBe(4 * 36 * 32 * 64);
+    expect(winogradIntermediateBytes(hyper, even)).toBe(4 * 25 * 32 * 64);
     // an odd input runs the direct kernel: no V of its own (the 3×3 and upsampling ones remain)
     expect(winogradIntermediateBytes(hyper, { ...even, contentWidth: 35 })).toBe(4 * 36 * 32 * 32);
   });
@@ -405,11 +450,13 @@ describe.runIf(subgroups)("Winograd kernels (subgroup path)", () => {
       const got = await withDevice(async (device) => {
         const b = await build(device, c, "subgroup");
         expect(b.layer.winogradStride2Weight).toBeDefined();
-        expect(b.g.ops.map((op) => [op.kernel, op.overrides.POLYPHASE])).toEqual([
-          ["winograd_input", true],
-          ["winograd_gemm", undefined],
-          ["winograd_output", undefined],
+        expect(b.g.ops.map((op) => [op.kernel, op.workgroups[2]])).toEqual([
+          ["winograd_input", 1],
+          ["winograd_gemm", 25],
+          ["winograd_output", 1],
         ]);
+        expect(b.g.ops[0]!.overrides.POLYPHASE).toBe(true);
+        expect(b.g.ops[2]!.overrides.FILTER2).toBe(true);
         const [bytes] = await runGraph(device, b.g, [[b.input, b.x]], [b.out]);
         b.destroy();
         return new Float32Array(bytes!);

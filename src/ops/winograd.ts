@@ -8,12 +8,12 @@
  * A^T are what shaders/include/winograd.wgsl spells out (the tests check the two agree through a
  * CPU Winograd convolution). The intermediates V and M are graph tensors, so the plan's buffer
  * assignment and its binding-size check cover them. The same three kernels run the decoder's
- * ×2-upsampling 5×5 convolutions (their four 3×3 phase filters as one GEMM) and the encoders'
- * stride-2 4×4 ones: out(y) = Σ_ky w[ky] · X[2y − 1 + ky] reads the even rows E[i] = X[2i] at
- * i = y, y + 1 (taps 1, 3) and the odd rows O[i] = X[2i + 1] at i = y − 1, y (taps 0, 2), so the
- * layer is a 3×3 stride-1 convolution over the 4·cin phase channels at offsets −1, 0, +1
- * (winogradStride2Weights; one tap of three is zero per phase), whose reflect padding is a clamp
- * of the phase index: 9·cin multiply-adds an output instead of 16·cin.
+ * ×2-upsampling 5×5 convolutions (their four 3×3 phase filters as one GEMM) and, by F(4×4, 2×2),
+ * the content encoder's stride-2 4×4 ones: out(y) = Σ_ky w[ky] · X[2y − 1 + ky] reads the even
+ * rows E[i] = X[2i] at i = y, y + 1 (taps 1, 3) and the odd rows O[i] = X[2i + 1] at i = y − 1, y
+ * (taps 0, 2), so the layer is a sum of 2×2 stride-1 convolutions over the 4·cin phase channels
+ * (stride2PhaseFilters), whose reflect padding is a clamp of the phase index: 25/16 · 4 = 6.25
+ * multiply-adds an output and input channel instead of 16 (9 by F(4×4, 3×3) of 3×3 phase filters).
  */
 import type { Graph, TensorDesc } from "../runtime/graph";
 import type { LayerWeights } from "../upload";
@@ -44,6 +44,28 @@ export const AT = [
   [0, 1, -1, 2, -2, 0],
   [0, 1, 1, 4, 4, 0],
   [0, 1, -1, 8, -8, 1],
+] as const;
+
+/** F(4×4, 2×2), points 0, ±1, 2, ∞: V = BT2 d BT2^T (5×5), U = G2 g G2^T, Y = AT2 M AT2^T. */
+export const BT2 = [
+  [2, -1, -2, 1, 0],
+  [0, -2, -1, 1, 0],
+  [0, 2, -3, 1, 0],
+  [0, -1, 0, 1, 0],
+  [0, 2, -1, -2, 1],
+] as const;
+export const G2 = [
+  [1 / 2, 0],
+  [-1 / 2, -1 / 2],
+  [-1 / 6, 1 / 6],
+  [1 / 6, 1 / 3],
+  [0, 1],
+] as const;
+export const AT2 = [
+  [1, 1, 1, 1, 0],
+  [0, 1, -1, 2, 0],
+  [0, 1, 1, 4, 0],
+  [0, 1, -1, 8, 1],
 ] as const;
 
 /** Tiles of one GEMM workgroup (8 lanes × 4 tiles): V and M rows are padded to a multiple. */
@@ -119,37 +141,51 @@ export function winogradPhaseWeights(
 }
 
 /**
- * The 3×3 phase filters of a stride-2 4×4 convolution with padding 1, from PyTorch's
- * [cout, cin, 4, 4], as [cout][4·cin][3][3]: input channel 4·i + 2·py + px is phase (py, px) of
- * channel i, and its tap (ty, tx) at phase offset (ty − 1, tx − 1) is the 4×4 tap
- * (2·ty − 1 + py, 2·tx − 1 + px), zero where that lies outside 0 … 3.
+ * The 2×2 phase filters of a stride-2 4×4 convolution with padding 1, from PyTorch's
+ * [cout, cin, 4, 4], as [cout][4·cin][2][2]: input channel 4·i + 2·py + px is phase (py, px) of
+ * channel i, read at phase offsets −py, 1 − py (rows; columns likewise), and its tap (t, s) is the
+ * 4×4 tap (2·t + 1 − py, 2·s + 1 − px).
  */
 export function stride2PhaseFilters(weight: Float32Array, cout: number, cin: number): Float32Array {
-  const out = new Float32Array(cout * 4 * cin * 9);
+  const out = new Float32Array(cout * 4 * cin * 4);
   for (let o = 0; o < cout; o++)
     for (let i = 0; i < cin; i++)
       for (let phase = 0; phase < 4; phase++)
-        for (let ty = 0; ty < 3; ty++)
-          for (let tx = 0; tx < 3; tx++) {
-            const ky = 2 * ty - 1 + (phase >> 1),
-              kx = 2 * tx - 1 + (phase & 1);
-            if (ky < 0 || ky > 3 || kx < 0 || kx > 3) continue;
-            out[((o * 4 * cin + 4 * i + phase) * 3 + ty) * 3 + tx] =
+        for (let t = 0; t < 2; t++)
+          for (let u = 0; u < 2; u++) {
+            const ky = 2 * t + 1 - (phase >> 1),
+              kx = 2 * u + 1 - (phase & 1);
+            out[((o * 4 * cin + 4 * i + phase) * 2 + t) * 2 + u] =
               weight[((o * cin + i) * 4 + ky) * 4 + kx]!;
           }
   return out;
 }
 
 /**
- * The transformed phase filters of a stride-2 4×4 convolution with padding 1 (stride2PhaseFilters),
- * from [cout, cin, 4, 4], as [36][4·cin][cout]: 9× the layer's weights.
+ * U = G2 g G2^T of a stride-2 4×4 convolution's phase filters (stride2PhaseFilters), from
+ * [cout, cin, 4, 4], as [25][4·cin][cout] (position p = 5 · row + column), computed in f64: 6.25×
+ * the layer's weights.
  */
 export function winogradStride2Weights(
   weight: Float32Array,
   cout: number,
   cin: number,
 ): Float32Array {
-  return winogradWeights(stride2PhaseFilters(weight, cout, cin), cout, 4 * cin);
+  const g = stride2PhaseFilters(weight, cout, cin);
+  const k = 4 * cin;
+  const out = new Float32Array(25 * k * cout);
+  for (let o = 0; o < cout; o++)
+    for (let q = 0; q < k; q++) {
+      const f = (o * k + q) * 4;
+      for (let r = 0; r < 5; r++) {
+        // (G2 g) row r
+        const a = G2[r]![0]! * g[f]! + G2[r]![1]! * g[f + 2]!;
+        const b = G2[r]![0]! * g[f + 1]! + G2[r]![1]! * g[f + 3]!;
+        for (let c = 0; c < 5; c++)
+          out[((r * 5 + c) * k + q) * cout + o] = a * G2[c]![0]! + b * G2[c]![1]!;
+      }
+    }
+  return out;
 }
 
 /** Whether conv() sends a layer to winogradConv: 3×3, stride 1, reflect pad 1, no upsampling. */
@@ -214,8 +250,8 @@ export function takesWinogradUp2(
  * convolution into y [n, cout, 2h, 2w] (output pixels 2 … 2h − 3 and 2 … 2w − 3: the four phase
  * filters as one GEMM of 4·cout channels over the stored input, with winogradUp2Weight); the
  * caller adds the reflect frame. "stride2": the stride-2 4×4 reflect-pad-1 convolution of an even
- * input into y [n, cout, h/2, w/2], a 3×3 one over the input's 4·cin phase channels (the input
- * transform reads them in place, POLYPHASE), with winogradStride2Weight.
+ * input into y [n, cout, h/2, w/2], 2×2 ones over the input's 4·cin phase channels by F(4×4, 2×2)
+ * (the input transform reads them in place, POLYPHASE), with winogradStride2Weight.
  */
 export function winogradConv(
   g: Graph,
@@ -237,6 +273,7 @@ export function winogradConv(
   // the grid of the stored input or (stride2) of its phases
   const cout = up2 ? 4 * layer.cout : layer.cout;
   const cin = stride2 ? 4 * xc : xc;
+  const positions = stride2 ? 25 : 36; // F(4×4, 2×2) for the phases of a stride-2 layer
   const h = stride2 ? xh / 2 : xh,
     w = stride2 ? xw / 2 : xw;
   if (!weight || !winogradChannelsFit(cin, cout))
@@ -262,8 +299,8 @@ export function winogradConv(
   const cob = cout % 16 === 0 ? 16 : 8;
   const what = up2 ? "conv5x5 up2 interior" : stride2 ? "conv4x4 s2" : "conv3x3";
   const label = `${layer.name} ${what} winograd`;
-  const v = g.tensor(`${layer.name}:winograd-V`, [36, cin, tilesPad]);
-  const m = g.tensor(`${layer.name}:winograd-M`, [36, cout, tilesPad]);
+  const v = g.tensor(`${layer.name}:winograd-V`, [positions, cin, tilesPad]);
+  const m = g.tensor(`${layer.name}:winograd-M`, [positions, cout, tilesPad]);
   g.op({
     label: `${label} input`,
     kernel: "winograd_input",
@@ -278,12 +315,12 @@ export function winogradConv(
     overrides: { COB: cob },
     params,
     bindings: { transformed: v, weight, products: m },
-    workgroups: [tilesPad / GEMM_TILES, cout / cob, 36],
+    workgroups: [tilesPad / GEMM_TILES, cout / cob, positions],
   });
   g.op({
     label: `${label} output`,
     kernel: "winograd_output",
-    overrides: { WG: TRANSFORM_WG, ACT: act, PHASES: up2 },
+    overrides: { WG: TRANSFORM_WG, ACT: act, PHASES: up2, FILTER2: stride2 },
     params,
     bindings: { products: m, bias: layer.bias, output: y },
     workgroups: [Math.ceil(tiles / TRANSFORM_WG), cout, 1],
