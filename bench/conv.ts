@@ -7,13 +7,23 @@
  * that kernel (the engine's tile limits, phase filters on the CPU kernels), so the bench runs what
  * the engine runs. Each dispatch is checked against the plain TypeScript reference on its first
  * image before it is timed, so a fast wrong kernel cannot pass. Medians of interleaved repeats
- * (`--repeats=N`, default 7); `--json` prints one JSON object.
+ * (`--repeats=N`, default 7); `--json` prints one JSON object. On the subgroup path a 3×3 layer is
+ * the three Winograd dispatches (src/ops/winograd.ts) and an upsampling 5×5 layer those plus its
+ * frame's, timed together, the GFLOP/s counted as the direct convolution's arithmetic;
+ * "subgroup-no-winograd" runs those layers on conv2d_subgroup alone.
  */
 import { readFileSync } from "node:fs";
 import { generatorGraph } from "../src/model";
 import { getNodeDevice } from "../src/node/gpu";
 import { chooseKernels, type ConvKernel, type KernelChoice } from "../src/policy";
-import { compile, Graph, type OpDesc, type Plan, type TensorDesc } from "../src/runtime/graph";
+import {
+  compile,
+  Graph,
+  isTensorDesc,
+  type OpDesc,
+  type Plan,
+  type TensorDesc,
+} from "../src/runtime/graph";
 import { encodePlan, runPlanOnce } from "../src/runtime/run";
 import { maxRelError } from "../src/tensor";
 import { uploadGenerator, type GpuGenerator } from "../src/upload";
@@ -34,7 +44,14 @@ const size = Number(JSON.parse(readFileSync("weights/hangul64.model.json", "utf8
 
 // "subgroup-plain": conv2d_subgroup on the upsampling 5×5 layers without their phase filters, i.e.
 // all 25 taps everywhere: the kernel's own speed on these shapes, without the 9-of-25 shortcut.
-const allVariants = ["tiled", "direct", "subgroup", "subgroup-plain"] as const;
+// "subgroup-no-winograd": the 3×3, stride-2 4×4 and upsampling 5×5 layers without Winograd weights.
+const allVariants = [
+  "tiled",
+  "direct",
+  "subgroup",
+  "subgroup-plain",
+  "subgroup-no-winograd",
+] as const;
 type Variant = (typeof allVariants)[number];
 const variants = kernelArg
   ? allVariants.filter((v) => kernelArg.split(",").includes(v))
@@ -43,20 +60,38 @@ if (!variants.length) throw new Error(`--kernels: expected some of ${allVariants
 
 /** The engine's choice for a variant, in f32 (the f16 path has only the tiled kernel). */
 function kernelsFor(variant: Variant): KernelChoice {
-  const conv: ConvKernel = variant === "subgroup-plain" ? "subgroup" : variant;
+  const conv: ConvKernel = variant.startsWith("subgroup") ? "subgroup" : (variant as ConvKernel);
   const kernels = chooseKernels(device, { conv, precision: "f32" });
-  return variant === "subgroup-plain" ? { ...kernels, phaseWeights: false } : kernels;
+  if (variant === "subgroup-plain") return { ...kernels, phaseWeights: false };
+  if (variant === "subgroup-no-winograd") return { ...kernels, winogradWeights: false };
+  return kernels;
 }
 
-/** The layer an op convolves with: the one whose (phase or plain) weight buffer it binds. */
-function layerOf(gen: GpuGenerator, op: OpDesc): string {
-  for (const [name, l] of gen.layers)
-    if (op.bindings.weight === l.weight || op.bindings.weight === l.up2Weight) return name;
-  throw new Error(`${op.label}: binds no layer's weights`);
+/** The layer ops convolve with: the one whose (phase, Winograd or plain) weights one binds. */
+function layerOf(gen: GpuGenerator, ops: OpDesc[]): string {
+  for (const op of ops)
+    for (const [name, l] of gen.layers) {
+      const w = op.bindings.weight;
+      if (
+        w &&
+        [
+          l.weight,
+          l.up2Weight,
+          l.winogradWeight,
+          l.winogradUp2Weight,
+          l.winogradStride2Weight,
+        ].some((lw) => lw === w)
+      )
+        return name;
+    }
+  throw new Error(`${ops[0]!.label}: binds no layer's weights`);
 }
 
-/** The model's distinct convolution dispatches (the residual blocks repeat theirs). */
-function modelConvs(gen: GpuGenerator, kernels: KernelChoice): OpDesc[] {
+/**
+ * The model's distinct convolutions (the residual blocks repeat theirs), each as its dispatches:
+ * one, or the three of a Winograd convolution (and the frame's of an upsampling one).
+ */
+function modelConvs(gen: GpuGenerator, kernels: KernelChoice): OpDesc[][] {
   const batch = (n: number) => ({ n, h: size, w: size, format: "f32" as const });
   const { graph } = generatorGraph(gen, kernels, {
     content: batch(CONTENT_BATCH),
@@ -65,13 +100,18 @@ function modelConvs(gen: GpuGenerator, kernels: KernelChoice): OpDesc[] {
     readback: [],
   });
   const seen = new Set<string>();
-  return graph.ops.filter((op) => {
-    if (!op.kernel.startsWith("conv2d")) return false;
-    const key = JSON.stringify([op.kernel, op.overrides, op.params]);
-    if (seen.has(key)) return false;
+  const convs: OpDesc[][] = [];
+  graph.ops.forEach((op, i) => {
+    if (op.overrides.FRAME_ONLY === true) return; // with the Winograd dispatches before it
+    const ops = op.kernel === "winograd_input" ? graph.ops.slice(i, i + 3) : [op];
+    if (graph.ops[i + 3]?.overrides.FRAME_ONLY === true) ops.push(graph.ops[i + 3]!);
+    if (!op.kernel.startsWith("conv2d") && op.kernel !== "winograd_input") return;
+    const key = JSON.stringify(ops.map((o) => [o.kernel, o.overrides, o.params]));
+    if (seen.has(key)) return;
     seen.add(key);
-    return true;
+    convs.push(ops);
   });
+  return convs;
 }
 
 interface Prepared {
@@ -84,29 +124,62 @@ interface Prepared {
   times: number[];
 }
 
-/** One dispatch of the model's graph in a graph of its own, checked on its first image. */
-async function prepare(variant: Variant, gen: GpuGenerator, op: OpDesc): Promise<Prepared> {
-  const input = op.bindings.input as TensorDesc;
-  const output = op.bindings.output as TensorDesc;
+/** One convolution's dispatches of the model's graph in a graph of their own, checked on image 0. */
+async function prepare(variant: Variant, gen: GpuGenerator, ops: OpDesc[]): Promise<Prepared> {
+  const op = ops[0]!;
+  const last = ops[ops.length - 1]!;
   const g = new Graph();
-  const x = g.tensor("x", input.shape);
-  const y = g.tensor("y", output.shape);
-  g.op({ ...op, bindings: { ...op.bindings, input: x, output: y } });
+  const x = g.tensor("x", (op.bindings.input as TensorDesc).shape);
+  const y = g.tensor("y", (last.bindings.output as TensorDesc).shape);
+  // the model's tensors, renamed into this graph (x, y and a Winograd convolution's V and M)
+  const own = new Map<number, TensorDesc>([
+    [(op.bindings.input as TensorDesc).id, x],
+    [(last.bindings.output as TensorDesc).id, y],
+  ]);
+  for (const o of ops) {
+    const bindings = Object.fromEntries(
+      Object.entries(o.bindings).map(([name, b]) => {
+        if (!isTensorDesc(b)) return [name, b];
+        if (!own.has(b.id)) own.set(b.id, g.tensor(b.label, b.shape));
+        return [name, own.get(b.id)!];
+      }),
+    );
+    g.op({ ...o, bindings });
+  }
   const p = op.params as Record<string, number>;
   const o = op.overrides as Record<string, number>;
-  const c = {
-    n: p.batch!,
-    cin: p.cin!,
-    h: p.in_h!,
-    w: p.in_w!,
-    cout: p.cout!,
-    k: o.KSIZE!,
-    stride: o.STRIDE!,
-    pad: p.pad!,
-    upsample: o.UPSAMPLE as 1 | 2,
-    act: ACTS[o.ACT!]!,
-  };
-  const layer = layerOf(gen, op);
+  const winograd = op.kernel === "winograd_input";
+  const up2 = winograd && op.overrides.PAD === 0;
+  // a stride-2 4×4 layer's GEMM runs over the input's 4·cin phases on its (h/2)×(w/2) grid
+  const s2 = winograd && op.overrides.POLYPHASE === true;
+  const c = winograd
+    ? {
+        n: p.batch!,
+        cin: s2 ? p.cin! / 4 : p.cin!,
+        h: s2 ? 2 * p.height! : p.height!,
+        w: s2 ? 2 * p.width! : p.width!,
+        cout: (last.bindings.output as TensorDesc).shape[1]!,
+        k: up2 ? 5 : s2 ? 4 : 3,
+        stride: s2 ? 2 : 1,
+        pad: up2 ? 2 : 1,
+        upsample: up2 ? (2 as const) : (1 as const),
+        act: ACTS[ops[2]!.overrides.ACT as number]!,
+      }
+    : {
+        n: p.batch!,
+        cin: p.cin!,
+        h: p.in_h!,
+        w: p.in_w!,
+        cout: p.cout!,
+        k: o.KSIZE!,
+        stride: o.STRIDE!,
+        pad: p.pad!,
+        upsample: o.UPSAMPLE as 1 | 2,
+        act: ACTS[o.ACT!]!,
+      };
+  const [oh, ow] = (last.bindings.output as TensorDesc).shape.slice(2) as [number, number];
+  const layer = layerOf(gen, ops);
+  const winogradLabel = `${layer} conv${c.k}x${c.k}${up2 ? " up2" : s2 ? " s2" : ""} winograd`;
   const xs = randomArray(c.n * c.cin * c.h * c.w, rng(c.cin * 7 + c.cout));
   const plan = await compile(
     device,
@@ -123,11 +196,11 @@ async function prepare(variant: Variant, gen: GpuGenerator, op: OpDesc): Promise
   ).out;
   const got = new Float32Array(bytes!);
   return {
-    name: `${op.label} ${c.cin}->${c.cout} ${c.h}x${c.w}`,
+    name: `${winograd ? winogradLabel : op.label} ${c.cin}->${c.cout} ${c.h}x${c.w}`,
     variant,
     batch: c.n,
     plan,
-    flops: 2 * c.n * p.out_h! * p.out_w! * c.cout * c.cin * c.k * c.k,
+    flops: 2 * c.n * oh * ow * c.cout * c.cin * c.k * c.k,
     err: maxRelError(got.subarray(0, want.length), want),
     times: [],
   };
@@ -137,9 +210,12 @@ const prepared: Prepared[] = [];
 for (const variant of variants) {
   const kernels = kernelsFor(variant);
   const gen = uploadGenerator(device, weights.hyper, weights.tensors, `bench:${variant}`, kernels);
-  for (const op of modelConvs(gen, kernels)) {
-    if (variant === "subgroup-plain" && op.overrides.UPSAMPLE !== 2) continue;
-    prepared.push(await prepare(variant, gen, op));
+  for (const ops of modelConvs(gen, kernels)) {
+    if (variant === "subgroup-plain" && ops[0]!.overrides.UPSAMPLE !== 2) continue;
+    const { KSIZE, UPSAMPLE } = ops[0]!.overrides;
+    const winogradShape = KSIZE === 3 || KSIZE === 4 || UPSAMPLE === 2;
+    if (variant === "subgroup-no-winograd" && !winogradShape) continue;
+    prepared.push(await prepare(variant, gen, ops));
   }
 }
 for (let r = 0; r < repeats; r++) {

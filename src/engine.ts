@@ -261,7 +261,15 @@ export class Funit {
   runWithIntermediates(contents: Tensor, classImages: Tensor): Promise<Intermediates> {
     return this.runner.call(() => {
       const limits = this.device.limits;
-      const inputs = tensorPairInputs(this.hyper, limits, contents, classImages, INTERMEDIATES);
+      const winograd = this.kernels.winogradWeights;
+      const inputs = tensorPairInputs(
+        this.hyper,
+        limits,
+        contents,
+        classImages,
+        INTERMEDIATES,
+        winograd,
+      );
       return async (state) => (await readOutputs(state, inputs)) as Intermediates;
     });
   }
@@ -273,7 +281,15 @@ export class Funit {
   profile(contents: Tensor, classImages: Tensor): Promise<ProfiledDispatch[]> {
     return this.runner.call(() => {
       const limits = this.device.limits;
-      const inputs = tensorPairInputs(this.hyper, limits, contents, classImages, ["output"]);
+      const winograd = this.kernels.winogradWeights;
+      const inputs = tensorPairInputs(
+        this.hyper,
+        limits,
+        contents,
+        classImages,
+        ["output"],
+        winograd,
+      );
       return (state) => profileDispatches(state, inputs);
     });
   }
@@ -331,6 +347,15 @@ export class Funit {
     outputFormat: PlanSpec["outputFormat"],
     target?: TextureTarget,
   ): CallInputs {
-    return translationInputs(this.hyper, this.device, contents, style, outputFormat, target);
+    const winograd = this.kernels.winogradWeights;
+    return translationInputs(
+      this.hyper,
+      this.device,
+      contents,
+      style,
+      outputFormat,
+      target,
+      winograd,
+    );
   }
 }

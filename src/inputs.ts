@@ -81,7 +81,8 @@ function batchData(x: ImageRGBA[] | Tensor): ArrayBufferView {
 
 /**
  * Refuses (InputError naming the limit) a call of these batches that the device could not run:
- * checked when the call is made, before any plan or buffer exists.
+ * checked when the call is made, before any plan or buffer exists. `winograd`: the engine runs
+ * Winograd convolutions (KernelChoice.winogradWeights), whose intermediates count too.
  */
 export function checkCallLimits(
   hyper: FunitHyper,
@@ -89,6 +90,7 @@ export function checkCallLimits(
   content: BatchSpec | undefined,
   classImages: BatchSpec | undefined,
   textureOutput = false,
+  winograd = false,
 ): void {
   checkCallFits(hyper, limits, {
     n: content?.n ?? 0,
@@ -98,6 +100,7 @@ export function checkCallLimits(
     classWidth: classImages?.w ?? 0,
     classHeight: classImages?.h ?? 0,
     textureOutput,
+    winograd,
   });
 }
 
@@ -117,12 +120,13 @@ export function translationInputs(
   contents: ImageRGBA[] | Tensor,
   style: Style,
   outputFormat: PlanSpec["outputFormat"],
-  target?: TextureTarget,
+  target: TextureTarget | undefined,
+  winograd: boolean,
 ): CallInputs {
   const content = contentInput(hyper, contents);
   const { spec: classSpec, data: classData, code } = styleInput(hyper, style);
   const texture = outputFormat === "texture";
-  checkCallLimits(hyper, device.limits, content.spec, classSpec, texture);
+  checkCallLimits(hyper, device.limits, content.spec, classSpec, texture, winograd);
   const { n, h, w } = content.spec;
   if (target) checkTextureTarget(device, target, n, h, w);
   return {
@@ -160,10 +164,11 @@ export function tensorPairInputs(
   contents: Tensor,
   classImages: Tensor,
   readback: Readback[],
+  winograd: boolean,
 ): CallInputs {
   const content = contentInput(hyper, contents);
   const cls = classInput(classImages);
-  checkCallLimits(hyper, limits, content.spec, cls.spec);
+  checkCallLimits(hyper, limits, content.spec, cls.spec, false, winograd);
   return {
     spec: { content: content.spec, classImages: cls.spec, outputFormat: "f32", readback },
     data: { content: content.data, classImages: cls.data },

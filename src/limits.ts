@@ -10,6 +10,7 @@
  */
 import { InputError } from "./errors";
 import { contentChannels, expectedTensors, type FunitHyper } from "./hyper";
+import { GEMM_TILES } from "./ops/winograd";
 
 const MiB = 1024 * 1024;
 
@@ -114,6 +115,12 @@ export interface CallShape {
   classHeight: number;
   /** The output goes to a texture array (one layer per content image) instead of a readback. */
   textureOutput?: boolean;
+  /**
+   * The engine runs Winograd convolutions (KernelChoice.winogradWeights, the subgroup path), whose
+   * intermediates can outgrow the largest activation (winogradIntermediateBytes). Without it the
+   * plan's compile still refuses them (an InputError naming maxStorageBufferBindingSize).
+   */
+  winograd?: boolean;
 }
 
 /**
@@ -131,6 +138,38 @@ export function largestActivationBytes(hyper: FunitHyper, shape: CallShape): num
       shape.k * shape.classWidth * shape.classHeight,
     )
   );
+}
+
+/**
+ * Bytes of the largest Winograd intermediate a call binds (src/ops/winograd.ts, the subgroup path),
+ * in f32: V [36][cin][tiles] and M [36][cout][tiles], tiles rounded up to GEMM_TILES, of the
+ * residual blocks' 3×3 convolutions (4×4 tiles of the content code's map, cin = cout = its
+ * channels) and of the decoder's upsampling 5×5 convolutions (tiles of each stored input's
+ * interior, channels halving per layer, M of the four phase filters: 4·cout), and of the content
+ * encoder's stride-2 4×4 convolutions of even inputs (V [25][4·cin][tiles] of the input's phases,
+ * F(4×4, 2×2), tiles of the output). The last upsampling layer's M is about 2.25× the first layer's
+ * activation, the first stride-2 layer's V about 1.6×.
+ */
+export function winogradIntermediateBytes(hyper: FunitHyper, shape: CallShape): number {
+  let h = shape.contentHeight,
+    w = shape.contentWidth;
+  const floats = (cin: number, cout: number, th: number, tw: number, positions = 36) =>
+    positions * Math.max(cin, cout) * Math.ceil((shape.n * th * tw) / GEMM_TILES) * GEMM_TILES;
+  let largest = 0;
+  for (let i = 0, c = hyper.nf; i < hyper.n_downs_content; i++, c *= 2) {
+    if (h % 2 === 0 && w % 2 === 0)
+      largest = Math.max(largest, floats(4 * c, 2 * c, Math.ceil(h / 8), Math.ceil(w / 8), 25));
+    h = Math.floor(h / 2);
+    w = Math.floor(w / 2);
+  }
+  let c = contentChannels(hyper);
+  largest = Math.max(largest, floats(c, c, Math.ceil(h / 4), Math.ceil(w / 4)));
+  for (let u = 0; u < hyper.n_downs_content; u++, c /= 2, h *= 2, w *= 2) {
+    const th = Math.ceil(Math.max(h - 2, 1) / 4),
+      tw = Math.ceil(Math.max(w - 2, 1) / 4);
+    largest = Math.max(largest, floats(c, 4 * (c / 2), th, tw));
+  }
+  return 4 * largest;
 }
 
 /** The largest weight tensor of the model in f32 bytes, and its name (phase filters excluded). */
@@ -160,7 +199,7 @@ export function checkWeightsFit(hyper: FunitHyper, limits: FunitDeviceLimits): v
 
 /**
  * Refuses (InputError) a call the device cannot run, before anything is decoded or uploaded: the
- * largest activation against maxStorageBufferBindingSize and maxBufferSize, the per-image
+ * largest activation (or Winograd intermediate) against maxStorageBufferBindingSize and maxBufferSize, the per-image
  * normalisation dispatch (one workgroup per image and channel) against
  * maxComputeWorkgroupsPerDimension, and for a texture output the layers and side against
  * maxTextureArrayLayers and maxTextureDimension2D. The message says how many images would fit.
@@ -171,7 +210,10 @@ export function checkCallFits(
   shape: CallShape,
 ): void {
   const images = Math.max(shape.n, shape.k);
-  const activation = largestActivationBytes(hyper, shape);
+  const activation = Math.max(
+    largestActivationBytes(hyper, shape),
+    shape.winograd ? winogradIntermediateBytes(hyper, shape) : 0,
+  );
   const binding = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
   const bindingName =
     limits.maxStorageBufferBindingSize <= limits.maxBufferSize

@@ -119,6 +119,12 @@ export interface KernelChoice {
    * forcing "direct" on a GPU keeps the phase path.
    */
   phaseWeights: boolean;
+  /**
+   * Upload the Winograd F(4×4, 3×3) transforms of the f32 3×3 convolutions' weights
+   * (src/ops/winograd.ts), which the subgroup path runs those layers with. Exactly when conv is
+   * "subgroup": forcing "direct" or "tiled" uploads none.
+   */
+  winogradWeights: boolean;
 }
 
 /**
@@ -164,5 +170,6 @@ export function chooseKernels(device: GPUDevice, opts: KernelOptions = {}): Kern
     },
     f16Products: opts.f16Products ?? "f16",
     phaseWeights: precision === "f32" && conv !== "tiled",
+    winogradWeights: precision === "f32" && conv === "subgroup",
   };
 }

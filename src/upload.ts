@@ -9,6 +9,12 @@
 import { DeviceError } from "./errors";
 import { expectedTensors, type FunitHyper } from "./hyper";
 import type { KernelChoice } from "./policy";
+import {
+  winogradChannelsFit,
+  winogradPhaseWeights,
+  winogradStride2Weights,
+  winogradWeights,
+} from "./ops/winograd";
 import { float16Bytes } from "./safetensors";
 
 export interface LayerWeights {
@@ -23,16 +29,32 @@ export interface LayerWeights {
   dtype?: "f16";
   /**
    * f32 5×5 convolutions uploaded with phaseWeights (engines running a CPU kernel), for
-   * ×2-upsampled inputs: the four 3×3 phase filters (up2PhaseWeights) followed by the transposed
-   * 5×5 weights, as the CPU convolutions read them with PHASES.
+   * ×2-upsampled inputs: the four 3×3 phase filters (up2PhaseWeights) and the reflect frame's
+   * grouped filters (up2FrameWeights), as the CPU convolutions read them with PHASES.
    */
   up2Weight?: GPUBuffer;
+  /**
+   * f32 3×3 convolutions uploaded with winogradWeights (the subgroup path), whose channels suit
+   * the Winograd GEMM: U = G g G^T as [36][cin][cout] (src/ops/winograd.ts).
+   */
+  winogradWeight?: GPUBuffer;
+  /**
+   * f32 5×5 convolutions uploaded with phaseWeights and winogradWeights (the subgroup path): their
+   * phase filters transformed, [36][cin][4·cout] (src/ops/winograd.ts, winogradPhaseWeights).
+   */
+  winogradUp2Weight?: GPUBuffer;
+  /**
+   * f32 4×4 convolutions (the content encoder's stride-2 ones) uploaded with winogradWeights: their
+   * 2×2 phase filters transformed, [25][4·cin][cout] (src/ops/winograd.ts, winogradStride2Weights).
+   */
+  winogradStride2Weight?: GPUBuffer;
 }
 
 /** How one layer is stored: f32 (default) or f16 weights, with or without phase filters. */
 export interface LayerStorage {
   dtype?: "f32" | "f16";
   phaseWeights?: boolean;
+  winogradWeights?: boolean;
 }
 
 export interface GpuGenerator {
@@ -106,10 +128,27 @@ export function uploadLayer(
     let up2 = {};
     if (kind === "conv" && k === 5 && dtype === "f32" && store.phaseWeights) {
       const phases = up2PhaseWeights(weight, cout, cin);
-      const both = new Float32Array(phases.length + stored.length);
+      const both = new Float32Array(phases.length + 32 * cin * 6 * cout);
       both.set(phases);
-      both.set(stored, phases.length);
+      both.set(up2FrameWeights(weight, cout, cin), phases.length);
       up2 = { up2Weight: upload("up2-phases", both) };
+    }
+    let winograd = {};
+    if (kind === "conv" && k === 3 && dtype === "f32" && store.winogradWeights) {
+      if (winogradChannelsFit(cin, cout))
+        winograd = { winogradWeight: upload("winograd", winogradWeights(weight, cout, cin)) };
+    }
+    if (kind === "conv" && k === 4 && dtype === "f32" && store.winogradWeights) {
+      if (winogradChannelsFit(4 * cin, cout)) {
+        const phases = winogradStride2Weights(weight, cout, cin);
+        winograd = { winogradStride2Weight: upload("winograd-s2", phases) };
+      }
+    }
+    if (kind === "conv" && k === 5 && dtype === "f32" && store.phaseWeights) {
+      if (store.winogradWeights && winogradChannelsFit(cin, 4 * cout)) {
+        const phases = winogradPhaseWeights(up2PhaseWeights(weight, cout, cin), cout, cin);
+        winograd = { winogradUp2Weight: upload("winograd-up2", phases) };
+      }
     }
     return {
       name,
@@ -121,6 +160,7 @@ export function uploadLayer(
       k,
       ...(dtype === "f16" ? { dtype } : {}),
       ...up2,
+      ...winograd,
     };
   } catch (e) {
     for (const b of made) b.destroy(); // nothing half-uploaded stays on the device
@@ -154,6 +194,52 @@ export function up2PhaseWeights(weight: Float32Array, cout: number, cin: number)
 }
 
 /**
+ * Where the 5 taps of an upsampled, reflect-padded row land near its ends, per output row class
+ * (rows 0, 1, 2h − 2, 2h − 1 of 2h; columns likewise): on two stored rows (0, 1 or h − 2, h − 1),
+ * slot 0 or 1 per tap. Row 0 reads upsampled rows 2, 1, 0, 1, 2 (reflected), i.e. stored rows
+ * 1, 0, 0, 0, 1.
+ */
+const UP2_FRAME_SLOTS = [
+  [1, 0, 0, 0, 1],
+  [0, 0, 0, 1, 1],
+  [0, 0, 1, 1, 1],
+  [0, 1, 1, 1, 0],
+] as const;
+
+/**
+ * The reflect frame's grouped filters of a ×2-upsampled 5×5 convolution (the CPU kernels' PHASES
+ * frame, after the phase filters): a pixel of the frame's rows (class r of UP2_FRAME_SLOTS) in
+ * column phase a reads 2 stored rows × 3 stored columns, so its taps on the same stored value add
+ * up, 6 multiply-adds instead of 25; the frame's columns likewise, transposed; a corner (row class
+ * r, column class c) reads 2 × 2. Returns 32 filters of [cin][2][3][cout] (slot across, tap along
+ * the line), from [cout, cin, 5, 5]: the rows' (2r + a), the columns' (8 + 2c + b), the corners'
+ * (16 + 4r + c; their 2 column slots are taps 0, 1 for c < 2, else 1, 2): 192 · cin · cout values.
+ */
+export function up2FrameWeights(weight: Float32Array, cout: number, cin: number): Float32Array {
+  const out = new Float32Array(32 * cin * 6 * cout);
+  const add = (filter: number, i: number, slot: number, tap: number, o: number, w: number) => {
+    out[(((filter * cin + i) * 2 + slot) * 3 + tap) * cout + o]! += w;
+  };
+  for (let o = 0; o < cout; o++)
+    for (let i = 0; i < cin; i++)
+      for (let ky = 0; ky < 5; ky++)
+        for (let kx = 0; kx < 5; kx++) {
+          const w = weight[((o * cin + i) * 5 + ky) * 5 + kx]!;
+          for (let c = 0; c < 4; c++) {
+            const rowSlot = UP2_FRAME_SLOTS[c]![ky]!,
+              colSlot = UP2_FRAME_SLOTS[c]![kx]!;
+            for (let phase = 0; phase < 2; phase++) {
+              add(2 * c + phase, i, rowSlot, (phase + kx) >> 1, o, w); // frame row c, along it
+              add(8 + 2 * c + phase, i, colSlot, (phase + ky) >> 1, o, w); // frame column c
+            }
+            for (let cc = 0; cc < 4; cc++)
+              add(16 + 4 * c + cc, i, rowSlot, UP2_FRAME_SLOTS[cc]![kx]! + (cc >> 1), o, w);
+          }
+        }
+  return out;
+}
+
+/**
  * Uploads every layer of the generator as the KernelChoice says: with precision "f16" the
  * convolution weights are f16; with phaseWeights the 5×5 ones get their phase filters.
  */
@@ -162,7 +248,8 @@ export function uploadGenerator(
   hyper: FunitHyper,
   tensors: Map<string, Float32Array>,
   label: string,
-  kernels: Pick<KernelChoice, "precision" | "phaseWeights">,
+  kernels: Pick<KernelChoice, "precision" | "phaseWeights"> &
+    Partial<Pick<KernelChoice, "winogradWeights">>,
 ): GpuGenerator {
   const layers = new Map<string, LayerWeights>();
   const destroy = () => {
@@ -170,6 +257,9 @@ export function uploadGenerator(
       l.weight.destroy();
       l.bias.destroy();
       l.up2Weight?.destroy();
+      l.winogradWeight?.destroy();
+      l.winogradUp2Weight?.destroy();
+      l.winogradStride2Weight?.destroy();
     }
   };
   try {
@@ -189,7 +279,15 @@ export function uploadGenerator(
           tensors.get(`${layer}.bias`)!,
           label,
           kind === "conv"
-            ? { dtype: kernels.precision, phaseWeights: kernels.phaseWeights }
+            ? {
+                dtype: kernels.precision,
+                phaseWeights: kernels.phaseWeights,
+                // the class encoder's stride-2 4×4 layers (once per font) measured no faster by
+                // Winograd (small maps, mostly padding tiles): spared their 9× phase weights
+                winogradWeights:
+                  kernels.winogradWeights &&
+                  !(shape[2] === 4 && layer.startsWith("enc_class_model")),
+              }
             : { dtype: "f32" },
         ),
       );
@@ -202,7 +300,17 @@ export function uploadGenerator(
   return {
     hyper,
     layers,
-    bytes: all.reduce((a, l) => a + l.weight.size + l.bias.size + (l.up2Weight?.size ?? 0), 0),
+    bytes: all.reduce(
+      (a, l) =>
+        a +
+        l.weight.size +
+        l.bias.size +
+        (l.up2Weight?.size ?? 0) +
+        (l.winogradWeight?.size ?? 0) +
+        (l.winogradUp2Weight?.size ?? 0) +
+        (l.winogradStride2Weight?.size ?? 0),
+      0,
+    ),
     destroy,
   };
 }

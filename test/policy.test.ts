@@ -92,12 +92,14 @@ describe("chooseKernels", () => {
       },
       f16Products: "f16",
       phaseWeights: false,
+      winogradWeights: false,
     });
     expect(chooseKernels(fake(lavapipe, ["subgroups", "shader-f16"]))).toMatchObject({
       conv: "subgroup",
       precision: "f32",
       normThreads: 8,
       phaseWeights: true,
+      winogradWeights: true,
     });
     expect(chooseKernels(fake(swiftshader, []))).toMatchObject({ conv: "direct", normThreads: 8 });
   });

@@ -412,7 +412,9 @@ describe("f16 buffer plan", () => {
     await withDevice(async (device) => {
       const sizes: Record<string, { activations: number; weights: number }> = {};
       for (const precision of ["f32", "f16"] as const) {
-        const engine = await Funit.create(device, bytes, { precision });
+        // the same kernel at both precisions (f16 runs the tiled one; on lavapipe f32 would run
+        // the subgroup path, with its phase and Winograd weights and intermediates)
+        const engine = await Funit.create(device, bytes, { precision, conv: "tiled" });
         try {
           await engine.translateTensor(content, new Float32Array(engine.hyper.latent_dim));
           sizes[precision] = {

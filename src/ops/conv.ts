@@ -4,13 +4,21 @@
  * KernelChoice names, with the tile src/ops/conv-tiles.ts picks for the layer's shape. On the CPU
  * kernels, the decoder's upsampling 5×5 convolutions run by phase filters when the layer was
  * uploaded with them (src/upload.ts, KernelChoice.phaseWeights). f16 activations need f16 weights
- * and run the f16 tiled convolution, the only f16 one.
+ * and run the f16 tiled convolution, the only f16 one. On the subgroup path, layers uploaded with
+ * Winograd weights (3×3 stride 1; the upsampling 5×5 ones' interior; 4×4 stride 2 on even inputs) run
+ * by src/ops/winograd.ts.
  */
 import { InputError } from "../errors";
 import type { KernelChoice } from "../policy";
 import type { Graph, TensorDesc } from "../runtime/graph";
 import type { LayerWeights } from "../upload";
-import { chooseConvTile, directConvTiles, subgroupConvTiles } from "./conv-tiles";
+import { takesWinograd, takesWinogradStride2, takesWinogradUp2, winogradConv } from "./winograd";
+import {
+  chooseConvTile,
+  directConvTiles,
+  subgroupConvTiles,
+  up2PhaseWorkgroups,
+} from "./conv-tiles";
 
 const ACT = { none: 0, relu: 1, tanh: 2 } as const;
 
@@ -75,7 +83,14 @@ export function conv(
     bindings: { input: x, weight: layer.weight, bias: layer.bias, output: y },
     shape: { KSIZE: layer.k, STRIDE: stride, UPSAMPLE: up, ACT: ACT[opts.act ?? "none"] },
   };
-  if (kernels.conv !== "tiled" && !f16) cpuConv(g, op, layer, kernels.conv);
+  if (kernels.conv === "subgroup" && takesWinograd(layer, { stride, pad: opts.pad, upsample: up }))
+    winogradConv(g, x, y, layer, op.shape.ACT);
+  else if (
+    kernels.conv === "subgroup" &&
+    takesWinogradStride2(layer, { stride, pad: opts.pad, upsample: up, h, w })
+  )
+    winogradConv(g, x, y, layer, op.shape.ACT, "stride2");
+  else if (kernels.conv !== "tiled" && !f16) cpuConv(g, op, layer, kernels.conv);
   else tiledConv(g, op, layer, kernels, f16);
   return y;
 }
@@ -95,18 +110,35 @@ function cpuConv(g: Graph, op: ConvOp, layer: LayerWeights, conv: "direct" | "su
   const t =
     conv === "direct" ? directConvTiles(n * oh, ow) : subgroupConvTiles(layer.cout, n * oh, ow);
   const { KSIZE: k, STRIDE: stride, UPSAMPLE: up } = op.shape;
+  // the stride-2 4×4 path reads the input as vec4s too (binding input4, the same buffer; a
+  // tensor under one vec4 never takes that path and leaves it to the graph's placeholder)
+  const bindings: Record<string, TensorDesc | GPUBuffer> = { ...op.bindings };
+  if (op.bindings.input.words >= 4) bindings.input4 = op.bindings.input;
+  if (conv === "subgroup" && takesWinogradUp2(layer, { stride, pad, upsample: up, h, w })) {
+    // the decoder's upsampling convolution: the interior by Winograd phase filters
+    // (src/ops/winograd.ts), the reflect frame here (FRAME_ONLY; see the shader's header)
+    winogradConv(g, op.bindings.input, op.bindings.output, layer, op.shape.ACT, "up2");
+    g.op({
+      label: `${op.label} frame`,
+      kernel,
+      overrides: { ...op.shape, ...t, PHASES: true, FRAME_ONLY: true },
+      params: op.params,
+      bindings: { ...bindings, weight: layer.up2Weight! },
+      workgroups: [up2PhaseWorkgroups(n, h, w, t).frame, Math.ceil(layer.cout / t.COB), 1],
+    });
+    return;
+  }
   if (up === 2 && k === 5 && pad === 2 && stride === 1 && h >= 3 && w >= 3 && layer.up2Weight) {
     // the decoder's upsampling convolution: interior pixels by phase filters (workgroup z 0…3),
     // the reflect frame with the 5×5 weights (z 4); see the shader's header
-    const phaseGroups = Math.ceil((n * (h - 2) * Math.ceil((w - 2) / t.PX)) / t.WG);
-    const frameGroups = Math.ceil((n * (4 * Math.ceil(ow / t.PX) + 2 * (oh - 4))) / t.WG);
+    const groups = up2PhaseWorkgroups(n, h, w, t);
     g.op({
       label: `${op.label} phases`,
       kernel,
       overrides: { ...op.shape, ...t, PHASES: true },
       params: op.params,
-      bindings: { ...op.bindings, weight: layer.up2Weight },
-      workgroups: [Math.max(phaseGroups, frameGroups), Math.ceil(layer.cout / t.COB), 5],
+      bindings: { ...bindings, weight: layer.up2Weight },
+      workgroups: [Math.max(groups.interior, groups.frame), Math.ceil(layer.cout / t.COB), 5],
     });
     return;
   }
@@ -115,7 +147,7 @@ function cpuConv(g: Graph, op: ConvOp, layer: LayerWeights, conv: "direct" | "su
     kernel,
     overrides: { ...op.shape, ...t },
     params: op.params,
-    bindings: op.bindings,
+    bindings,
     workgroups: [
       Math.ceil((n * oh * Math.ceil(ow / t.PX)) / t.WG),
       Math.ceil(layer.cout / t.COB),

@@ -22,6 +22,9 @@ import * as mean_pool_f16 from "../../shaders/mean_pool_f16.wgsl";
 import * as to_f16 from "../../shaders/to_f16.wgsl";
 import * as from_f16 from "../../shaders/from_f16.wgsl";
 import * as image_to_texture from "../../shaders/image_to_texture.wgsl";
+import * as winograd_input from "../../shaders/winograd_input.wgsl";
+import * as winograd_gemm from "../../shaders/winograd_gemm.wgsl";
+import * as winograd_output from "../../shaders/winograd_output.wgsl";
 import type { BindingInfo, ParamField } from "./reflect";
 
 export type { BindingInfo } from "./reflect";
@@ -44,6 +47,10 @@ const KERNELS = {
   to_f16,
   from_f16,
   image_to_texture,
+  // Winograd F(4×4, 3×3) convolutions for the subgroup path (src/ops/winograd.ts)
+  winograd_input,
+  winograd_gemm,
+  winograd_output,
 } as const;
 
 export type KernelName = keyof typeof KERNELS;

@@ -264,16 +264,33 @@ export function profileTest(weights: string, expected: string): PortableTest {
         const h = engine.hyper;
         // class encoder: 1 + n_downs_class convs, pool, 1×1; MLP: n_mlp_blks; content: 1 + n_downs_content
         // convs with norms, 2 convs and 2 norms per residual block; decoder: 2 convs and 2 norms per
-        // residual block, n_downs_content up-convs with norms, the output conv
+        // residual block, n_downs_content up-convs with norms, the output conv; on the subgroup
+        // path a residual conv is 3 dispatches (Winograd, src/ops/winograd.ts) where its channels
+        // suit the GEMM (a multiple of 8), an up-conv 4 (Winograd and the frame) where its input
+        // channels are a multiple of 4
+        const channels = h.nf * 2 ** h.n_downs_content;
+        const winograd = engine.kernels.winogradWeights;
+        const residualRows = (winograd && channels % 8 === 0 ? 8 : 4) * h.n_res_blks;
+        let upRows = 0;
+        for (let u = 0; u < h.n_downs_content; u++)
+          upRows += winograd && (channels / 2 ** u) % 4 === 0 ? 5 : 2;
+        // a content encoder's stride-2 conv of an even input is 3 (Winograd) where its cout is a
+        // multiple of 8
+        let [ch, cw] = content.shape.slice(2) as [number, number];
+        let downRows = 0;
+        for (let d = 1; d <= h.n_downs_content; d++, ch >>= 1, cw >>= 1)
+          downRows += winograd && ch % 2 === 0 && cw % 2 === 0 && (h.nf * 2 ** d) % 8 === 0 ? 3 : 1;
         const expectedRows =
           1 +
           h.n_downs_class +
           2 +
           h.n_mlp_blks +
-          2 * (1 + h.n_downs_content) +
-          4 * h.n_res_blks +
-          4 * h.n_res_blks +
-          2 * h.n_downs_content +
+          2 + // the first conv and its norm
+          downRows +
+          h.n_downs_content + // the downsampling convs' norms
+          residualRows +
+          residualRows +
+          upRows +
           1;
         const outputConv = `dec.model.${1 + 2 * h.n_downs_content}.conv`;
         assert(
