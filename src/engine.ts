@@ -260,16 +260,7 @@ export class Funit {
   /** Runs content [N,3,H,W] with class images [K,3,H,W] and reads back every intermediate. */
   runWithIntermediates(contents: Tensor, classImages: Tensor): Promise<Intermediates> {
     return this.runner.call(() => {
-      const limits = this.device.limits;
-      const winograd = this.kernels.winogradWeights;
-      const inputs = tensorPairInputs(
-        this.hyper,
-        limits,
-        contents,
-        classImages,
-        INTERMEDIATES,
-        winograd,
-      );
+      const inputs = this.tensorPairInputs(contents, classImages, INTERMEDIATES);
       return async (state) => (await readOutputs(state, inputs)) as Intermediates;
     });
   }
@@ -280,16 +271,7 @@ export class Funit {
    */
   profile(contents: Tensor, classImages: Tensor): Promise<ProfiledDispatch[]> {
     return this.runner.call(() => {
-      const limits = this.device.limits;
-      const winograd = this.kernels.winogradWeights;
-      const inputs = tensorPairInputs(
-        this.hyper,
-        limits,
-        contents,
-        classImages,
-        ["output"],
-        winograd,
-      );
+      const inputs = this.tensorPairInputs(contents, classImages, ["output"]);
       return (state) => profileDispatches(state, inputs);
     });
   }
@@ -337,6 +319,23 @@ export class Funit {
         return (state) => work(state, inputs);
       },
       { retry },
+    );
+  }
+
+  /** Content and class tensors' checked and copied inputs, reading back `readback`. */
+  private tensorPairInputs(
+    contents: Tensor,
+    classImages: Tensor,
+    readback: Parameters<typeof tensorPairInputs>[4],
+  ): CallInputs {
+    const { hyper, device, kernels } = this;
+    return tensorPairInputs(
+      hyper,
+      device.limits,
+      contents,
+      classImages,
+      readback,
+      kernels.winogradWeights,
     );
   }
 
