@@ -16,7 +16,9 @@ import {
   checkFontRequest,
   createTracer,
   fontChars,
+  DEFAULT_FONT_BATCH,
   fontFromGlyphs,
+  generateFont,
   postScriptName,
   upsampleThreshold,
   type OutlineCommand,
@@ -198,5 +200,39 @@ describe("fontFromGlyphs", () => {
     await expect(
       fontFromGlyphs([{ char: "가", image: blank }], { names: { family: "F" } }),
     ).rejects.toThrow(/'가' \(U\+AC00\) has no ink/);
+  });
+});
+
+describe("generateFont's batches", () => {
+  /** An engine that records each translation's batch and returns the content cells unchanged. */
+  function recordingEngine(sizes: number[]) {
+    return {
+      encodeClass: async () => new Float32Array(64),
+      translate: async (contents: ImageRGBA[]) => {
+        sizes.push(contents.length);
+        return contents;
+      },
+    };
+  }
+
+  it("translates a short text as one batch of its own size, a long one in full batches", async () => {
+    const source = await loadSourceAtlas();
+    const sizes: number[] = [];
+    const engine = recordingEngine(sizes);
+    const names = { family: "Funit Test" };
+    await generateFont(engine, new Float32Array(64), source, [..."가나다"], {
+      names,
+      woff2: false,
+    });
+    expect(sizes).toEqual([3]);
+    sizes.length = 0;
+    const many = source.chars.slice(0, DEFAULT_FONT_BATCH + 5);
+    const result = await generateFont(engine, new Float32Array(64), source, many, {
+      names,
+      woff2: false,
+    });
+    // the last batch is padded to the full size, so one plan serves every batch
+    expect(sizes).toEqual([DEFAULT_FONT_BATCH, DEFAULT_FONT_BATCH]);
+    expect(result.glyphs).toBe(many.length);
   });
 });

@@ -56,8 +56,12 @@ export interface FontResult {
   timings: FontTimings;
 }
 
-/** The number of content cells the engine translates per submit unless told otherwise. */
-export const DEFAULT_FONT_BATCH = 16;
+/**
+ * The number of content cells the engine translates per submit unless told otherwise (fewer when
+ * fewer characters are asked for). On lavapipe 32 ran about 4% faster than 16 and as fast as 64
+ * (`npm run bench -- --case font --batch 16,32,64`).
+ */
+export const DEFAULT_FONT_BATCH = 32;
 
 function median(values: number[]): number {
   const v = [...values].sort((a, b) => a - b);
@@ -145,7 +149,7 @@ export interface FontEngine {
 }
 
 export interface GenerateFontOptions extends FontOptions {
-  /** Content cells per translation (default DEFAULT_FONT_BATCH). */
+  /** Content cells per translation (default DEFAULT_FONT_BATCH; at most the characters asked for). */
   batchSize?: number;
   /** Each batch's generated bitmaps as they arrive (previews, checks against the outlines). */
   onGlyphs?: (chars: string[], images: ImageRGBA[]) => void;
@@ -164,9 +168,11 @@ export async function generateFont(
 ): Promise<FontResult> {
   const t0 = performance.now();
   const { signal, onProgress } = options;
-  const batch = options.batchSize ?? DEFAULT_FONT_BATCH;
-  if (!Number.isSafeInteger(batch) || batch < 1)
-    throw new InputError(`font: batch size must be a positive integer, got ${batch}`);
+  const asked = options.batchSize ?? DEFAULT_FONT_BATCH;
+  if (!Number.isSafeInteger(asked) || asked < 1)
+    throw new InputError(`font: batch size must be a positive integer, got ${asked}`);
+  // a short text is one batch of its own size, not a full batch of padding
+  const batch = Math.min(asked, Math.max(chars.length, 1));
   checkFontRequest(options.names, chars);
   const index = new Map(source.chars.map((ch, i) => [ch, i]));
   const missing = chars.filter((ch) => !index.has(ch));
