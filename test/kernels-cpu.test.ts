@@ -11,7 +11,12 @@
 import { describe, expect, it } from "vitest";
 import { Graph } from "../src/runtime/graph";
 import { conv } from "../src/ops/conv";
-import { directConvTiles, subgroupConvTiles, up2PhaseWorkgroups } from "../src/ops/conv-tiles";
+import {
+  directConvTiles,
+  subgroupConvTiles,
+  subgroupFrameTiles,
+  up2PhaseWorkgroups,
+} from "../src/ops/conv-tiles";
 import { chooseKernels, subgroupConvSupported } from "../src/policy";
 import { uploadLayer } from "../src/upload";
 import { maxRelError } from "../src/tensor";
@@ -180,6 +185,8 @@ async function runPhasesSplit(
 ): Promise<{ got: Float32Array; want: Float32Array; oh: number; ow: number }> {
   const { x, weight, bias, want } = inputs(c);
   const tile = kernel === "conv2d_direct" ? directConvTiles() : subgroupConvTiles(c.cout);
+  // the frame's own tile, as src/ops/conv.ts picks it (16 channels a lane past 8 on subgroups)
+  const frameTile = kernel === "conv2d_direct" ? tile : subgroupFrameTiles(c.cout);
   const got = await withDevice(async (device) => {
     const layer = uploadLayer(device, "test", "conv", [c.cout, c.cin, 5, 5], weight, bias, "test", {
       phaseWeights: true,
@@ -187,8 +194,9 @@ async function runPhasesSplit(
     const g = new Graph();
     const input = g.tensor("x", [c.n, c.cin, c.h, c.w]);
     const out = g.tensor("y", [c.n, c.cout, want.oh, want.ow]);
-    const groups = up2PhaseWorkgroups(c.n, c.h, c.w, tile);
-    const part = (label: string, frame: boolean, wx: number, wz: number) =>
+    const part = (label: string, frame: boolean, wz: number) => {
+      const t = frame ? frameTile : tile;
+      const groups = up2PhaseWorkgroups(c.n, c.h, c.w, t);
       g.op({
         label,
         kernel,
@@ -197,16 +205,17 @@ async function runPhasesSplit(
           STRIDE: 1,
           UPSAMPLE: 2,
           ACT: { none: 0, relu: 1, tanh: 2 }[c.act],
-          ...tile,
+          ...t,
           PHASES: true,
           FRAME_ONLY: frame,
         },
         params: convParams(c, want),
         bindings: { input, weight: layer.up2Weight!, bias: layer.bias, output: out },
-        workgroups: [wx, Math.ceil(c.cout / tile.COB), wz],
+        workgroups: [frame ? groups.frame : groups.interior, Math.ceil(c.cout / t.COB), wz],
       });
-    if (!frameOnly) part("test interior", false, groups.interior, 4);
-    part("test frame", true, groups.frame, 1);
+    };
+    if (!frameOnly) part("test interior", false, 4);
+    part("test frame", true, 1);
     const [bytes] = await runGraph(device, g, [[input, x]], [out]);
     layer.weight.destroy();
     layer.bias.destroy();
@@ -350,6 +359,11 @@ describe.runIf(subgroups)("conv2d_subgroup (CPU adapters with subgroups ≥ 8)",
       ).toBe(true);
     }
     expect(directConvTiles()).toMatchObject({ PX: 4, COB: 4 }); // covered by the builder cases above
+    // the frame's tiles: 4 × 16 past 8 channels (up2Cases' cout 13 and 40), else the conv's
+    expect(subgroupFrameTiles(13)).toMatchObject({ PX: 4, COB: 16 });
+    expect(subgroupFrameTiles(64)).toMatchObject({ PX: 4, COB: 16 });
+    expect(subgroupFrameTiles(8)).toEqual(subgroupConvTiles(8));
+    expect(subgroupFrameTiles(3)).toEqual(subgroupConvTiles(3));
     // one SIMD group a workgroup (the builder cases run it), 64 lanes (the tile cases' default)
     // once 8-lane workgroups would pass 65,535 in x
     expect(subgroupConvTiles(64, 8 * 16, 16).WG).toBe(8);

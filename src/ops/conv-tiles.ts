@@ -136,6 +136,23 @@ export function subgroupConvTiles(
 }
 
 /**
+ * Register tile of conv2d_subgroup.wgsl's FRAME_ONLY dispatch (the decoder's upsampling reflect
+ * frame, next to its Winograd interior): as subgroupConvTiles but 16 output channels a lane where
+ * cout > 8. The frame's input loads are scalar gathers along a frame row or column (3 taps of 2
+ * stored rows or columns), so a wider channel block halves the workgroups that repeat them; on
+ * lavapipe (interleaved runs, batch 8) the 128->64 frame went from ~20 to ~10 ms of the layer's
+ * time and the 64->32 one ~4 ms faster, where the 7x7s measured COB 16 slower.
+ */
+export function subgroupFrameTiles(
+  cout: number,
+  rows = 1,
+  width = 1,
+): { WG: number; COB: number; PX: number } {
+  const t = subgroupConvTiles(cout, rows, width);
+  return { ...t, COB: cout > 8 ? 16 : t.COB };
+}
+
+/**
  * Register tile of conv2d_direct.wgsl (measured on lavapipe: 4 pixels × 4 channels beats 4 × 8 and
  * 4 × 16, since every weight there is a separate load).
  */

@@ -17,6 +17,7 @@ import {
   chooseConvTile,
   directConvTiles,
   subgroupConvTiles,
+  subgroupFrameTiles,
   up2PhaseWorkgroups,
 } from "./conv-tiles";
 
@@ -118,13 +119,14 @@ function cpuConv(g: Graph, op: ConvOp, layer: LayerWeights, conv: "direct" | "su
     // the decoder's upsampling convolution: the interior by Winograd phase filters
     // (src/ops/winograd.ts), the reflect frame here (FRAME_ONLY; see the shader's header)
     winogradConv(g, op.bindings.input, op.bindings.output, layer, op.shape.ACT, "up2");
+    const ft = subgroupFrameTiles(layer.cout, n * oh, ow);
     g.op({
       label: `${op.label} frame`,
       kernel,
-      overrides: { ...op.shape, ...t, PHASES: true, FRAME_ONLY: true },
+      overrides: { ...op.shape, ...ft, PHASES: true, FRAME_ONLY: true },
       params: op.params,
       bindings: { ...bindings, weight: layer.up2Weight! },
-      workgroups: [up2PhaseWorkgroups(n, h, w, t).frame, Math.ceil(layer.cout / t.COB), 1],
+      workgroups: [up2PhaseWorkgroups(n, h, w, ft).frame, Math.ceil(layer.cout / ft.COB), 1],
     });
     return;
   }
