@@ -210,7 +210,7 @@ async function runPhasesSplit(
           FRAME_ONLY: frame,
         },
         params: convParams(c, want),
-        bindings: { input, weight: layer.up2Weight!, bias: layer.bias, output: out },
+        bindings: { input, input4: input, weight: layer.up2Weight!, bias: layer.bias, output: out },
         workgroups: [frame ? groups.frame : groups.interior, Math.ceil(c.cout / t.COB), wz],
       });
     };

@@ -390,16 +390,39 @@ fn grouped_run(id: u32, group: u32, c0: u32, lane: u32, g: Part) {
   let in_plane = params.in_h * params.in_w;
   // window positions 0 … PX + 1: n0 − 1 + j (clamped for runs past the end)
   let s = vec4<u32>(n0 - 1u, min(n0, g.last), min(n0 + 1u, g.last), min(n0 + 2u, g.last)) * g.step;
+  // FRAME_ONLY (conv2d_subgroup's frame next to Winograd), frame rows on stored rows of whole
+  // vec4s: positions n0 − 1 … n0 + 2 = 4q … 4q + 3 are one vec4, n0 + 3 and n0 + 4 the first two
+  // of the run after's (a shuffle, or a load where that run is not in the next lane); the line's
+  // last run needs neither for the pixels it stores (in_w − 1 = 4q + 3 there). ~1.05-1.08x on
+  // the 128->64 decoder layer on lavapipe; the interior (conv2d_direct's PHASES) measured no
+  // faster, so it keeps the scalar window.
+  let row4 =
+    FRAME_ONLY && PX == 4u && g.step == 1u && params.in_w % 4u == 0u && g.first % 4u == 0u;
+  let beside = runs_beside(id, lane);
+  let last_run = n0 + PX > g.len;
   for (var j = 0u; j < g.slots; j++) {
     var at = img * params.cin * in_plane + g.first + line * g.line_step + j * g.cross;
     var k = g.weights + j * 3u;
     for (var ci = 0u; ci < params.cin; ci++) {
-      var x = window(at, s);
-      for (var t = 0u; t < 2u; t++) {
-        accumulate_run(x, load_weights(k + t, c0, lane));
-        x = slide(x, input[at + min(n0 + t + PX - 1u, g.last) * g.step]);
+      if (row4) {
+        let o = input4[(at + n0 - 1u) / 4u];
+        var r = from_run_after(o);
+        if (last_run) {
+          r = o;
+        } else if (!beside.y) {
+          r = input4[(at + n0 - 1u) / 4u + 1u];
+        }
+        accumulate_run(o, load_weights(k, c0, lane));
+        accumulate_run(vec4<f32>(o.yzw, r.x), load_weights(k + 1u, c0, lane));
+        accumulate_run(vec4<f32>(o.zw, r.xy), load_weights(k + 2u, c0, lane));
+      } else {
+        var x = window(at, s);
+        for (var t = 0u; t < 2u; t++) {
+          accumulate_run(x, load_weights(k + t, c0, lane));
+          x = slide(x, input[at + min(n0 + t + PX - 1u, g.last) * g.step]);
+        }
+        accumulate_run(x, load_weights(k + 2u, c0, lane));
       }
-      accumulate_run(x, load_weights(k + 2u, c0, lane));
       at += in_plane;
       k += 3u * g.slots;
     }
