@@ -47,7 +47,17 @@ const cases: ConvCase[] = [
   { n: 2, cin: 6, h: 5, w: 12, cout: 10, k: 3, stride: 1, pad: 1, upsample: 1, act: "relu" },
   { n: 1, cin: 3, h: 6, w: 12, cout: 8, k: 5, stride: 1, pad: 2, upsample: 1, act: "none" },
   { n: 2, cin: 5, h: 3, w: 8, cout: 12, k: 1, stride: 1, pad: 0, upsample: 1, act: "relu" },
+  // 7×7 on rows of whole vec8s with more than 4 channels: conv2d_subgroup's 8 pixels a lane
+  // (takesSameRow8): 17 runs a row (beside in another subgroup, mid-row), 1 (both ends reflect)
+  { n: 1, cin: 2, h: 5, w: 136, cout: 6, k: 7, stride: 1, pad: 3, upsample: 1, act: "relu" },
+  { n: 2, cin: 3, h: 5, w: 8, cout: 5, k: 7, stride: 1, pad: 3, upsample: 1, act: "tanh" },
 ];
+
+/** Cases on rows of whole vec8s, padded by k / 2, stride 1: the ones same_row runs with PX 8. */
+const sameRow8Cases = [
+  ...cases.filter((c) => c.k % 2 === 1 && c.stride === 1 && c.upsample === 1 && c.w % 8 === 0),
+  { n: 1, cin: 3, h: 4, w: 16, cout: 7, k: 3, stride: 1, pad: 1, upsample: 1, act: "none" },
+] as ConvCase[];
 const pick = rng(2026);
 for (let i = 0; i < 3; i++) {
   const k = [1, 3, 4, 5, 7][Math.floor(pick() * 5)]!;
@@ -346,6 +356,11 @@ describe("conv2d_direct (CPU adapters without subgroups)", () => {
     const { got, want } = await runTile("conv2d_direct", c, { PX: c.PX, COB: c.COB });
     expect(maxRelError(got, want)).toBeLessThanOrEqual(1e-4);
   });
+
+  it.each(sameRow8Cases)(`PX=8 COB=8, rows of whole vec8s: ${label}`, async (c) => {
+    const { got, want } = await runTile("conv2d_direct", c, { PX: 8, COB: 8 });
+    expect(maxRelError(got, want)).toBeLessThanOrEqual(1e-4);
+  });
 });
 
 // Dawn's lavapipe has subgroups of 8, so CI runs these; elsewhere the kernel is never chosen.
@@ -359,6 +374,12 @@ describe.runIf(subgroups)("conv2d_subgroup (CPU adapters with subgroups ≥ 8)",
       ).toBe(true);
     }
     expect(directConvTiles()).toMatchObject({ PX: 4, COB: 4 }); // covered by the builder cases above
+    // 7×7 rows of whole vec8s, cout > 4: 8 × 8 (the builder's w 40, 136 and 8 cases; PX 8 below)
+    const seven = { k: 7, stride: 1, pad: 3, upsample: 1, inW: 64 };
+    expect(subgroupConvTiles(32, 1, 1, seven)).toMatchObject({ PX: 8, COB: 8 });
+    expect(subgroupConvTiles(3, 1, 1, seven)).toMatchObject({ PX: 4, COB: 4 });
+    expect(subgroupConvTiles(32, 1, 1, { ...seven, inW: 60 }).PX).toBe(4);
+    expect(subgroupConvTiles(32, 1, 1, { ...seven, k: 5, pad: 2 }).PX).toBe(4);
     // the frame's tiles: 4 × 16 past 8 channels (up2Cases' cout 13 and 40), else the conv's
     expect(subgroupFrameTiles(13)).toMatchObject({ PX: 4, COB: 16 });
     expect(subgroupFrameTiles(64)).toMatchObject({ PX: 4, COB: 16 });
@@ -396,6 +417,11 @@ describe.runIf(subgroups)("conv2d_subgroup (CPU adapters with subgroups ≥ 8)",
   const runs = tiles.flatMap((t) => cases.map((c) => ({ ...c, ...t })));
   it.each(runs)(`PX=$PX COB=$COB: ${label}`, async (c) => {
     const { got, want } = await runTile("conv2d_subgroup", c, { PX: c.PX, COB: c.COB });
+    expect(maxRelError(got, want)).toBeLessThanOrEqual(1e-4);
+  });
+
+  it.each(sameRow8Cases)(`PX=8 COB=8, rows of whole vec8s: ${label}`, async (c) => {
+    const { got, want } = await runTile("conv2d_subgroup", c, { PX: 8, COB: 8 });
     expect(maxRelError(got, want)).toBeLessThanOrEqual(1e-4);
   });
 });

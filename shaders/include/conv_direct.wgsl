@@ -10,7 +10,9 @@
 // kernel row, not KSIZE · PX). On rows of whole vec4s, the content encoder's stride-2 4×4
 // convolutions (strided4x4_row) and the stride-1 ones padded by KSIZE / 2 (same_row: the 7×7s)
 // load a run's own columns as vec4s and take the columns beside it from the neighbouring lanes
-// (the entry file says how: runs_beside, from_run_before, from_run_after). There is
+// (the entry file says how: runs_beside, from_run_before, from_run_after); same_row also takes
+// PX 8 (two vec4s a row and input channel, the weights loaded once for both halves; the host
+// picks it only for such rows of whole vec8s, src/ops/conv-tiles.ts takesSameRow8). There is
 // no workgroup memory and no barrier; every weight index is the same for the whole workgroup (it
 // depends only on loop counters and workgroup_id). Reflect padding, nearest ×2 upsampling, bias
 // and activation are fused, as in the tiled kernel.
@@ -47,7 +49,8 @@
 
 override WG: u32 = 64u;
 override COB: u32 = 8u;        // output channels per workgroup row: 4, 8 or 16
-override PX: u32 = 4u;         // output pixels per lane along x: 1 … 4
+// output pixels per lane along x: 1 … 4, or 8 on same_row's rows of whole vec8s only
+override PX: u32 = 4u;
 override PHASES: bool = false; // the decoder's upsampling convolution by phases (above)
 // With PHASES: the dispatch computes only the reflect frame, whatever its workgroup_id.z (dispatch
 // z = 1), for a caller that computes the interior with other kernels (Winograd).
@@ -61,7 +64,7 @@ override FRAME_ONLY: bool = false;
 @group(0) @binding(4) var<storage, read_write> output: array<f32>;
 
 // Indexed only with constants (after inlining), so the compiler keeps it in registers.
-var<private> acc: array<vec4<f32>, 16>;
+var<private> acc: array<vec4<f32>, 32>;
 
 struct Weights { q0: vec4<f32>, q1: vec4<f32>, q2: vec4<f32>, q3: vec4<f32> }
 
@@ -81,10 +84,15 @@ fn accumulate(p: u32, x: f32, w: Weights) {
 
 // One tap for all PX pixels: x holds the pixels' input values.
 fn accumulate_run(x: vec4<f32>, w: Weights) {
-  accumulate(0u, x.x, w);
-  if (PX > 1u) { accumulate(1u, x.y, w); }
-  if (PX > 2u) { accumulate(2u, x.z, w); }
-  if (PX > 3u) { accumulate(3u, x.w, w); }
+  accumulate_run_at(0u, x, w);
+}
+
+// The same for pixels p0 … p0 + 3 (p0 0, or 4 with PX 8).
+fn accumulate_run_at(p0: u32, x: vec4<f32>, w: Weights) {
+  accumulate(p0, x.x, w);
+  if (PX > 1u) { accumulate(p0 + 1u, x.y, w); }
+  if (PX > 2u) { accumulate(p0 + 2u, x.z, w); }
+  if (PX > 3u) { accumulate(p0 + 3u, x.w, w); }
 }
 
 // The PX input values at columns s of the input row starting at `at` (the others are 0, unused).
@@ -168,8 +176,8 @@ fn direct(id: u32, c0: u32, lane: u32) {
       strided4x4_row(row_base, u0, ky * KSIZE, c0, lane, beside);
       continue;
     }
-    if (STRIDE == 1u && KSIZE % 2u == 1u && KSIZE <= 7u && PX == 4u && UPSAMPLE == 1u &&
-        params.pad == KSIZE / 2u && params.in_w % 4u == 0u) {
+    if (STRIDE == 1u && KSIZE % 2u == 1u && KSIZE <= 7u && (PX == 4u || PX == 8u) &&
+        UPSAMPLE == 1u && params.pad == KSIZE / 2u && params.in_w % PX == 0u) {
       same_row(row_base, ox0, ky * KSIZE, c0, lane, beside);
       continue;
     }
@@ -204,6 +212,12 @@ fn direct(id: u32, c0: u32, lane: u32) {
   if (PX > 1u) { store_pixel(1u, out_row + ox0 + 1u, ox0 + 1u < params.out_w, c0); }
   if (PX > 2u) { store_pixel(2u, out_row + ox0 + 2u, ox0 + 2u < params.out_w, c0); }
   if (PX > 3u) { store_pixel(3u, out_row + ox0 + 3u, ox0 + 3u < params.out_w, c0); }
+  if (PX > 4u) {
+    store_pixel(4u, out_row + ox0 + 4u, ox0 + 4u < params.out_w, c0);
+    store_pixel(5u, out_row + ox0 + 5u, ox0 + 5u < params.out_w, c0);
+    store_pixel(6u, out_row + ox0 + 6u, ox0 + 6u < params.out_w, c0);
+    store_pixel(7u, out_row + ox0 + 7u, ox0 + 7u < params.out_w, c0);
+  }
 }
 
 // One kernel row of the stride-2 4×4 convolution with pad 1 (the content encoder's downsampling)
@@ -252,13 +266,15 @@ fn strided4x4_row(row_base: u32, u0: u32, k_row: u32, c0: u32, lane: u32, beside
 // own at the row's ends), then slides the window over those 12 values without another load.
 fn same_row(row_base: u32, ox0: u32, k_row: u32, c0: u32, lane: u32, beside: vec2<bool>) {
   let first = ox0 == 0u;
-  let last = ox0 + 4u >= params.in_w;
+  let last = ox0 + PX >= params.in_w;
   let plane4 = params.in_h * params.in_w / 4u;
   var at = (row_base + ox0) / 4u;
   var k = k_row;
   for (var ci = 0u; ci < params.cin; ci++) {
     let o = input4[at];
-    var l = from_run_before(o);
+    var h = o;                            // the run's last 4 columns (PX 8: its second vec4)
+    if (PX == 8u) { h = input4[at + 1u]; }
+    var l = from_run_before(h);
     var r = from_run_after(o);
     if (first) {
       l = vec4<f32>(0.0, o.w, o.z, o.y);  // columns −4 … −1 reflect to 4 … 1 (−4 unused)
@@ -266,38 +282,51 @@ fn same_row(row_base: u32, ox0: u32, k_row: u32, c0: u32, lane: u32, beside: vec
       l = input4[at - 1u];
     }
     if (last) {
-      r = vec4<f32>(o.z, o.y, o.x, 0.0);  // columns in_w … in_w + 3 reflect to in_w − 2 …
+      r = vec4<f32>(h.z, h.y, h.x, 0.0);  // columns in_w … in_w + 3 reflect to in_w − 2 …
     } else if (!beside.y) {
-      r = input4[at + 1u];
+      r = input4[at + PX / 4u];
     }
-    var x = vec4<f32>(run_value(l, o, r, 0u), run_value(l, o, r, 1u), run_value(l, o, r, 2u),
-                      run_value(l, o, r, 3u));
     // taps 0 … KSIZE − 1 (KSIZE odd, ≤ 7), their weights 4 taps at once (the row's last load
-    // reads past it)
+    // reads past it), shared by PX 8's two halves
     let wa = load_weights4(k, c0, lane);
-    accumulate_run(x, wa[0]);
-    if (KSIZE > 1u) {
-      x = slide_tap(x, run_value(l, o, r, 4u), wa[1]);
-      x = slide_tap(x, run_value(l, o, r, 5u), wa[2]);
-    }
-    if (KSIZE > 3u) {
-      let wb = load_weights4(k + 4u, c0, lane);
-      x = slide_tap(x, run_value(l, o, r, 6u), wa[3]);
-      x = slide_tap(x, run_value(l, o, r, 7u), wb[0]);
-      if (KSIZE > 5u) {
-        x = slide_tap(x, run_value(l, o, r, 8u), wb[1]);
-        x = slide_tap(x, run_value(l, o, r, 9u), wb[2]);
-      }
+    var wb = wa;
+    if (KSIZE > 3u) { wb = load_weights4(k + 4u, c0, lane); }
+    if (PX == 8u) {
+      row_taps(0u, l, o, h, wa, wb);
+      row_taps(4u, o, h, r, wa, wb);
+    } else {
+      row_taps(0u, l, o, r, wa, wb);
     }
     at += plane4;
     k += KSIZE * KSIZE;
   }
 }
 
-// The window slid one column on (`next` comes in), then its tap with weights w.
-fn slide_tap(x: vec4<f32>, next: f32, w: Weights) -> vec4<f32> {
+// same_row's taps for pixels p0 … p0 + 3 at columns c … c + 3, from the 12 columns c − 4 …
+// c + 7 in l, o, r.
+fn row_taps(p0: u32, l: vec4<f32>, o: vec4<f32>, r: vec4<f32>, wa: array<Weights, 4>,
+            wb: array<Weights, 4>) {
+  var x = vec4<f32>(run_value(l, o, r, 0u), run_value(l, o, r, 1u), run_value(l, o, r, 2u),
+                    run_value(l, o, r, 3u));
+  accumulate_run_at(p0, x, wa[0]);
+  if (KSIZE > 1u) {
+    x = slide_tap(p0, x, run_value(l, o, r, 4u), wa[1]);
+    x = slide_tap(p0, x, run_value(l, o, r, 5u), wa[2]);
+  }
+  if (KSIZE > 3u) {
+    x = slide_tap(p0, x, run_value(l, o, r, 6u), wa[3]);
+    x = slide_tap(p0, x, run_value(l, o, r, 7u), wb[0]);
+    if (KSIZE > 5u) {
+      x = slide_tap(p0, x, run_value(l, o, r, 8u), wb[1]);
+      x = slide_tap(p0, x, run_value(l, o, r, 9u), wb[2]);
+    }
+  }
+}
+
+// The window slid one column on (`next` comes in), then its tap with weights w for pixels p0 ….
+fn slide_tap(p0: u32, x: vec4<f32>, next: f32, w: Weights) -> vec4<f32> {
   let y = slide(x, next);
-  accumulate_run(y, w);
+  accumulate_run_at(p0, y, w);
   return y;
 }
 

@@ -123,16 +123,42 @@ function cpuConvWorkgroup(rows: number, width: number, PX: number): number {
 }
 
 /**
+ * The shape of a convolution, as far as the CPU kernels' register tiles depend on it: kernel
+ * size, stride, padding, upsampling and the input width.
+ */
+export interface CpuConvShape {
+  k: number;
+  stride: number;
+  pad: number;
+  upsample: number;
+  inW: number;
+}
+
+/**
+ * Whether a convolution runs conv_direct.wgsl's same_row with 8 pixels a lane: a 7×7 stride-1
+ * convolution padded by 3 on rows of whole vec8s (the content encoder's first layer). Its two
+ * vec4s per row and input channel and one set of weight loads feed 8 pixels.
+ */
+export function takesSameRow8(s: CpuConvShape): boolean {
+  return s.k === 7 && s.stride === 1 && s.pad === 3 && s.upsample === 1 && s.inW % 8 === 0;
+}
+
+/**
  * Register tile of conv2d_subgroup.wgsl: PX output pixels along x × COB output channels a lane
  * (measured on lavapipe, interleaved runs of the model's shapes: 4 × 8 beats 2 × 16, 1 × 16 and
  * 4 × 16; 4 × 4 for layers of ≤ 4 channels, where a wider channel block would be mostly padding).
+ * 7×7 layers of more than 4 channels on rows of whole vec8s (takesSameRow8) take 8 × 8: on
+ * lavapipe the 3->32 one ran ~1.1x (interleaved; 8 × 16 and, for the 32->3 one, 8 × 4 did not
+ * win).
  */
 export function subgroupConvTiles(
   cout: number,
   rows = 1,
   width = 1,
+  shape?: CpuConvShape,
 ): { WG: number; COB: number; PX: number } {
-  return { WG: cpuConvWorkgroup(rows, width, 4), COB: cout <= 4 ? 4 : 8, PX: 4 };
+  const PX = cout > 4 && shape && takesSameRow8(shape) ? 8 : 4;
+  return { WG: cpuConvWorkgroup(rows, width, PX), COB: cout <= 4 ? 4 : 8, PX };
 }
 
 /**

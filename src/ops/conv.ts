@@ -108,9 +108,11 @@ interface ConvOp {
 function cpuConv(g: Graph, op: ConvOp, layer: LayerWeights, conv: "direct" | "subgroup"): void {
   const kernel = conv === "direct" ? "conv2d_direct" : "conv2d_subgroup";
   const { batch: n, in_h: h, in_w: w, out_h: oh, out_w: ow, pad } = op.params;
-  const t =
-    conv === "direct" ? directConvTiles(n * oh, ow) : subgroupConvTiles(layer.cout, n * oh, ow);
   const { KSIZE: k, STRIDE: stride, UPSAMPLE: up } = op.shape;
+  const t =
+    conv === "direct"
+      ? directConvTiles(n * oh, ow)
+      : subgroupConvTiles(layer.cout, n * oh, ow, { k, stride, pad, upsample: up, inW: w });
   // the stride-2 4×4 path reads the input as vec4s too (binding input4, the same buffer; a
   // tensor under one vec4 never takes that path and leaves it to the graph's placeholder)
   const bindings: Record<string, TensorDesc | GPUBuffer> = { ...op.bindings };
