@@ -23,8 +23,18 @@ export interface ConvShape {
   phases: boolean;
 }
 
-/** A convolution dispatch's shape: enough to turn its GPU time into GFLOP/s. */
+/**
+ * A convolution dispatch's shape: enough to turn its GPU time into GFLOP/s. Undefined for a
+ * dispatch that computes part of a layer only (FRAME_ONLY, beside the Winograd interior): its
+ * layer's rate comes from all of the layer's dispatches (decoder5x5Rates).
+ */
 export function convShapeOf(d: ProfiledDispatch): ConvShape | undefined {
+  if (d.overrides.FRAME_ONLY === true) return undefined;
+  return layerShapeOf(d);
+}
+
+/** The shape of the layer a convolution dispatch belongs to (the whole layer, even for a part). */
+function layerShapeOf(d: ProfiledDispatch): ConvShape | undefined {
   if (!d.kernel.startsWith("conv2d")) return undefined;
   const p = d.params;
   return {
@@ -70,6 +80,8 @@ export interface KernelTime {
   label: string;
   stage: string;
   ms: number;
+  /** The whole layer's shape, for a dispatch that computes part of it (FRAME_ONLY). */
+  layerShape?: ConvShape;
   gflops?: number;
   executed_gflops?: number;
   shape?: ConvShape;
@@ -80,10 +92,12 @@ export function kernelTimes(profiles: ProfiledDispatch[][]): KernelTime[] {
   return profiles[0]!.map((d, i) => {
     const ms = median(profiles.map((p) => p[i]!.ms));
     const shape = convShapeOf(d);
+    const layerShape = shape ? undefined : layerShapeOf(d);
     return {
       label: d.label,
       stage: stageOf(d.label),
       ms,
+      ...(layerShape ? { layerShape } : {}),
       ...(shape
         ? {
             shape,
@@ -105,16 +119,33 @@ export function stageTimes(kernels: KernelTime[]): Record<string, number> {
   );
 }
 
-/** GFLOP/s of the decoder's 5×5 convolutions together, by both counts; null without them. */
+/** The layer a dispatch belongs to: its label's first word (the model's layer name). */
+const layerOf = (label: string) => label.split(" ")[0]!;
+
+/**
+ * GFLOP/s of the decoder's 5×5 convolutions together, by both counts, over all their dispatches
+ * (a Winograd interior and its frame are one layer); null without them. "Executed" is null when a
+ * layer ran by Winograd (its arithmetic is neither count).
+ */
 export function decoder5x5Rates(kernels: KernelTime[] | null): {
   gflops: number | null;
   executed: number | null;
 } {
-  const dec5 = kernels?.filter((k) => k.stage === "decoder" && k.shape?.k === 5) ?? [];
-  if (!dec5.length) return { gflops: null, executed: null };
-  const ms = dec5.reduce((a, k) => a + k.ms, 0);
+  const layers = new Map<string, ConvShape>();
+  for (const k of kernels ?? []) {
+    const shape = k.shape ?? k.layerShape;
+    if (k.stage === "decoder" && shape?.k === 5) layers.set(layerOf(k.label), shape);
+  }
+  if (!layers.size) return { gflops: null, executed: null };
+  const ms = (kernels ?? [])
+    .filter((k) => layers.has(layerOf(k.label)))
+    .reduce((a, k) => a + k.ms, 0);
+  const winograd = (kernels ?? []).some(
+    (k) => layers.has(layerOf(k.label)) && k.label.includes("winograd"),
+  );
+  const shapes = [...layers.values()];
   return {
-    gflops: dec5.reduce((a, k) => a + convFlops(k.shape!), 0) / (ms * 1e6),
-    executed: dec5.reduce((a, k) => a + executedFlops(k.shape!), 0) / (ms * 1e6),
+    gflops: shapes.reduce((a, s) => a + convFlops(s), 0) / (ms * 1e6),
+    executed: winograd ? null : shapes.reduce((a, s) => a + executedFlops(s), 0) / (ms * 1e6),
   };
 }

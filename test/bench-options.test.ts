@@ -5,7 +5,13 @@
  */
 import { describe, expect, it } from "vitest";
 import { benchModels } from "../bench/cases";
-import { convFlops, executedFlops, stageTimes, type ConvShape } from "../bench/dispatches";
+import {
+  convFlops,
+  decoder5x5Rates,
+  executedFlops,
+  stageTimes,
+  type ConvShape,
+} from "../bench/dispatches";
 import { parseBenchArgs } from "../bench/options";
 
 describe("bench options", () => {
@@ -109,6 +115,38 @@ describe("bench arithmetic", () => {
     // By phases: 4·6·6 interior pixels of 16×16 take 9 taps, the other 112 all 25.
     const phased = { ...shape, phases: true };
     expect(executedFlops(phased)).toBe(2 * 2 * 4 * 8 * (144 * 9 + 112 * 25));
+  });
+
+  it("rates a decoder 5×5 layer over all its dispatches (Winograd interior and frame)", () => {
+    const shape: ConvShape = {
+      batch: 2,
+      cin: 8,
+      cout: 4,
+      k: 5,
+      stride: 1,
+      upsample: 2,
+      outH: 16,
+      outW: 16,
+      phases: true,
+    };
+    const k = (label: string, ms: number, part?: "frame") => ({
+      label,
+      stage: "decoder",
+      ms,
+      ...(part ? { layerShape: shape } : { shape: undefined }),
+    });
+    const rates = decoder5x5Rates([
+      k("dec.model.2.conv conv5x5 up2 interior winograd input", 1),
+      k("dec.model.2.conv conv5x5 up2 interior winograd gemm", 2),
+      k("dec.model.2.conv conv5x5 up2 frame", 1, "frame"),
+      k("dec.model.3 in+relu", 5),
+    ]);
+    expect(rates.gflops).toBeCloseTo(convFlops(shape) / 4e6, 9);
+    expect(rates.executed).toBeNull();
+    expect(decoder5x5Rates([k("dec.model.3 in+relu", 5)])).toEqual({
+      gflops: null,
+      executed: null,
+    });
   });
 
   it("sums dispatch times per stage in generator order", () => {
