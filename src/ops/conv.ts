@@ -12,7 +12,7 @@ import { InputError } from "../errors";
 import type { KernelChoice } from "../policy";
 import type { Graph, TensorDesc } from "../runtime/graph";
 import type { LayerWeights } from "../upload";
-import { takesWinograd, takesWinogradStride2, takesWinogradUp2, winogradConv } from "./winograd";
+import { isUp2PhaseConv, winogradConv, winogradMode, type WinogradMode } from "./winograd";
 import {
   chooseConvTile,
   directConvTiles,
@@ -84,14 +84,12 @@ export function conv(
     bindings: { input: x, weight: layer.weight, bias: layer.bias, output: y },
     shape: { KSIZE: layer.k, STRIDE: stride, UPSAMPLE: up, ACT: ACT[opts.act ?? "none"] },
   };
-  if (kernels.conv === "subgroup" && takesWinograd(layer, { stride, pad: opts.pad, upsample: up }))
-    winogradConv(g, x, y, layer, op.shape.ACT);
-  else if (
-    kernels.conv === "subgroup" &&
-    takesWinogradStride2(layer, { stride, pad: opts.pad, upsample: up, h, w })
-  )
-    winogradConv(g, x, y, layer, op.shape.ACT, "stride2");
-  else if (kernels.conv !== "tiled" && !f16) cpuConv(g, op, layer, kernels.conv);
+  const wino =
+    kernels.conv === "subgroup"
+      ? winogradMode(layer, { stride, pad: opts.pad, upsample: up, h, w })
+      : undefined;
+  if (wino === "3x3" || wino === "stride2") winogradConv(g, x, y, layer, op.shape.ACT, wino);
+  else if (kernels.conv !== "tiled" && !f16) cpuConv(g, op, layer, kernels.conv, wino);
   else tiledConv(g, op, layer, kernels, f16);
   return y;
 }
@@ -104,8 +102,17 @@ interface ConvOp {
   shape: Record<"KSIZE" | "STRIDE" | "UPSAMPLE" | "ACT", number>;
 }
 
-/** conv2d_direct or conv2d_subgroup: PX pixels × COB channels a lane, WG lanes a workgroup. */
-function cpuConv(g: Graph, op: ConvOp, layer: LayerWeights, conv: "direct" | "subgroup"): void {
+/**
+ * conv2d_direct or conv2d_subgroup: PX pixels × COB channels a lane, WG lanes a workgroup. With
+ * `wino` "up2" (winogradMode) the layer's interior runs by Winograd and only its frame here.
+ */
+function cpuConv(
+  g: Graph,
+  op: ConvOp,
+  layer: LayerWeights,
+  conv: "direct" | "subgroup",
+  wino: WinogradMode | undefined,
+): void {
   const kernel = conv === "direct" ? "conv2d_direct" : "conv2d_subgroup";
   const { batch: n, in_h: h, in_w: w, out_h: oh, out_w: ow, pad } = op.params;
   const { KSIZE: k, STRIDE: stride, UPSAMPLE: up } = op.shape;
@@ -117,7 +124,7 @@ function cpuConv(g: Graph, op: ConvOp, layer: LayerWeights, conv: "direct" | "su
   // tensor under one vec4 never takes that path and leaves it to the graph's placeholder)
   const bindings: Record<string, TensorDesc | GPUBuffer> = { ...op.bindings };
   if (op.bindings.input.words >= 4) bindings.input4 = op.bindings.input;
-  if (conv === "subgroup" && takesWinogradUp2(layer, { stride, pad, upsample: up, h, w })) {
+  if (wino === "up2") {
     // the decoder's upsampling convolution: the interior by Winograd phase filters
     // (src/ops/winograd.ts), the reflect frame here (FRAME_ONLY; see the shader's header)
     winogradConv(g, op.bindings.input, op.bindings.output, layer, op.shape.ACT, "up2");
@@ -132,7 +139,7 @@ function cpuConv(g: Graph, op: ConvOp, layer: LayerWeights, conv: "direct" | "su
     });
     return;
   }
-  if (up === 2 && k === 5 && pad === 2 && stride === 1 && h >= 3 && w >= 3 && layer.up2Weight) {
+  if (layer.up2Weight && isUp2PhaseConv(k, { stride, pad, upsample: up, h, w })) {
     // the decoder's upsampling convolution: interior pixels by phase filters (workgroup z 0…3),
     // the reflect frame with the 5×5 weights (z 4); see the shader's header
     const groups = up2PhaseWorkgroups(n, h, w, t);

@@ -188,59 +188,41 @@ export function winogradStride2Weights(
   return out;
 }
 
-/** Whether conv() sends a layer to winogradConv: 3×3, stride 1, reflect pad 1, no upsampling. */
-export function takesWinograd(
-  layer: LayerWeights,
-  opts: { stride: number; pad: number; upsample: number },
-): boolean {
-  return (
-    layer.winogradWeight !== undefined &&
-    layer.k === 3 &&
-    opts.stride === 1 &&
-    opts.pad === 1 &&
-    opts.upsample === 1
-  );
+/** The layers winogradConv runs: 3×3 convolutions, upsampling 5×5 interiors, stride-2 4×4s. */
+export type WinogradMode = "3x3" | "up2" | "stride2";
+
+/** A convolution's geometry, as conv() sees it: stride, reflect pad, upsampling, stored input. */
+export interface ConvGeometry {
+  stride: number;
+  pad: number;
+  upsample: number;
+  h: number;
+  w: number;
 }
 
 /**
- * Whether conv() sends a layer to winogradConv's "stride2" mode: 4×4, stride 2, reflect pad 1, no
- * upsampling, an even input (so the output is exactly its phases' grid), uploaded with
- * winogradStride2Weight.
+ * Whether a ×2-upsampling 5×5 convolution runs by phase filters (stride 1, reflect pad 2, stored
+ * input at least 3×3: the decoder's): the CPU kernels' PHASES path, and the Winograd "up2" mode.
  */
-export function takesWinogradStride2(
-  layer: LayerWeights,
-  opts: { stride: number; pad: number; upsample: number; h: number; w: number },
-): boolean {
-  return (
-    layer.winogradStride2Weight !== undefined &&
-    layer.k === 4 &&
-    opts.stride === 2 &&
-    opts.pad === 1 &&
-    opts.upsample === 1 &&
-    opts.h % 2 === 0 &&
-    opts.w % 2 === 0
-  );
+export function isUp2PhaseConv(k: number, s: ConvGeometry): boolean {
+  return k === 5 && s.stride === 1 && s.pad === 2 && s.upsample === 2 && s.h >= 3 && s.w >= 3;
 }
 
 /**
- * Whether the interior of a ×2-upsampling 5×5 convolution (stride 1, reflect pad 2, stored input
- * at least 3×3; the decoder's) runs by winogradConv's "up2" mode: its phase filters were uploaded
- * transformed (LayerWeights.winogradUp2Weight).
+ * The mode conv() runs a layer by on the subgroup path, or undefined for the convolution kernels:
+ * "3x3" for 3×3 stride-1 reflect-pad-1 layers uploaded with winogradWeight; "stride2" for 4×4
+ * stride-2 reflect-pad-1 layers of an even input (so the output is exactly its phases' grid)
+ * uploaded with winogradStride2Weight; "up2" for the interior of a ×2-upsampling 5×5 layer
+ * (isUp2PhaseConv) whose phase filters were uploaded transformed (winogradUp2Weight) beside the
+ * frame's (up2Weight). Never with upsampling but in "up2".
  */
-export function takesWinogradUp2(
-  layer: LayerWeights,
-  opts: { stride: number; pad: number; upsample: number; h: number; w: number },
-): boolean {
-  return (
-    layer.winogradUp2Weight !== undefined &&
-    layer.up2Weight !== undefined && // the frame's weights
-    layer.k === 5 &&
-    opts.stride === 1 &&
-    opts.pad === 2 &&
-    opts.upsample === 2 &&
-    opts.h >= 3 &&
-    opts.w >= 3
-  );
+export function winogradMode(layer: LayerWeights, s: ConvGeometry): WinogradMode | undefined {
+  const padOne = s.pad === 1 && s.upsample === 1;
+  if (layer.winogradWeight && layer.k === 3 && s.stride === 1 && padOne) return "3x3";
+  if (layer.winogradStride2Weight && layer.k === 4 && s.stride === 2 && padOne)
+    return s.h % 2 === 0 && s.w % 2 === 0 ? "stride2" : undefined;
+  if (layer.winogradUp2Weight && layer.up2Weight && isUp2PhaseConv(layer.k, s)) return "up2";
+  return undefined;
 }
 
 /**
@@ -259,16 +241,16 @@ export function winogradConv(
   y: TensorDesc,
   layer: LayerWeights,
   act: number,
-  mode: "3x3" | "up2" | "stride2" = "3x3",
+  mode: WinogradMode = "3x3",
 ): void {
   const [n, xc, xh, xw] = x.shape as [number, number, number, number];
   const up2 = mode === "up2",
     stride2 = mode === "stride2";
-  const weight = up2
-    ? layer.winogradUp2Weight
-    : stride2
-      ? layer.winogradStride2Weight
-      : layer.winogradWeight;
+  const weight = {
+    "3x3": layer.winogradWeight,
+    up2: layer.winogradUp2Weight,
+    stride2: layer.winogradStride2Weight,
+  }[mode];
   // the GEMM's channels: the four phases' of the output ("up2") or of the input ("stride2"), on
   // the grid of the stored input or (stride2) of its phases
   const cout = up2 ? 4 * layer.cout : layer.cout;
