@@ -367,25 +367,36 @@ async function build(device: GPUDevice, c: ConvCase, convKernel: "subgroup" | "d
 // Dawn's lavapipe has subgroups of 8, so CI runs these; elsewhere the path is never chosen.
 describe.runIf(subgroups)("Winograd kernels (subgroup path)", () => {
   const errors: number[] = [];
+
+  /**
+   * Builds case c on the subgroup path, lets `checkOps` look at the layer and its dispatches, runs
+   * them and checks the output against conv2dRef (the error is kept for the summary).
+   */
+  async function expectChainedMatches(
+    c: ConvCase,
+    checkOps: (b: Awaited<ReturnType<typeof build>>) => void,
+  ): Promise<void> {
+    const got = await withDevice(async (device) => {
+      const b = await build(device, c, "subgroup");
+      checkOps(b);
+      const [bytes] = await runGraph(device, b.g, [[b.input, b.x]], [b.out]);
+      b.destroy();
+      return new Float32Array(bytes!);
+    });
+    const err = maxRelError(got, inputs(c).want.out);
+    errors.push(err);
+    expect(err).toBeLessThanOrEqual(TOL);
+  }
   it.each(cases)(
     "chained vs conv2dRef: n$n cin$cin $h×$w → cout$cout $act",
-    async (c) => {
-      const got = await withDevice(async (device) => {
-        const b = await build(device, c, "subgroup");
+    (c) =>
+      expectChainedMatches(c, (b) =>
         expect(b.g.ops.map((op) => op.kernel)).toEqual([
           "winograd_input",
           "winograd_gemm",
           "winograd_output",
-        ]);
-        const [bytes] = await runGraph(device, b.g, [[b.input, b.x]], [b.out]);
-        b.destroy();
-        return new Float32Array(bytes!);
-      });
-      const { want } = inputs(c);
-      const err = maxRelError(got, want.out);
-      errors.push(err);
-      expect(err).toBeLessThanOrEqual(TOL);
-    },
+        ]),
+      ),
     60_000,
   );
 
@@ -421,9 +432,8 @@ describe.runIf(subgroups)("Winograd kernels (subgroup path)", () => {
 
   it.each(up2Cases)(
     "×2-upsampling 5×5 by phases vs conv2dRef: n$n cin$cin $h×$w → cout$cout $act",
-    async (c) => {
-      const got = await withDevice(async (device) => {
-        const b = await build(device, c, "subgroup");
+    (c) =>
+      expectChainedMatches(c, (b) => {
         expect(b.layer.winogradUp2Weight).toBeDefined();
         expect(b.g.ops.map((op) => op.kernel)).toEqual([
           "winograd_input",
@@ -432,23 +442,14 @@ describe.runIf(subgroups)("Winograd kernels (subgroup path)", () => {
           "conv2d_subgroup",
         ]);
         expect(b.g.ops[3]!.overrides.FRAME_ONLY).toBe(true);
-        const [bytes] = await runGraph(device, b.g, [[b.input, b.x]], [b.out]);
-        b.destroy();
-        return new Float32Array(bytes!);
-      });
-      const { want } = inputs(c);
-      const err = maxRelError(got, want.out);
-      errors.push(err);
-      expect(err).toBeLessThanOrEqual(TOL);
-    },
+      }),
     60_000,
   );
 
   it.each(stride2Cases)(
     "stride-2 4×4 by phases vs conv2dRef: n$n cin$cin $h×$w → cout$cout $act",
-    async (c) => {
-      const got = await withDevice(async (device) => {
-        const b = await build(device, c, "subgroup");
+    (c) =>
+      expectChainedMatches(c, (b) => {
         expect(b.layer.winogradStride2Weight).toBeDefined();
         expect(b.g.ops.map((op) => [op.kernel, op.workgroups[2]])).toEqual([
           ["winograd_input", 1],
@@ -457,15 +458,7 @@ describe.runIf(subgroups)("Winograd kernels (subgroup path)", () => {
         ]);
         expect(b.g.ops[0]!.overrides.POLYPHASE).toBe(true);
         expect(b.g.ops[2]!.overrides.FILTER2).toBe(true);
-        const [bytes] = await runGraph(device, b.g, [[b.input, b.x]], [b.out]);
-        b.destroy();
-        return new Float32Array(bytes!);
-      });
-      const { want } = inputs(c);
-      const err = maxRelError(got, want.out);
-      errors.push(err);
-      expect(err).toBeLessThanOrEqual(TOL);
-    },
+      }),
     60_000,
   );
 
