@@ -282,8 +282,9 @@ export function uploadGenerator(
             ? {
                 dtype: kernels.precision,
                 phaseWeights: kernels.phaseWeights,
-                // the class encoder's stride-2 4×4 layers (once per font) measured no faster by
-                // Winograd (small maps, mostly padding tiles): spared their 9× phase weights
+                // the class encoder's stride-2 4×4 layers stay direct: they run once per style,
+                // Winograd would add 17 MB of weights (6.25× theirs) for ~1.5× on them, and
+                // their last, 8×8 layer is mostly padding tiles (measured slower)
                 winogradWeights:
                   kernels.winogradWeights &&
                   !(shape[2] === 4 && layer.startsWith("enc_class_model")),
