@@ -93,6 +93,73 @@ describe("tracing", () => {
     expect(ink(2, 2)).toBe(false);
   });
 
+  it("upsamples exactly as blending the four nearest cell pixels (bilinear) would", () => {
+    // the plain formula: each output pixel blends four cell pixels, then the threshold
+    const reference = (img: ImageRGBA, factor: number, x: number, y: number) => {
+      const { width: w, height: h, data } = img;
+      const lum = (i: number, j: number) => {
+        const p = (j * w + i) * 4;
+        return 0.299 * data[p]! + 0.587 * data[p + 1]! + 0.114 * data[p + 2]!;
+      };
+      const sx = Math.min(Math.max((x + 0.5) / factor - 0.5, 0), w - 1);
+      const sy = Math.min(Math.max((y + 0.5) / factor - 0.5, 0), h - 1);
+      const [x0, y0] = [Math.floor(sx), Math.floor(sy)];
+      const [x1, y1] = [Math.min(x0 + 1, w - 1), Math.min(y0 + 1, h - 1)];
+      const [fx, fy] = [sx - x0, sy - y0];
+      const top = lum(x0, y0) * (1 - fx) + lum(x1, y0) * fx;
+      const bottom = lum(x0, y1) * (1 - fx) + lum(x1, y1) * fx;
+      return top * (1 - fy) + bottom * fy;
+    };
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 255;
+    for (const [w, h, factor] of [
+      [16, 16, 4],
+      [9, 13, 3],
+      [7, 5, 1],
+      [12, 8, 5],
+    ] as const) {
+      // noise, and a blurred disc (long runs of paper and of ink, as glyphs have)
+      const noise = Uint8Array.from({ length: w * h * 4 }, random);
+      const disc = ring(Math.max(w, h), 0, Math.max(w, h) / 3).data.slice(0, w * h * 4);
+      for (const data of [noise, disc]) {
+        const img = { width: w, height: h, data };
+        const threshold = 100 + random() / 4;
+        const up = upsampleThreshold(img, factor, threshold);
+        expect([up.width, up.height]).toEqual([w * factor, h * factor]);
+        let compared = 0;
+        for (let y = 0; y < h * factor; y++)
+          for (let x = 0; x < w * factor; x++) {
+            const v = reference(img, factor, x, y);
+            const p = (y * w * factor + x) * 4;
+            expect(up.data[p + 3]).toBe(255);
+            expect(up.data[p + 1]).toBe(up.data[p]);
+            // float rounding may differ right at the threshold only
+            if (Math.abs(v - threshold) < 1e-3) continue;
+            expect(up.data[p], `${w}x${h} x${factor} at ${x},${y}`).toBe(v < threshold ? 0 : 255);
+            compared++;
+          }
+        expect(compared).toBeGreaterThan(0.99 * w * h * factor * factor);
+      }
+    }
+  });
+
+  it("joins curves within the curve tolerance: fewer points for a larger one", async () => {
+    // source-font glyphs: strokes and corners, whose upsampled edges potrace follows closely at 0
+    const source = await loadSourceAtlas();
+    const cells = [0, 500, 1000, 1500, 2000].map((i) => cutCell(source, i));
+    const points = await Promise.all(
+      [0, 0.25, 2].map(async (curveTolerance) => {
+        const tracer = await createTracer({ curveTolerance });
+        let sum = 0;
+        for (const cell of cells) sum += (await tracer.trace(cell)).points;
+        return sum;
+      }),
+    );
+    expect(points[1]).toBeLessThan(points[0]!);
+    expect(points[2]).toBeLessThan(points[1]!);
+    await expect(createTracer({ curveTolerance: -1 })).rejects.toThrow(/curveTolerance/);
+  });
+
   it("traces a ring as an outer contour and a hole wound the other way", async () => {
     const tracer = await createTracer();
     const { commands, points } = await tracer.trace(ring(64, 10, 24));

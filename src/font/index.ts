@@ -20,6 +20,7 @@ export {
   upsampleThreshold,
   DEFAULT_UPSAMPLE,
   DEFAULT_THRESHOLD,
+  DEFAULT_CURVE_TOLERANCE,
   type GlyphOutline,
   type GlyphTracer,
   type OutlineCommand,
