@@ -9,7 +9,7 @@
  * image before it is timed, so a fast wrong kernel cannot pass. Medians of interleaved repeats
  * (`--repeats=N`, default 7); `--json` prints one JSON object. On the subgroup path a 3×3 layer is
  * the three Winograd dispatches (src/ops/winograd.ts) and an upsampling 5×5 layer those plus its
- * frame's, timed together, the GFLOP/s counted as the direct convolution's arithmetic;
+ * ring's (FRAME_ONLY), timed together, the GFLOP/s counted as the direct convolution's arithmetic;
  * "subgroup-no-winograd" runs those layers on conv2d_subgroup alone.
  */
 import { readFileSync } from "node:fs";

@@ -25,7 +25,7 @@ export interface ConvShape {
 
 /**
  * A convolution dispatch's shape: enough to turn its GPU time into GFLOP/s. Undefined for a
- * dispatch that computes part of a layer only (FRAME_ONLY, beside the Winograd interior): its
+ * dispatch that computes part of a layer only (FRAME_ONLY, beside its Winograd dispatches): its
  * layer's rate comes from all of the layer's dispatches (decoder5x5Rates).
  */
 export function convShapeOf(d: ProfiledDispatch): ConvShape | undefined {
@@ -124,7 +124,7 @@ const layerOf = (label: string) => label.split(" ")[0]!;
 
 /**
  * GFLOP/s of the decoder's 5×5 convolutions together, by both counts, over all their dispatches
- * (a Winograd interior and its frame are one layer); null without them. "Executed" is null when a
+ * (the Winograd dispatches and the ring beside them are one layer); null without them. "Executed" is null when a
  * layer ran by Winograd (its arithmetic is neither count).
  */
 export function decoder5x5Rates(kernels: KernelTime[] | null): {

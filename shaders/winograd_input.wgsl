@@ -1,11 +1,12 @@
 // Winograd F(4×4, 3×3), step 1 of 3: the input transform V = B^T d B (shaders/include/winograd.wgsl
 // has the layouts). Thread-to-data mapping: global_invocation_id.x = one tile t (consecutive lanes
 // take consecutive tiles, so their 36 stores are contiguous runs of V), workgroup_id.y = one input
-// channel ci. A lane reads the 6×6 patch of rows 4·ty − PAD … 4·ty + 5 − PAD and columns likewise
-// of its image and channel: reflect-padded by PAD = 1 for the 3×3 convolution; with PAD = 0, the
-// unpadded patch for the decoder's phase filters (their outputs sit at stored rows and columns
-// 1 … size − 2). A tile sticking out past the image reads clamped rows and columns (its outputs
-// past the edge are never stored). Lanes of the padding (tiles_pad − T tiles) write zeros.
+// channel ci. A lane reads the 6×6 patch of rows 4·ty − 1 … 4·ty + 4 and columns likewise of its
+// image and channel, padded by 1: reflected for the 3×3 convolution; with REPLICATE, the edge row
+// or column repeated, for the decoder's phase filters (a ×2-upsampled, reflect-padded image is
+// that, seen from the stored pixels, everywhere but its outermost output ring: src/ops/winograd.ts).
+// A tile sticking out past the image reads clamped rows and columns (its outputs past the edge are
+// never stored). Lanes of the padding (tiles_pad − T tiles) write zeros.
 // POLYPHASE (a stride-2 4×4 convolution with reflect padding 1, src/ops/winograd.ts): F(4×4, 2×2)
 // instead, 25 positions. The input stored is 2·height × 2·width with params.cin / 4 channels, and
 // channel q = 4·c + 2·py + px of the GEMM is its phase (py, px), X[c][2i + py][2j + px] on the
@@ -18,17 +19,19 @@
 //#include "include/winograd.wgsl"
 
 override WG: u32 = 64u;
-override PAD: i32 = 1;
+override REPLICATE: bool = false;
 override POLYPHASE: bool = false;
 
 @group(0) @binding(1) var<storage, read> input: array<f32>;
 @group(0) @binding(2) var<storage, read_write> transformed: array<f32>;
 
-// Row or column i − PAD of the reflect-padded image (size values), clamped into it.
+// Row or column i − 1 of the image (size values) padded by 1, clamped into it.
 fn source_index(i: i32, size: i32) -> i32 {
-  var r = i - PAD;
-  if (r < 0) { r = -r; }
-  if (r >= size) { r = 2 * size - 2 - r; }
+  var r = i - 1;
+  if (!REPLICATE) {
+    if (r < 0) { r = -r; }
+    if (r >= size) { r = 2 * size - 2 - r; }
+  }
   return clamp(r, 0, size - 1);
 }
 

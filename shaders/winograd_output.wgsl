@@ -5,9 +5,9 @@
 // the pixels of its 4×4 tile that lie inside the image.
 // PHASES (the decoder's ×2-upsampling 5×5 convolution, src/ops/winograd.ts): M holds the four
 // phase filters' products, channel phase · cout + co (params.cout = 4 · cout), and tile pixel
-// (y, x) is stored pixel (m, n) = (y + 1, x + 1), m ≤ height − 2 and n ≤ width − 2, whose phase
-// (b, a) = (phase / 2, phase % 2) output is pixel (2m + b, 2n + a) of the 2·height × 2·width
-// output. The reflect frame around them is the direct kernel's (FRAME_ONLY).
+// (y, x) is stored pixel (y, x), whose phase (b, a) = (phase / 2, phase % 2) output is pixel
+// (2y + b, 2x + a) of the 2·height × 2·width output; stored unless it lies on the output's
+// outermost ring (rows and columns 0 and the last), which the direct kernel writes (FRAME_ONLY).
 // FILTER2 (the stride-2 4×4 convolution's phases, F(4×4, 2×2)): M holds 25 positions, a 5×5
 // product tile, transformed by A^T of 4×5.
 
@@ -65,9 +65,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
   let b = bias[co];
   let out_w = select(params.width, 2u * params.width, PHASES);
   let base = (image * cout + co) * select(params.height, 2u * params.height, PHASES) * out_w;
-  // the tile grid's extent: the image, or the stored pixels with a phase output inside the frame
-  let rows = select(params.height, params.height - 2u, PHASES);
-  let cols = select(params.width, params.width - 2u, PHASES);
   // (A^T m) A: each row, stored where it lies inside the image
   for (var r = 0u; r < 4u; r++) {
     let y = 4u * ty + r;
@@ -77,11 +74,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
     }
     for (var c = 0u; c < 4u; c++) {
       let x = 4u * tx + c;
-      if (y < rows && x < cols) {
-        var at_out = y * out_w + x;
-        if (PHASES) { at_out = (2u * y + 2u + phase / 2u) * out_w + 2u * x + 2u + phase % 2u; }
-        output[base + at_out] = activate(row[c] + b);
+      var stored = y < params.height && x < params.width;
+      var at_out = y * out_w + x;
+      if (PHASES) {
+        let oy = 2u * y + phase / 2u;
+        let ox = 2u * x + phase % 2u;
+        stored = stored && oy > 0u && ox > 0u && oy < 2u * params.height - 1u &&
+                 ox < out_w - 1u;
+        at_out = oy * out_w + ox;
       }
+      if (stored) { output[base + at_out] = activate(row[c] + b); }
     }
   }
 }

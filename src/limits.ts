@@ -10,7 +10,7 @@
  */
 import { InputError } from "./errors";
 import { contentChannels, expectedTensors, type FunitHyper } from "./hyper";
-import { GEMM_TILES } from "./ops/winograd";
+import { winogradTiles } from "./ops/winograd";
 
 const MiB = 1024 * 1024;
 
@@ -142,33 +142,30 @@ export function largestActivationBytes(hyper: FunitHyper, shape: CallShape): num
 
 /**
  * Bytes of the largest Winograd intermediate a call binds (src/ops/winograd.ts, the subgroup path),
- * in f32: V [36][cin][tiles] and M [36][cout][tiles], tiles rounded up to GEMM_TILES, of the
- * residual blocks' 3×3 convolutions (4×4 tiles of the content code's map, cin = cout = its
- * channels) and of the decoder's upsampling 5×5 convolutions (tiles of each stored input's
- * interior, channels halving per layer, M of the four phase filters: 4·cout), and of the content
- * encoder's stride-2 4×4 convolutions of even inputs (V [25][4·cin][tiles] of the input's phases,
- * F(4×4, 2×2), tiles of the output). The last upsampling layer's M is about 2.25× the first layer's
- * activation, the first stride-2 layer's V about 1.6×.
+ * in f32: V [36][cin][tiles] and M [36][cout][tiles], tiles as winogradTiles counts them, of the
+ * residual blocks' 3×3 convolutions (tiles of the content code's map, cin = cout = its channels)
+ * and of the decoder's upsampling 5×5 convolutions (tiles of each stored input, channels halving
+ * per layer, M of the four phase filters: 4·cout), and of the content encoder's stride-2 4×4
+ * convolutions of even inputs (V [25][4·cin][tiles] of the input's phases, F(4×4, 2×2), tiles of
+ * the output). The last upsampling layer's M is about 2.25× the first layer's activation, the
+ * first stride-2 layer's V about 1.6×.
  */
 export function winogradIntermediateBytes(hyper: FunitHyper, shape: CallShape): number {
   let h = shape.contentHeight,
     w = shape.contentWidth;
   const floats = (cin: number, cout: number, th: number, tw: number, positions = 36) =>
-    positions * Math.max(cin, cout) * Math.ceil((shape.n * th * tw) / GEMM_TILES) * GEMM_TILES;
+    positions * Math.max(cin, cout) * winogradTiles(shape.n, th, tw).tilesPad;
   let largest = 0;
   for (let i = 0, c = hyper.nf; i < hyper.n_downs_content; i++, c *= 2) {
     if (h % 2 === 0 && w % 2 === 0)
-      largest = Math.max(largest, floats(4 * c, 2 * c, Math.ceil(h / 8), Math.ceil(w / 8), 25));
+      largest = Math.max(largest, floats(4 * c, 2 * c, h / 2, w / 2, 25));
     h = Math.floor(h / 2);
     w = Math.floor(w / 2);
   }
   let c = contentChannels(hyper);
-  largest = Math.max(largest, floats(c, c, Math.ceil(h / 4), Math.ceil(w / 4)));
-  for (let u = 0; u < hyper.n_downs_content; u++, c /= 2, h *= 2, w *= 2) {
-    const th = Math.ceil(Math.max(h - 2, 1) / 4),
-      tw = Math.ceil(Math.max(w - 2, 1) / 4);
-    largest = Math.max(largest, floats(c, 4 * (c / 2), th, tw));
-  }
+  largest = Math.max(largest, floats(c, c, h, w));
+  for (let u = 0; u < hyper.n_downs_content; u++, c /= 2, h *= 2, w *= 2)
+    largest = Math.max(largest, floats(c, 4 * (c / 2), h, w));
   return 4 * largest;
 }
 

@@ -117,7 +117,7 @@ describe("bench arithmetic", () => {
     expect(executedFlops(phased)).toBe(2 * 2 * 4 * 8 * (144 * 9 + 112 * 25));
   });
 
-  it("rates a decoder 5×5 layer over all its dispatches (Winograd interior and frame)", () => {
+  it("rates a decoder 5×5 layer over all its dispatches (Winograd and its ring)", () => {
     const shape: ConvShape = {
       batch: 2,
       cin: 8,
@@ -136,9 +136,9 @@ describe("bench arithmetic", () => {
       ...(part ? { layerShape: shape } : { shape: undefined }),
     });
     const rates = decoder5x5Rates([
-      k("dec.model.2.conv conv5x5 up2 interior winograd input", 1),
-      k("dec.model.2.conv conv5x5 up2 interior winograd gemm", 2),
-      k("dec.model.2.conv conv5x5 up2 frame", 1, "frame"),
+      k("dec.model.2.conv conv5x5 up2 winograd input", 1),
+      k("dec.model.2.conv conv5x5 up2 winograd gemm", 2),
+      k("dec.model.2.conv conv5x5 up2 ring", 1, "frame"),
       k("dec.model.3 in+relu", 5),
     ]);
     expect(rates.gflops).toBeCloseTo(convFlops(shape) / 4e6, 9);

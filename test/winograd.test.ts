@@ -28,11 +28,12 @@ import {
   winogradStride2Weights,
   winogradWeights,
 } from "../src/ops/winograd";
-import { chooseKernels, subgroupConvSupported } from "../src/policy";
+import { chooseKernels, subgroupConvSupported, type KernelChoice } from "../src/policy";
 import { InputError } from "../src/errors";
 import { checkCallFits, winogradIntermediateBytes, type FunitDeviceLimits } from "../src/limits";
 import { expectedTensors, type FunitHyper } from "../src/hyper";
-import { uploadGenerator, uploadLayer } from "../src/upload";
+import { generatorGraph } from "../src/model";
+import { uploadGenerator, uploadLayer, type GpuGenerator } from "../src/upload";
 import { maxRelError } from "../src/tensor";
 import { sharedDevice, withDevice } from "./helpers/gpu";
 import { runGraph } from "./helpers/run-graph";
@@ -65,9 +66,9 @@ for (let i = 0; i < 4; i++) {
   });
 }
 
-// The decoder's ×2-upsampling 5×5 convolutions: the interior by Winograd phase filters, the frame
-// by the direct kernel. The smallest stored input (3×3: one interior pixel), odd and non-square
-// sizes, batches, every activation.
+// The decoder's ×2-upsampling 5×5 convolutions: by Winograd phase filters over the stored input
+// with its edge repeated, the outer ring of pixels by the direct kernel. The smallest stored input
+// (3×3), odd and non-square sizes, batches, every activation.
 const up2Cases: ConvCase[] = [
   { n: 1, cin: 4, h: 3, w: 3, cout: 2, k: 5, stride: 1, pad: 2, upsample: 2, act: "none" },
   { n: 2, cin: 8, h: 7, w: 10, cout: 6, k: 5, stride: 1, pad: 2, upsample: 2, act: "relu" },
@@ -293,21 +294,11 @@ describe("limits", () => {
     winograd: true,
   };
 
-  it("the largest is M of the upsampling conv: [36][4·cout][interior tiles rounded up to 32]", () => {
+  it("the largest is M of the upsampling conv: [36][4·cout][tiles rounded up to 32]", () => {
     // residual: 16×16 maps of 16 channels, 16 tiles an image; upsampling 16 → 8 channels from a
-    // 16×16 stored map: 14×14 interior pixels, 16 tiles, M of 4 · 8 = 32 channels
+    // 16×16 stored map: 16 tiles, M of 4 · 8 = 32 channels
     expect(winogradIntermediateBytes(hyper, shape)).toBe(4 * 36 * 32 * 32);
     expect(winogradIntermediateBytes(hyper, { ...shape, n: 3 })).toBe(4 * 36 * 32 * 64);
-  });
-
-  it("V of a stride-2 layer over an even input counts: [25][4·cin][output tiles rounded up]", () => {
-    // 36×36, 2 images: the stride-2 layer's output 18×18 is 25 tiles an image, 50 → 64, of 4 · 8
-    // phase channels, 25 positions; the upsampling conv's 16×16 interior only 32 tiles of 32
-    // channels, 36 positions
-    const even = { ...shape, n: 2, contentHeight: 36, contentWidth: 36 };
-    expect(winogradIntermediateBytes(hyper, even)).toBe(4 * 25 * 32 * 64);
-    // an odd input runs the direct kernel: no V of its own (the 3×3 and upsampling ones remain)
-    expect(winogradIntermediateBytes(hyper, { ...even, contentWidth: 35 })).toBe(4 * 36 * 32 * 32);
   });
 
   it("a call whose Winograd intermediate outgrows the binding is refused before any GPU work", () => {
@@ -331,6 +322,29 @@ describe("limits", () => {
 });
 
 const subgroups = await sharedDevice().then(subgroupConvSupported);
+
+/** A generator of nf 8 with random weights, uploaded as `kernels` says. */
+function smallGenerator(device: GPUDevice, downs: number, kernels: KernelChoice): GpuGenerator {
+  const hyper: FunitHyper = {
+    nf: 8,
+    n_res_blks: 1,
+    nf_mlp: 16,
+    latent_dim: 8,
+    n_mlp_blks: 2,
+    n_downs_content: downs,
+    n_downs_class: 3,
+  };
+  const tensors = new Map(
+    [...expectedTensors(hyper)].map(([name, dims]) => [
+      name,
+      randomArray(
+        dims.reduce((a, d) => a * d, 1),
+        rng(dims.length),
+      ),
+    ]),
+  );
+  return uploadGenerator(device, hyper, tensors, "test", kernels);
+}
 
 /** Uploads a 3×3 layer as the policy for `conv` says and builds it with src/ops/conv.ts. */
 async function build(device: GPUDevice, c: ConvCase, convKernel: "subgroup" | "direct") {
@@ -486,25 +500,7 @@ describe.runIf(subgroups)("Winograd kernels (subgroup path)", () => {
       sub.destroy();
       // the generator: the content encoder's stride-2 layers get phase weights, the class
       // encoder's (run once per font, no faster by Winograd) none
-      const hyper: FunitHyper = {
-        nf: 8,
-        n_res_blks: 1,
-        nf_mlp: 16,
-        latent_dim: 8,
-        n_mlp_blks: 2,
-        n_downs_content: 2,
-        n_downs_class: 3,
-      };
-      const tensors = new Map(
-        [...expectedTensors(hyper)].map(([name, dims]) => [
-          name,
-          randomArray(
-            dims.reduce((a, d) => a * d, 1),
-            rng(dims.length),
-          ),
-        ]),
-      );
-      const gen = uploadGenerator(device, hyper, tensors, "test", chooseKernels(device));
+      const gen = smallGenerator(device, 2, chooseKernels(device));
       const stride2 = [...gen.layers].filter(([, l]) => l.k === 4);
       expect(stride2.map(([name, l]) => [name, l.winogradStride2Weight !== undefined])).toEqual([
         ["enc_class_model.model.1.conv", false],
@@ -519,6 +515,47 @@ describe.runIf(subgroups)("Winograd kernels (subgroup path)", () => {
       expect(unfit.layer.winogradStride2Weight).toBeUndefined();
       expect(unfit.g.ops.map((op) => op.kernel)).toEqual(["conv2d_subgroup"]);
       unfit.destroy();
+    });
+  });
+
+  it("the limits' Winograd bound is the largest V or M the generator's graph holds", async () => {
+    await withDevice(async (device) => {
+      const kernels = chooseKernels(device, { conv: "subgroup", precision: "f32" });
+      // one halving (stride-2 V and upsampling M over the same grid) and two
+      for (const downs of [1, 2]) {
+        const gen = smallGenerator(device, downs, kernels);
+        const hyper = gen.hyper;
+        // even and odd sides (odd: no stride-2 Winograd), sides of 4k + 2 (a partial tile),
+        // batches across GEMM_TILES
+        for (const [n, h, w] of [
+          [1, 32, 32],
+          [2, 36, 36],
+          [3, 20, 28],
+          [1, 35, 36],
+          [9, 12, 20],
+        ] as const) {
+          const { graph } = generatorGraph(gen, kernels, {
+            content: { n, h, w, format: "f32" },
+            outputFormat: "f32",
+            readback: ["output"],
+          });
+          const intermediates = graph.tensors.filter((t) => /:winograd-[VM]$/.test(t.label));
+          expect(intermediates.length).toBeGreaterThan(0);
+          const shape = {
+            n,
+            k: 1,
+            contentHeight: h,
+            contentWidth: w,
+            classHeight: h,
+            classWidth: w,
+            winograd: true,
+          };
+          expect(winogradIntermediateBytes(hyper, shape), `${downs} ${n} ${h}x${w}`).toBe(
+            Math.max(...intermediates.map((t) => 4 * t.words)),
+          );
+        }
+        gen.destroy();
+      }
     });
   });
 

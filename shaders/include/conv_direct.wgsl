@@ -33,14 +33,14 @@
 //     filter; a lane owns PX pixels 2n + a, n = n0 … n0 + PX − 1, of one row and slides a window
 //     over stored columns. Weights: the phase filters, [phase][cin·3·3][cout] (src/upload.ts,
 //     up2PhaseWeights), bound in place of the 5×5 weights.
-//   workgroup_id.z = 4 (or any z with FRAME_ONLY): the frame of width 2 where the padding
-//     reflects. There too, a pixel's taps fall on few stored values: output row 0 reads upsampled
+//   workgroup_id.z = 4: the frame of width 2 where the padding reflects (with FRAME_ONLY, any z:
+//     only its outer ring, width 1, beside a Winograd convolution of the rest, src/ops/winograd.ts). There too, a pixel's taps fall on few stored values: output row 0 reads upsampled
 //     rows 2, 1, 0, 1, 2 = stored rows 1, 0, 0, 0, 1, and each of the frame's rows 0, 1, 2H − 2,
 //     2H − 1 reads two stored rows. So a pixel of a frame row in column phase a runs a 2 × 3
 //     grouped filter (6 multiply-adds), a pixel of a frame column in row phase b its transpose, a
 //     corner a 2 × 2 one; workgroup_id.x picks the part (8 along the rows, 8 down the columns, 16
-//     corners: frame_row_part, frame_column_part, frame_corner_part), so a workgroup shares one
-//     filter (src/upload.ts, up2FrameWeights, after the phase filters).
+//     corners: frame_row_part, frame_column_part, frame_corner_part; the ring's 4, 4 and 12), so a
+//     workgroup shares one filter (src/upload.ts, up2FrameWeights, after the phase filters).
 // Workgroups past the end of their part return at once (the x extent is the larger part's).
 //
 // Weights are stored transposed, [cin·k·k][cout], as for the tiled kernel.
@@ -52,8 +52,9 @@ override COB: u32 = 8u;        // output channels per workgroup row: 4, 8 or 16
 // output pixels per lane along x: 1 … 4, or 8 on same_row's rows of whole vec8s only
 override PX: u32 = 4u;
 override PHASES: bool = false; // the decoder's upsampling convolution by phases (above)
-// With PHASES: the dispatch computes only the reflect frame, whatever its workgroup_id.z (dispatch
-// z = 1), for a caller that computes the interior with other kernels (Winograd).
+// With PHASES: the dispatch computes only the reflect frame's outer ring (output rows and columns 0
+// and the last), whatever its workgroup_id.z (dispatch z = 1), for a caller that computes the rest
+// with other kernels (Winograd).
 override FRAME_ONLY: bool = false;
 
 @group(0) @binding(1) var<storage, read> input: array<f32>;
@@ -121,29 +122,43 @@ fn convolve(gid: vec3<u32>, wg: vec3<u32>, lane: u32) {
       grouped_run(gid.x, wg.x, c0, lane, interior_part(wg.z));
       return;
     }
-    // the frame: workgroups [0, 8·gr) the frame rows' parts, then [.., + 8·gc) the frame
-    // columns' parts, then 16 corner parts of gk each
+    // the frame: workgroups [0, L·gr) the frame rows' parts, then [.., + L·gc) the frame
+    // columns' parts, then K corner parts of gk each (L = 8, K = 16; the ring's L = 4, K = 12)
+    let lines = select(8u, 4u, FRAME_ONLY);
     let gr = part_groups(params.in_w - 2u);
     let gc = part_groups(params.in_h - 2u);
-    if (wg.x < 8u * gr) {
-      let p = wg.x / gr;
-      grouped_run(gid.x - p * gr * WG, wg.x - p * gr, c0, lane, frame_row_part(p));
+    if (wg.x < lines * gr) {
+      let i = wg.x / gr;
+      grouped_run(gid.x - i * gr * WG, wg.x - i * gr, c0, lane, frame_row_part(frame_line(i)));
       return;
     }
-    if (wg.x < 8u * (gr + gc)) {
-      let p = (wg.x - 8u * gr) / gc;
-      let g = 8u * gr + p * gc;
-      grouped_run(gid.x - g * WG, wg.x - g, c0, lane, frame_column_part(p));
+    if (wg.x < lines * (gr + gc)) {
+      let i = (wg.x - lines * gr) / gc;
+      let g = lines * gr + i * gc;
+      grouped_run(gid.x - g * WG, wg.x - g, c0, lane, frame_column_part(frame_line(i)));
       return;
     }
     let gk = (params.batch + WG - 1u) / WG;
-    let p = (wg.x - 8u * (gr + gc)) / gk;
-    if (p >= 16u) { return; }             // past the frame (the x extent is the interior's)
-    let g = 8u * (gr + gc) + p * gk;
-    grouped_run(gid.x - g * WG, wg.x - g, c0, lane, frame_corner_part(p));
+    let i = (wg.x - lines * (gr + gc)) / gk;
+    if (i >= select(16u, 12u, FRAME_ONLY)) { return; } // past the frame (the x extent is larger)
+    let g = lines * (gr + gc) + i * gk;
+    grouped_run(gid.x - g * WG, wg.x - g, c0, lane, frame_corner_part(frame_corner(i)));
     return;
   }
   direct(gid.x, wg.y * COB, lane);
+}
+
+// The i-th frame row (or column) part: p = 2c + a of line class c; with FRAME_ONLY, of the ring's
+// classes 0 and 3 only.
+fn frame_line(i: u32) -> u32 {
+  return select(i, i + 4u * (i / 2u), FRAME_ONLY);
+}
+
+// The i-th corner p = 4r + c; with FRAME_ONLY, of the 12 on the ring (r or c is 0 or 3).
+fn frame_corner(i: u32) -> u32 {
+  if (!FRAME_ONLY || i < 4u) { return i; }
+  if (i >= 8u) { return i + 4u; }
+  return 4u * (1u + (i - 4u) / 2u) + 3u * ((i - 4u) % 2u);
 }
 
 // Workgroups of one part of the frame: a run of PX pixels along a line of len, per image.

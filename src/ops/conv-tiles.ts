@@ -162,8 +162,8 @@ export function subgroupConvTiles(
 }
 
 /**
- * Register tile of conv2d_subgroup.wgsl's FRAME_ONLY dispatch (the decoder's upsampling reflect
- * frame, next to its Winograd interior): as subgroupConvTiles but 16 output channels a lane where
+ * Register tile of conv2d_subgroup.wgsl's FRAME_ONLY dispatch (the outer ring of the decoder's
+ * upsampling reflect frame, next to its Winograd convolution): as subgroupConvTiles but 16 output channels a lane where
  * cout > 8. The frame's input loads are scalar gathers along a frame row or column (3 taps of 2
  * stored rows or columns), so a wider channel block halves the workgroups that repeat them; on
  * lavapipe (interleaved runs, batch 8) the 128->64 frame went from ~20 to ~10 ms of the layer's
@@ -190,21 +190,24 @@ export function directConvTiles(rows = 1, width = 1): { WG: number; COB: number;
  * Workgroups along x of the CPU convolution's PHASES parts (the decoder's upsampling 5×5
  * convolution, shaders/include/conv_direct.wgsl) for a batch of n stored h × w inputs (output
  * 2h × 2w): `interior` for one phase (workgroup z 0…3), `frame` for the 2-pixel reflect frame
- * (z 4, or a FRAME_ONLY dispatch): 8 parts along the frame's rows, 8 down its columns, 16 corners
- * of a pixel per image (each workgroup in one part, so that its lanes share a grouped filter).
+ * (z 4): 8 parts along the frame's rows, 8 down its columns, 16 corners of a pixel per image (each
+ * workgroup in one part, so that its lanes share a grouped filter); with `ring`, for a FRAME_ONLY
+ * dispatch, the frame's outer ring: 4, 4 and 12 parts.
  */
 export function up2PhaseWorkgroups(
   n: number,
   h: number,
   w: number,
   t: { WG: number; PX: number },
+  ring = false,
 ): { interior: number; frame: number } {
   const groups = (runs: number) => Math.ceil(runs / t.WG);
+  const lines = ring ? 4 : 8;
   return {
     interior: groups(n * (h - 2) * Math.ceil((w - 2) / t.PX)),
     frame:
-      8 * groups(n * Math.ceil((w - 2) / t.PX)) +
-      8 * groups(n * Math.ceil((h - 2) / t.PX)) +
-      16 * groups(n),
+      lines * groups(n * Math.ceil((w - 2) / t.PX)) +
+      lines * groups(n * Math.ceil((h - 2) / t.PX)) +
+      (ring ? 12 : 16) * groups(n),
   };
 }

@@ -104,7 +104,7 @@ interface ConvOp {
 
 /**
  * conv2d_direct or conv2d_subgroup: PX pixels × COB channels a lane, WG lanes a workgroup. With
- * `wino` "up2" (winogradMode) the layer's interior runs by Winograd and only its frame here.
+ * `wino` "up2" (winogradMode) the layer runs by Winograd but for its outer ring, computed here.
  */
 function cpuConv(
   g: Graph,
@@ -125,17 +125,17 @@ function cpuConv(
   const bindings: Record<string, TensorDesc | GPUBuffer> = { ...op.bindings };
   if (op.bindings.input.words >= 4) bindings.input4 = op.bindings.input;
   if (wino === "up2") {
-    // the decoder's upsampling convolution: the interior by Winograd phase filters
-    // (src/ops/winograd.ts), the reflect frame here (FRAME_ONLY; see the shader's header)
+    // the decoder's upsampling convolution: all but the outer ring of pixels by Winograd phase
+    // filters (src/ops/winograd.ts), that ring here (FRAME_ONLY; see the shader's header)
     winogradConv(g, op.bindings.input, op.bindings.output, layer, op.shape.ACT, "up2");
     const ft = subgroupFrameTiles(layer.cout, n * oh, ow);
     g.op({
-      label: `${op.label} frame`,
+      label: `${op.label} ring`,
       kernel,
       overrides: { ...op.shape, ...ft, PHASES: true, FRAME_ONLY: true },
       params: op.params,
       bindings: { ...bindings, weight: layer.up2Weight! },
-      workgroups: [up2PhaseWorkgroups(n, h, w, ft).frame, Math.ceil(layer.cout / ft.COB), 1],
+      workgroups: [up2PhaseWorkgroups(n, h, w, ft, true).frame, Math.ceil(layer.cout / ft.COB), 1],
     });
     return;
   }

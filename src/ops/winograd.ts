@@ -188,7 +188,7 @@ export function winogradStride2Weights(
   return out;
 }
 
-/** The layers winogradConv runs: 3×3 convolutions, upsampling 5×5 interiors, stride-2 4×4s. */
+/** What winogradConv runs: 3×3s, upsampling 5×5s but for their outer ring, stride-2 4×4s. */
 export type WinogradMode = "3x3" | "up2" | "stride2";
 
 /** A convolution's geometry, as conv() sees it: stride, reflect pad, upsampling, stored input. */
@@ -212,7 +212,7 @@ export function isUp2PhaseConv(k: number, s: ConvGeometry): boolean {
  * The mode conv() runs a layer by on the subgroup path, or undefined for the convolution kernels:
  * "3x3" for 3×3 stride-1 reflect-pad-1 layers uploaded with winogradWeight; "stride2" for 4×4
  * stride-2 reflect-pad-1 layers of an even input (so the output is exactly its phases' grid)
- * uploaded with winogradStride2Weight; "up2" for the interior of a ×2-upsampling 5×5 layer
+ * uploaded with winogradStride2Weight; "up2" for a ×2-upsampling 5×5 layer but its outer ring
  * (isUp2PhaseConv) whose phase filters were uploaded transformed (winogradUp2Weight) beside the
  * frame's (up2Weight). Never with upsampling but in "up2".
  */
@@ -226,12 +226,33 @@ export function winogradMode(layer: LayerWeights, s: ConvGeometry): WinogradMode
 }
 
 /**
+ * The tile grid of a Winograd convolution over an h × w grid (the image; the stored input of an
+ * upsampling layer; a stride-2 layer's phases) of n images: 4×4 tiles, their count, and that count
+ * rounded up to the GEMM's GEMM_TILES (the row stride of V and M). The call limits
+ * (src/limits.ts) size the intermediates by it too.
+ */
+export function winogradTiles(
+  n: number,
+  h: number,
+  w: number,
+): { tilesH: number; tilesW: number; tiles: number; tilesPad: number } {
+  const tilesH = Math.ceil(h / 4),
+    tilesW = Math.ceil(w / 4);
+  const tiles = n * tilesH * tilesW;
+  return { tilesH, tilesW, tiles, tilesPad: Math.ceil(tiles / GEMM_TILES) * GEMM_TILES };
+}
+
+/**
  * Adds the three dispatches of a Winograd convolution of x [n, cin, h, w] (act: 0 none, 1 ReLU,
  * 2 tanh, as the convolution kernels' ACT). "3x3": the 3×3 reflect-pad-1 convolution into
- * y [n, cout, h, w], with the layer's winogradWeight. "up2": the interior of the ×2-upsampling 5×5
- * convolution into y [n, cout, 2h, 2w] (output pixels 2 … 2h − 3 and 2 … 2w − 3: the four phase
- * filters as one GEMM of 4·cout channels over the stored input, with winogradUp2Weight); the
- * caller adds the reflect frame. "stride2": the stride-2 4×4 reflect-pad-1 convolution of an even
+ * y [n, cout, h, w], with the layer's winogradWeight. "up2": the ×2-upsampling 5×5 convolution
+ * into y [n, cout, 2h, 2w] but its outermost ring of pixels (rows and columns 0 and the last): the
+ * four phase filters as one GEMM of 4·cout channels over the stored input padded by repeating its
+ * edge, with winogradUp2Weight. The phase filters need the stored input padded by 1; the reflect
+ * padding of the upsampled image is that edge repeated for every output pixel but the ring's (row
+ * 0's taps read upsampled rows 2, 1, 0, 1, 2 = stored rows 1, 0, 0, 0, 1, where the phase filter
+ * of row 0 reads stored rows −1, −1, 0, 0, 1; only its first differs, and the same holds at the
+ * far edge); the caller adds that ring (FRAME_ONLY). "stride2": the stride-2 4×4 reflect-pad-1 convolution of an even
  * input into y [n, cout, h/2, w/2], 2×2 ones over the input's 4·cin phase channels by F(4×4, 2×2)
  * (the input transform reads them in place, POLYPHASE), with winogradStride2Weight.
  */
@@ -262,11 +283,7 @@ export function winogradConv(
     throw new Error(`${layer.name}: no Winograd weights for ${cin} -> ${cout} channels`);
   if (stride2 && (xh % 2 !== 0 || xw % 2 !== 0))
     throw new Error(`${layer.name}: a stride-2 Winograd convolution of an odd ${xh}x${xw} input`);
-  // the tile grid covers the output pixels: the image, or the stored pixels 1 … size − 2
-  const tilesH = Math.ceil((up2 ? h - 2 : h) / 4),
-    tilesW = Math.ceil((up2 ? w - 2 : w) / 4);
-  const tiles = n * tilesH * tilesW;
-  const tilesPad = Math.ceil(tiles / GEMM_TILES) * GEMM_TILES;
+  const { tilesH, tilesW, tiles, tilesPad } = winogradTiles(n, h, w);
   const params = {
     batch: n,
     cin,
@@ -279,14 +296,14 @@ export function winogradConv(
   };
   // 16 output channels a lane where they divide (fewer loads per multiply-add), else 8
   const cob = cout % 16 === 0 ? 16 : 8;
-  const what = up2 ? "conv5x5 up2 interior" : stride2 ? "conv4x4 s2" : "conv3x3";
+  const what = up2 ? "conv5x5 up2" : stride2 ? "conv4x4 s2" : "conv3x3";
   const label = `${layer.name} ${what} winograd`;
   const v = g.tensor(`${layer.name}:winograd-V`, [positions, cin, tilesPad]);
   const m = g.tensor(`${layer.name}:winograd-M`, [positions, cout, tilesPad]);
   g.op({
     label: `${label} input`,
     kernel: "winograd_input",
-    overrides: { WG: TRANSFORM_WG, PAD: up2 ? 0 : 1, POLYPHASE: stride2 },
+    overrides: { WG: TRANSFORM_WG, REPLICATE: up2, POLYPHASE: stride2 },
     params,
     bindings: { input: x, transformed: v },
     workgroups: [tilesPad / TRANSFORM_WG, cin, 1],
