@@ -3,7 +3,8 @@
  * WebGPU globals (GPUBufferUsage, GPUShaderStage, …) installed so that the core code, written for
  * browsers, runs unchanged. `webgpu` is an optional peer dependency (132 MB that browser and Deno
  * users never need), so it is imported dynamically: without it, importing this entry still works
- * (images, the CLI's file handling), and asking for a device is a DeviceError that names it.
+ * (images, the CLI's file handling), and asking for a device is a DeviceError that names it. Dawn's
+ * waits poll through a timer instead of busy-polling the JS thread (pollDawnEventsByTimer).
  */
 import { requestFunitDevice, type FunitDeviceOptions } from "../device";
 import { DeviceError } from "../errors";
@@ -28,9 +29,40 @@ export function getNodeGPU(): GPU {
   }
   if (!gpu) {
     Object.assign(globalThis, dawn.globals);
+    pollDawnEventsByTimer();
     gpu = dawn.create([]) as GPU;
   }
   return gpu;
+}
+
+/** Marks the global setImmediate once pollDawnEventsByTimer has wrapped it. */
+const WRAPPED = Symbol.for("funit-webgpu.dawnPollByTimer");
+
+/** How often Dawn's events are processed while a wait is pending, in milliseconds. */
+export const DAWN_POLL_MS = 1;
+
+/**
+ * Dawn's Node binding completes promises (mapAsync, onSubmittedWorkDone, async pipelines) by
+ * processing its events from a callback it passes to the global setImmediate, which schedules
+ * the next one while anything is pending (AsyncRunner::ScheduleProcessEvents; "we probably want to
+ * reduce the frequency", crbug.com/dawn/1127). That busy-polls the JS thread for the whole wait.
+ * On a CPU adapter (lavapipe) the GPU's work runs on the same cores, and the poll took a large
+ * part of them: a batch of 32 glyphs took 960 ms while its own work takes about 540. So Dawn's
+ * callbacks (native functions, given with no arguments) run from a timer every DAWN_POLL_MS
+ * instead; every other setImmediate call goes to Node's as before.
+ */
+export function pollDawnEventsByTimer(): void {
+  const original = globalThis.setImmediate as typeof setImmediate & { [WRAPPED]?: true };
+  if (original[WRAPPED]) return;
+  const fromTimer = function (this: unknown, callback: () => void, ...args: unknown[]) {
+    if (args.length === 0 && Function.prototype.toString.call(callback).includes("[native code]"))
+      return setTimeout(callback, DAWN_POLL_MS);
+    return Reflect.apply(original, this, [callback, ...args]) as NodeJS.Immediate;
+  };
+  // keeps setImmediate's own properties (util.promisify's custom form)
+  Object.defineProperties(fromTimer, Object.getOwnPropertyDescriptors(original));
+  Object.defineProperty(fromTimer, WRAPPED, { value: true });
+  globalThis.setImmediate = fromTimer as unknown as typeof setImmediate;
 }
 
 export async function getNodeDevice(opts: FunitDeviceOptions = {}): Promise<GPUDevice> {
