@@ -28,6 +28,7 @@ import {
 } from "../src/index";
 import { getNodeDevice } from "../src/node/gpu";
 import { benchModels, TOLERANCES } from "./cases";
+import { runDawnPollBench } from "./dawn-poll";
 import { runFontBench } from "./font";
 import { runSlicesBench } from "./slices";
 import { loadPeers } from "./load-peers";
@@ -105,10 +106,11 @@ async function bench(opts: BenchOptions): Promise<BenchResult> {
 }
 
 async function main(args: string[]): Promise<number> {
-  // cases with their own runner and options: --case font, --case slices
+  // cases with their own runner and options: --case font, --case slices, --case dawn-poll
   for (const [name, run] of [
     ["font", runFontBench],
     ["slices", runSlicesBench],
+    ["dawn-poll", runDawnPollBench],
   ] as const) {
     const at = args.findIndex((a, i) => a === name && args[i - 1] === "--case");
     if (at > 0) return run(args.filter((_, i) => i !== at && i !== at - 1));

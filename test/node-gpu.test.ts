@@ -1,8 +1,9 @@
 /**
  * The Node seam's waits on Dawn: Dawn's event polling, which it schedules through the global
  * setImmediate with a native callback, runs from a timer instead (pollDawnEventsByTimer), so a
- * wait no longer busy-polls the JS thread; every other setImmediate call keeps Node's behaviour
- * (its handle, its arguments, its promisified form); and Dawn's promises still complete.
+ * wait no longer busy-polls the JS thread, and can be turned off again; every other setImmediate
+ * call keeps Node's behaviour (its handle, its arguments, its promisified form); and Dawn's
+ * promises still complete.
  */
 import { describe, expect, it } from "vitest";
 import { promisify } from "node:util";
@@ -19,6 +20,16 @@ describe("Dawn's event polling through a timer", () => {
     const handle = setImmediate(Math.random as () => void) as unknown;
     expect((handle as object).constructor.name).toBe("Timeout");
     clearTimeout(handle as NodeJS.Timeout);
+    // off puts Node's own back (the bench's comparison), on wraps it again
+    pollDawnEventsByTimer(false);
+    expect(globalThis.setImmediate).not.toBe(wrapped);
+    const immediate = setImmediate(Math.random as () => void);
+    expect(immediate.constructor.name).toBe("Immediate");
+    clearImmediate(immediate);
+    pollDawnEventsByTimer();
+    const again = setImmediate(Math.random as () => void) as unknown;
+    expect((again as object).constructor.name).toBe("Timeout");
+    clearTimeout(again as NodeJS.Timeout);
   });
 
   it("leaves every other setImmediate call to Node: handle, arguments, promisify", async () => {

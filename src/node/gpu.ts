@@ -35,8 +35,10 @@ export function getNodeGPU(): GPU {
   return gpu;
 }
 
-/** Marks the global setImmediate once pollDawnEventsByTimer has wrapped it. */
+/** On the wrapper pollDawnEventsByTimer installs: the setImmediate it wraps. */
 const WRAPPED = Symbol.for("funit-webgpu.dawnPollByTimer");
+
+type SetImmediate = typeof setImmediate & { [WRAPPED]?: typeof setImmediate };
 
 /** How often Dawn's events are processed while a wait is pending, in milliseconds. */
 export const DAWN_POLL_MS = 1;
@@ -47,21 +49,27 @@ export const DAWN_POLL_MS = 1;
  * the next one while anything is pending (AsyncRunner::ScheduleProcessEvents; "we probably want to
  * reduce the frequency", crbug.com/dawn/1127). That busy-polls the JS thread for the whole wait.
  * On a CPU adapter (lavapipe) the GPU's work runs on the same cores, and the poll took a large
- * part of them: a batch of 32 glyphs took 960 ms while its own work takes about 540. So Dawn's
- * callbacks (native functions, given with no arguments) run from a timer every DAWN_POLL_MS
- * instead; every other setImmediate call goes to Node's as before.
+ * part of them (`npm run bench -- --case dawn-poll` measures it). So Dawn's callbacks (native
+ * functions, given with no arguments) run from a timer every DAWN_POLL_MS instead; every other
+ * setImmediate call goes to Node's as before. `enabled` false puts Node's own back (the bench's
+ * comparison); getNodeGPU turns it on.
  */
-export function pollDawnEventsByTimer(): void {
-  const original = globalThis.setImmediate as typeof setImmediate & { [WRAPPED]?: true };
-  if (original[WRAPPED]) return;
+export function pollDawnEventsByTimer(enabled = true): void {
+  const current = globalThis.setImmediate as SetImmediate;
+  const original = current[WRAPPED];
+  if (!enabled) {
+    if (original) globalThis.setImmediate = original as typeof setImmediate;
+    return;
+  }
+  if (original) return;
   const fromTimer = function (this: unknown, callback: () => void, ...args: unknown[]) {
     if (args.length === 0 && Function.prototype.toString.call(callback).includes("[native code]"))
       return setTimeout(callback, DAWN_POLL_MS);
-    return Reflect.apply(original, this, [callback, ...args]) as NodeJS.Immediate;
+    return Reflect.apply(current, this, [callback, ...args]) as NodeJS.Immediate;
   };
   // keeps setImmediate's own properties (util.promisify's custom form)
-  Object.defineProperties(fromTimer, Object.getOwnPropertyDescriptors(original));
-  Object.defineProperty(fromTimer, WRAPPED, { value: true });
+  Object.defineProperties(fromTimer, Object.getOwnPropertyDescriptors(current));
+  Object.defineProperty(fromTimer, WRAPPED, { value: current });
   globalThis.setImmediate = fromTimer as unknown as typeof setImmediate;
 }
 
