@@ -124,8 +124,8 @@ const layerOf = (label: string) => label.split(" ")[0]!;
 
 /**
  * GFLOP/s of the decoder's 5×5 convolutions together, by both counts, over all their dispatches
- * (the Winograd dispatches and the ring beside them are one layer); null without them. "Executed" is null when a
- * layer ran by Winograd (its arithmetic is neither count).
+ * (the Winograd dispatches and the ring beside them are one layer); null without them.
+ * "Executed" is null when a layer ran by Winograd (its arithmetic is neither count).
  */
 export function decoder5x5Rates(kernels: KernelTime[] | null): {
   gflops: number | null;

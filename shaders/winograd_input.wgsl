@@ -4,7 +4,8 @@
 // channel ci. A lane reads the 6×6 patch of rows 4·ty − 1 … 4·ty + 4 and columns likewise of its
 // image and channel, padded by 1: reflected for the 3×3 convolution; with REPLICATE, the edge row
 // or column repeated, for the decoder's phase filters (a ×2-upsampled, reflect-padded image is
-// that, seen from the stored pixels, everywhere but its outermost output ring: src/ops/winograd.ts).
+// that, seen from the stored pixels, everywhere but its outermost output ring:
+// src/ops/winograd.ts).
 // A tile sticking out past the image reads clamped rows and columns (its outputs past the edge are
 // never stored). Lanes of the padding (tiles_pad − T tiles) write zeros.
 // POLYPHASE (a stride-2 4×4 convolution with reflect padding 1, src/ops/winograd.ts): F(4×4, 2×2)

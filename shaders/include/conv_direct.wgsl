@@ -34,13 +34,15 @@
 //     over stored columns. Weights: the phase filters, [phase][cin·3·3][cout] (src/upload.ts,
 //     up2PhaseWeights), bound in place of the 5×5 weights.
 //   workgroup_id.z = 4: the frame of width 2 where the padding reflects (with FRAME_ONLY, any z:
-//     only its outer ring, width 1, beside a Winograd convolution of the rest, src/ops/winograd.ts). There too, a pixel's taps fall on few stored values: output row 0 reads upsampled
-//     rows 2, 1, 0, 1, 2 = stored rows 1, 0, 0, 0, 1, and each of the frame's rows 0, 1, 2H − 2,
-//     2H − 1 reads two stored rows. So a pixel of a frame row in column phase a runs a 2 × 3
-//     grouped filter (6 multiply-adds), a pixel of a frame column in row phase b its transpose, a
-//     corner a 2 × 2 one; workgroup_id.x picks the part (8 along the rows, 8 down the columns, 16
-//     corners: frame_row_part, frame_column_part, frame_corner_part; the ring's 4, 4 and 12), so a
-//     workgroup shares one filter (src/upload.ts, up2FrameWeights, after the phase filters).
+//     only its outer ring, width 1, beside a Winograd convolution of the rest,
+//     src/ops/winograd.ts). There too, a pixel's taps fall on few stored values: output row 0
+//     reads upsampled rows 2, 1, 0, 1, 2 = stored rows 1, 0, 0, 0, 1, and each of the frame's
+//     rows 0, 1, 2H − 2, 2H − 1 reads two stored rows. So a pixel of a frame row in column phase a
+//     runs a 2 × 3 grouped filter (6 multiply-adds), a pixel of a frame column in row phase b its
+//     transpose, a corner a 2 × 2 one; workgroup_id.x picks the part (8 along the rows, 8 down
+//     the columns, 16 corners: frame_row_part, frame_column_part, frame_corner_part; the ring's 4,
+//     4 and 12), so a workgroup shares one filter (src/upload.ts, up2FrameWeights, after the phase
+//     filters).
 // Workgroups past the end of their part return at once (the x extent is the larger part's).
 //
 // Weights are stored transposed, [cin·k·k][cout], as for the tiled kernel.

@@ -163,11 +163,12 @@ export function subgroupConvTiles(
 
 /**
  * Register tile of conv2d_subgroup.wgsl's FRAME_ONLY dispatch (the outer ring of the decoder's
- * upsampling reflect frame, next to its Winograd convolution): as subgroupConvTiles but 16 output channels a lane where
- * cout > 8. The frame's input loads are scalar gathers along a frame row or column (3 taps of 2
- * stored rows or columns), so a wider channel block halves the workgroups that repeat them; on
- * lavapipe (interleaved runs, batch 8) the 128->64 frame went from ~20 to ~10 ms of the layer's
- * time and the 64->32 one ~4 ms faster, where the 7x7s measured COB 16 slower.
+ * upsampling reflect frame, next to its Winograd convolution): as subgroupConvTiles but 16 output
+ * channels a lane where cout > 8. The frame's input loads are scalar gathers along a frame row or
+ * column (3 taps of 2 stored rows or columns), so a wider channel block halves the workgroups that
+ * repeat them; on lavapipe (interleaved runs, batch 8, when the dispatch ran the 2-pixel frame)
+ * the 128->64 frame went from ~20 to ~10 ms of the layer's time and the 64->32 one ~4 ms faster,
+ * where the 7x7s measured COB 16 slower.
  */
 export function subgroupFrameTiles(
   cout: number,

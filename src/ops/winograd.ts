@@ -252,9 +252,10 @@ export function winogradTiles(
  * padding of the upsampled image is that edge repeated for every output pixel but the ring's (row
  * 0's taps read upsampled rows 2, 1, 0, 1, 2 = stored rows 1, 0, 0, 0, 1, where the phase filter
  * of row 0 reads stored rows −1, −1, 0, 0, 1; only its first differs, and the same holds at the
- * far edge); the caller adds that ring (FRAME_ONLY). "stride2": the stride-2 4×4 reflect-pad-1 convolution of an even
- * input into y [n, cout, h/2, w/2], 2×2 ones over the input's 4·cin phase channels by F(4×4, 2×2)
- * (the input transform reads them in place, POLYPHASE), with winogradStride2Weight.
+ * far edge); the caller adds that ring (FRAME_ONLY). "stride2": the stride-2 4×4 reflect-pad-1
+ * convolution of an even input into y [n, cout, h/2, w/2], 2×2 ones over the input's 4·cin phase
+ * channels by F(4×4, 2×2) (the input transform reads them in place, POLYPHASE), with
+ * winogradStride2Weight.
  */
 export function winogradConv(
   g: Graph,
