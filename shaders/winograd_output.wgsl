@@ -63,8 +63,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
   let ty = (t / params.tiles_w) % params.tiles_h;
   let image = t / (params.tiles_w * params.tiles_h);
   let b = bias[co];
+  let out_h = select(params.height, 2u * params.height, PHASES);
   let out_w = select(params.width, 2u * params.width, PHASES);
-  let base = (image * cout + co) * select(params.height, 2u * params.height, PHASES) * out_w;
+  let base = (image * cout + co) * out_h * out_w;
   // (A^T m) A: each row, stored where it lies inside the image
   for (var r = 0u; r < 4u; r++) {
     let y = 4u * ty + r;
@@ -79,8 +80,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
       if (PHASES) {
         let oy = 2u * y + phase / 2u;
         let ox = 2u * x + phase % 2u;
-        stored = stored && oy > 0u && ox > 0u && oy < 2u * params.height - 1u &&
-                 ox < out_w - 1u;
+        stored = stored && oy > 0u && ox > 0u && oy < out_h - 1u && ox < out_w - 1u;
         at_out = oy * out_w + ox;
       }
       if (stored) { output[base + at_out] = activate(row[c] + b); }

@@ -263,7 +263,7 @@ async function runBuilder(
   return { got, want: want.out };
 }
 
-/** The outer ring of every plane matches the reference; the pixels inside it are untouched (zero). */
+/** Every plane's outer ring matches the reference; the pixels inside it stay untouched (zero). */
 function expectRingOnly(
   got: Float32Array,
   want: Float32Array,
@@ -271,19 +271,19 @@ function expectRingOnly(
   oh: number,
   ow: number,
 ) {
-  const frame: number[] = [],
-    frameWant: number[] = [],
+  const ring: number[] = [],
+    ringWant: number[] = [],
     inside: number[] = [];
   for (let p = 0; p < planes; p++)
     for (let y = 0; y < oh; y++)
       for (let x = 0; x < ow; x++) {
         const i = (p * oh + y) * ow + x;
         if (y === 0 || y === oh - 1 || x === 0 || x === ow - 1) {
-          frame.push(got[i]!);
-          frameWant.push(want[i]!);
+          ring.push(got[i]!);
+          ringWant.push(want[i]!);
         } else inside.push(got[i]!);
       }
-  expect(maxRelError(Float32Array.from(frame), Float32Array.from(frameWant))).toBeLessThanOrEqual(
+  expect(maxRelError(Float32Array.from(ring), Float32Array.from(ringWant))).toBeLessThanOrEqual(
     1e-4,
   );
   expect(inside.every((v) => v === 0)).toBe(true);

@@ -73,15 +73,15 @@ export function upsampleThreshold(img: ImageRGBA, factor: number, threshold: num
   }
   const W = w * factor;
   const H = h * factor;
-  // each output column's source position; columns with the same left neighbour are contiguous
-  const left = new Int32Array(W);
+  // each output column's blend weight, and the first output column of each source column's
+  // run (the columns whose left neighbour it is, contiguous)
   const weight = new Float32Array(W);
   const first = new Int32Array(w + 1).fill(W);
   for (let x = W - 1; x >= 0; x--) {
     const sx = Math.min(Math.max((x + 0.5) / factor - 0.5, 0), w - 1);
-    left[x] = Math.floor(sx);
-    weight[x] = sx - left[x]!;
-    first[left[x]!] = x;
+    const left = Math.floor(sx);
+    weight[x] = sx - left;
+    first[left] = x;
   }
   for (let i = w - 1; i >= 0; i--) first[i] = Math.min(first[i]!, first[i + 1]!);
   // paper everywhere (opaque white), then the ink pixels' colour channels set to black
