@@ -17,6 +17,7 @@ import { type ImageRGBA } from "../src/tensor";
 import { getNodeDevice, pollDawnEventsByTimer } from "../src/node/gpu";
 import { loadSourceAtlas, loadUnseenAtlas, packageRoot } from "../src/node/assets";
 import { median } from "./dispatches";
+import { sizeList, wholeNumber } from "./options";
 
 interface PollResult {
   batch: number;
@@ -40,12 +41,8 @@ export async function runDawnPollBench(args: string[]): Promise<number> {
       json: { type: "boolean", default: false },
     },
   });
-  const batches = values.batch!.split(",").map(Number);
-  const repeats = Number(values.repeats);
-  if (!batches.every((n) => Number.isInteger(n) && n >= 1))
-    throw new Error(`--batch ${values.batch}: use sizes like 8,32`);
-  if (!Number.isInteger(repeats) || repeats < 1)
-    throw new Error(`--repeats ${values.repeats}: use a whole number of runs, 1 or more`);
+  const batches = sizeList("batch", values.batch!, "8,32");
+  const repeats = wholeNumber("repeats", values.repeats!, "of runs");
   const source = await loadSourceAtlas();
   const style = demoReferences(await loadUnseenAtlas("Bandal"), 5);
   const weights = readFileSync(join(packageRoot(), "weights/hangul64-f16.safetensors"));
@@ -69,14 +66,15 @@ export async function runDawnPollBench(args: string[]): Promise<number> {
       let sameBitmaps = true;
       for (let r = 0; r < repeats; r++) {
         const order = r % 2 === 0 ? [false, true] : [true, false];
-        const pair: Record<string, number> = {};
+        const pair = { setImmediate: 0, timer: 0 };
         for (const timer of order) {
           const { ms, images } = await run(timer);
-          pair[String(timer)] = ms;
-          times[timer ? "timer" : "setImmediate"].push(ms);
+          const polling = timer ? "timer" : "setImmediate";
+          pair[polling] = ms;
+          times[polling].push(ms);
           sameBitmaps &&= sameImages(images, reference);
         }
-        ratios.push(pair.false! / pair.true!);
+        ratios.push(pair.setImmediate / pair.timer);
       }
       results.push({
         batch,

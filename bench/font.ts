@@ -20,6 +20,7 @@ import { type ImageRGBA } from "../src/tensor";
 import { generateFont, type FontTimings } from "../src/font";
 import { getNodeDevice } from "../src/node/gpu";
 import { loadSourceAtlas, loadUnseenAtlas, packageRoot } from "../src/node/assets";
+import { sizeList } from "./options";
 
 interface FontCaseResult {
   batch: number;
@@ -56,9 +57,7 @@ export async function runFontBench(args: string[]): Promise<number> {
   const font = values["style-font"]!;
   if (!(UNSEEN_FONTS as readonly string[]).includes(font))
     throw new Error(`--style-font ${font}: use one of ${UNSEEN_FONTS.join(", ")}`);
-  const batches = values.batch!.split(",").map(Number);
-  if (!batches.every((n) => Number.isInteger(n) && n >= 1))
-    throw new Error(`--batch ${values.batch}: use sizes like 8,16,32`);
+  const batches = sizeList("batch", values.batch!, "8,16,32");
   const source = await loadSourceAtlas();
   const count = values.glyphs === "ks" ? source.chars.length : Number(values.glyphs);
   if (!Number.isInteger(count) || count < 1 || count > source.chars.length)

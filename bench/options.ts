@@ -46,15 +46,10 @@ export function parseBenchArgs(args: string[]): BenchOptions {
   const precision = values.precision!;
   if (precision !== "auto" && precision !== "f32" && precision !== "f16")
     throw new Error(`--precision ${precision}: use auto, f32 or f16`);
-  let repeats: number | undefined;
-  if (values.repeats !== undefined) {
-    repeats = Number(values.repeats);
-    if (!Number.isInteger(repeats) || repeats < 1)
-      throw new Error(`--repeats ${values.repeats}: use a whole number of runs, 1 or more`);
-  }
   return {
     json: values.json!,
-    repeats,
+    repeats:
+      values.repeats === undefined ? undefined : wholeNumber("repeats", values.repeats, "of runs"),
     cases: values.case ?? [],
     peers: !values["no-peers"],
     wallStages: values["wall-stages"]!,
@@ -62,4 +57,20 @@ export function parseBenchArgs(args: string[]): BenchOptions {
     precision,
     writeAnimals: values["write-animals"]!,
   };
+}
+
+/** A flag's comma-separated sizes (`--batch 8,16,32`), each a whole number, 1 or more. */
+export function sizeList(flag: string, value: string, example: string): number[] {
+  const sizes = value.split(",").map(Number);
+  if (!sizes.every((n) => Number.isInteger(n) && n >= 1))
+    throw new Error(`--${flag} ${value}: use sizes like ${example}`);
+  return sizes;
+}
+
+/** A flag's whole number, 1 or more; `what` says what it counts in the refusal ("of runs"). */
+export function wholeNumber(flag: string, value: string, what?: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`--${flag} ${value}: use a whole number${what ? ` ${what}` : ""}, 1 or more`);
+  return n;
 }

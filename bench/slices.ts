@@ -20,6 +20,7 @@ import { demoReferences, glyphOf } from "../src/glyphs";
 import { loadSourceAtlas, loadUnseenAtlas, packageRoot } from "../src/node/assets";
 import { getNodeDevice } from "../src/node/gpu";
 import type { ImageRGBA } from "../src/tensor";
+import { sizeList, wholeNumber } from "./options";
 
 interface SlicesResult {
   maxDispatches: number;
@@ -114,12 +115,8 @@ export async function runSlicesBench(args: string[]): Promise<number> {
       json: { type: "boolean", default: false },
     },
   });
-  const sizes = values.slices!.split(",").map(Number);
-  if (!sizes.every((n) => Number.isInteger(n) && n >= 1))
-    throw new Error(`--slices ${values.slices}: use sizes like 1,4,16`);
-  const glyphs = Number(values.glyphs);
-  if (!Number.isInteger(glyphs) || glyphs < 1)
-    throw new Error(`--glyphs ${values.glyphs}: use a whole number, 1 or more`);
+  const sizes = sizeList("slices", values.slices!, "1,4,16");
+  const glyphs = wholeNumber("glyphs", values.glyphs!);
   const budget = Number(values["budget-ms"]);
   if (!(budget > 0)) throw new Error(`--budget-ms ${values["budget-ms"]}: use a positive number`);
 

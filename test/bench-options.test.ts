@@ -12,7 +12,7 @@ import {
   stageTimes,
   type ConvShape,
 } from "../bench/dispatches";
-import { parseBenchArgs } from "../bench/options";
+import { parseBenchArgs, sizeList, wholeNumber } from "../bench/options";
 
 describe("bench options", () => {
   it("defaults: text report, every case, peers, the engine's own precision", () => {
@@ -62,6 +62,17 @@ describe("bench options", () => {
     expect(() => parseBenchArgs(["--fast"])).toThrow(/--fast/);
   });
 
+  it("reads the own-runner cases' size lists and counts, refusing what is not whole and ≥ 1", () => {
+    expect(sizeList("batch", "8,16,32", "8,32")).toEqual([8, 16, 32]);
+    for (const bad of ["8,0", "8,,16", "2.5", "x"])
+      expect(() => sizeList("batch", bad, "8,32")).toThrow(`--batch ${bad}: use sizes like 8,32`);
+    expect(wholeNumber("glyphs", "12")).toBe(12);
+    expect(() => wholeNumber("glyphs", "0")).toThrow("--glyphs 0: use a whole number, 1 or more");
+    expect(() => wholeNumber("repeats", "1.5", "of runs")).toThrow(
+      "--repeats 1.5: use a whole number of runs, 1 or more",
+    );
+  });
+
   it("selects cases by id, applies --repeats and names the known cases for an unknown one", () => {
     const models = benchModels(
       true,
@@ -108,32 +119,21 @@ describe("bench arithmetic", () => {
     outW: 16,
     phases: false,
   };
+  const phased: ConvShape = { ...shape, phases: true };
 
   it("counts a convolution as defined, and by phases as executed", () => {
     expect(convFlops(shape)).toBe(2 * 2 * 4 * 16 * 16 * 8 * 25);
     expect(executedFlops(shape)).toBe(convFlops(shape));
     // By phases: 4·6·6 interior pixels of 16×16 take 9 taps, the other 112 all 25.
-    const phased = { ...shape, phases: true };
     expect(executedFlops(phased)).toBe(2 * 2 * 4 * 8 * (144 * 9 + 112 * 25));
   });
 
   it("rates a decoder 5×5 layer over all its dispatches (Winograd and its ring)", () => {
-    const shape: ConvShape = {
-      batch: 2,
-      cin: 8,
-      cout: 4,
-      k: 5,
-      stride: 1,
-      upsample: 2,
-      outH: 16,
-      outW: 16,
-      phases: true,
-    };
     const k = (label: string, ms: number, part?: "frame") => ({
       label,
       stage: "decoder",
       ms,
-      ...(part ? { layerShape: shape } : { shape: undefined }),
+      ...(part ? { layerShape: phased } : { shape: undefined }),
     });
     const rates = decoder5x5Rates([
       k("dec.model.2.conv conv5x5 up2 winograd input", 1),
@@ -141,7 +141,7 @@ describe("bench arithmetic", () => {
       k("dec.model.2.conv conv5x5 up2 ring", 1, "frame"),
       k("dec.model.3 in+relu", 5),
     ]);
-    expect(rates.gflops).toBeCloseTo(convFlops(shape) / 4e6, 9);
+    expect(rates.gflops).toBeCloseTo(convFlops(phased) / 4e6, 9);
     expect(rates.executed).toBeNull();
     expect(decoder5x5Rates([k("dec.model.3 in+relu", 5)])).toEqual({
       gflops: null,
